@@ -1,0 +1,30 @@
+package dev.beacon.runner.core.domain;
+
+import java.util.Objects;
+
+/**
+ * Why an execution did not succeed: a stable {@code code} for machines ({@code HTTP_503},
+ * {@code TIMEOUT}, {@code CONNECT}, {@code BAD_RESPONSE}, {@code CIRCUIT_OPEN}, …) and a message
+ * for people. Messages never contain secrets.
+ */
+public record ExecutionError(String code, String message) {
+
+    public static final String TIMEOUT = "TIMEOUT";
+    public static final String CONNECT = "CONNECT";
+    public static final String BAD_RESPONSE = "BAD_RESPONSE";
+    public static final String BODY_TOO_LARGE = "BODY_TOO_LARGE";
+    public static final String CIRCUIT_OPEN = "CIRCUIT_OPEN";
+    public static final String CANCELLED = "CANCELLED";
+    public static final String JOB_TIMEOUT = "JOB_TIMEOUT";
+    public static final String SIMULATED_FAILURE = "SIMULATED_FAILURE";
+    public static final String INTERNAL = "INTERNAL";
+
+    public ExecutionError {
+        Objects.requireNonNull(code, "code");
+        message = message == null ? "" : message;
+    }
+
+    public static String http(int status) {
+        return "HTTP_" + status;
+    }
+}

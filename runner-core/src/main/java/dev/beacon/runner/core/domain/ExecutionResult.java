@@ -1,0 +1,44 @@
+package dev.beacon.runner.core.domain;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * The terminal result of one cell: exactly one per (job, question, endpoint) is ever stored.
+ *
+ * @param providerId the provider that produced the final attempt; {@code null} if none was tried
+ * @param attempts   every attempt made, across retries and fallback providers
+ * @param startedAt  when the first attempt was requested; {@code null} for a cell never started
+ */
+public record ExecutionResult(
+        Cell cell,
+        String providerId,
+        ExecutionStatus status,
+        int attempts,
+        Instant startedAt,
+        Instant completedAt,
+        Long latencyMs,
+        InferenceOutput output,
+        ExecutionError error,
+        Receipt receipt) {
+
+    public ExecutionResult {
+        Objects.requireNonNull(cell, "cell");
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(completedAt, "completedAt");
+        if (attempts < 0) {
+            throw new IllegalArgumentException("attempts must be >= 0, but was " + attempts);
+        }
+        if (status == ExecutionStatus.SUCCEEDED && output == null) {
+            throw new IllegalArgumentException("a SUCCEEDED result must have an output");
+        }
+        if (status != ExecutionStatus.SUCCEEDED && error == null) {
+            throw new IllegalArgumentException("a " + status + " result must have an error");
+        }
+    }
+
+    /** A terminal result for a cell that never ran (cancelled or timed out before it started). */
+    public static ExecutionResult notRun(Cell cell, ExecutionStatus status, ExecutionError error, Instant at) {
+        return new ExecutionResult(cell, null, status, 0, null, at, null, null, error, null);
+    }
+}

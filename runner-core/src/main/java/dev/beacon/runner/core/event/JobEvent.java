@@ -1,0 +1,63 @@
+package dev.beacon.runner.core.event;
+
+import dev.beacon.runner.core.domain.ExecutionCounts;
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.JobStatus;
+
+/**
+ * Something that happened to a job, in the order it happened. Stored in the job's event log with a
+ * gap-free sequence number (see {@link StoredEvent}) and streamed to subscribers.
+ */
+public sealed interface JobEvent {
+
+    /** The wire name of the event type, e.g. {@code execution.finished}. */
+    String type();
+
+    /** The job was stored and waits for a runner. */
+    record JobQueued(int cells) implements JobEvent {
+        public String type() {
+            return "job.queued";
+        }
+    }
+
+    /** A runner instance took the job (again, after a takeover). */
+    record JobStarted(String runner) implements JobEvent {
+        public String type() {
+            return "job.started";
+        }
+    }
+
+    /** Question {@code index} (0-based) of {@code total} begins. */
+    record QuestionStarted(String questionId, int index, int total) implements JobEvent {
+        public String type() {
+            return "question.started";
+        }
+    }
+
+    /** A cell became terminal; its row is stored in the same transaction as this event. */
+    record ExecutionFinished(ExecutionResult result) implements JobEvent {
+        public String type() {
+            return "execution.finished";
+        }
+    }
+
+    /** Every cell of question {@code index} is terminal. */
+    record QuestionFinished(String questionId, int index, ExecutionCounts counts) implements JobEvent {
+        public String type() {
+            return "question.finished";
+        }
+    }
+
+    /** The job reached a terminal status; {@code counts} are those of the stored rows. */
+    record JobFinished(JobStatus status, ExecutionCounts counts) implements JobEvent {
+        public JobFinished {
+            if (!status.isTerminal()) {
+                throw new IllegalArgumentException("job.finished needs a terminal status, but was " + status);
+            }
+        }
+
+        public String type() {
+            return "job.finished";
+        }
+    }
+}

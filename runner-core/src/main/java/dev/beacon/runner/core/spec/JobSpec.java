@@ -1,0 +1,38 @@
+package dev.beacon.runner.core.spec;
+
+import dev.beacon.runner.core.domain.Question;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A job as submitted, with every server default already applied; this normalised form is what is
+ * stored, compared for idempotent re-submission, and run.
+ */
+public record JobSpec(
+        String name,
+        List<Question> questions,
+        List<ModelSelection> models,
+        InferenceParams params,
+        JobLimits limits,
+        double minSuccessRate,
+        Map<String, Object> metadata) {
+
+    public JobSpec {
+        Objects.requireNonNull(name, "name");
+        questions = List.copyOf(questions);
+        models = List.copyOf(models);
+        Objects.requireNonNull(params, "params");
+        Objects.requireNonNull(limits, "limits");
+        metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+        if (questions.isEmpty()) {
+            throw new IllegalArgumentException("questions must not be empty");
+        }
+        if (models.isEmpty()) {
+            throw new IllegalArgumentException("models must not be empty");
+        }
+        if (!(minSuccessRate >= 0 && minSuccessRate <= 1)) {
+            throw new IllegalArgumentException("minSuccessRate must be between 0 and 1, but was " + minSuccessRate);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package dev.beacon.runner.core.store;
+
+import dev.beacon.runner.core.domain.ExecutionCounts;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.spec.JobSpec;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * A stored job and its progress.
+ *
+ * @param counts          per-status counts of the stored execution rows; pending = cells − rows
+ * @param currentQuestion index of the question being run (the last one started), or {@code null}
+ * @param owner           runner instance holding the job's lease, or {@code null}
+ * @param cancelRequested a cancel was asked for and the owner has not finished yet
+ */
+public record JobRecord(
+        JobId id,
+        String name,
+        JobStatus status,
+        JobSpec spec,
+        String idempotencyKey,
+        Instant createdAt,
+        Instant startedAt,
+        Instant finishedAt,
+        ExecutionCounts counts,
+        Integer currentQuestion,
+        String owner,
+        boolean cancelRequested) {
+
+    public JobRecord {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(createdAt, "createdAt");
+        Objects.requireNonNull(counts, "counts");
+    }
+
+    public int questions() {
+        return spec.questions().size();
+    }
+
+    public int endpoints() {
+        return dev.beacon.runner.core.spec.CellLayout.endpoints(spec).size();
+    }
+
+    public int cells() {
+        return questions() * endpoints();
+    }
+}

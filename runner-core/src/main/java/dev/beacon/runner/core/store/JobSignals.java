@@ -1,0 +1,35 @@
+package dev.beacon.runner.core.store;
+
+import dev.beacon.runner.core.domain.JobId;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Wake-up calls between the parts of a runner, and between instances sharing one database. A signal
+ * only says "look again"; the store stays the source of truth, so a lost signal delays, it never loses.
+ */
+public interface JobSignals {
+
+    sealed interface Signal {
+        /** A job was queued (or released) and can be claimed. */
+        record JobAvailable() implements Signal {
+        }
+
+        /** Events up to {@code seq} are stored for the job. */
+        record EventsAppended(JobId jobId, long seq) implements Signal {
+        }
+
+        /** Someone asked to cancel the job. */
+        record CancelRequested(JobId jobId) implements Signal {
+        }
+    }
+
+    /** Publishes a signal to every subscriber in every instance. Errors are logged and dropped. */
+    Mono<Void> publish(Signal signal);
+
+    /**
+     * Every signal published from now on, by any instance. Hot: never completes while the runner
+     * runs; on cancel the subscriber is removed.
+     */
+    Flux<Signal> signals();
+}
