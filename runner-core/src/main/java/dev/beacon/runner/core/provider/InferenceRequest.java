@@ -23,4 +23,13 @@ public record InferenceRequest(
         Objects.requireNonNull(region, "region");
         Objects.requireNonNull(prompt, "prompt");
     }
+
+    /**
+     * A stable text form of everything sent, one field per line, hashed into execution receipts.
+     * Unlike {@code toString()} its format is part of the receipt contract and never changes.
+     */
+    public String canonicalText() {
+        return String.join("\n", "model=" + model, "region=" + region, "system=" + systemPrompt, "prompt=" + prompt,
+                "temperature=" + temperature, "maxTokens=" + maxTokens, "seed=" + seed);
+    }
 }

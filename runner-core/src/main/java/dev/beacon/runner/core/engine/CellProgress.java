@@ -1,0 +1,35 @@
+package dev.beacon.runner.core.engine;
+
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What is known of a cell while it runs: attempts so far, when the first started and which
+ * provider took the last. Kept so that a cell cut short by cancel or job timeout is stored with
+ * its real attempt count.
+ */
+final class CellProgress {
+
+    private final AtomicInteger attempts = new AtomicInteger();
+    private volatile Instant startedAt;
+    private volatile String providerId;
+
+    void attemptStarted(String provider, Instant now) {
+        if (attempts.getAndIncrement() == 0) {
+            startedAt = now;
+        }
+        providerId = provider;
+    }
+
+    int attempts() {
+        return attempts.get();
+    }
+
+    Instant startedAt() {
+        return startedAt;
+    }
+
+    String providerId() {
+        return providerId;
+    }
+}

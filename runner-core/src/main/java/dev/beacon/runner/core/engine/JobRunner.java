@@ -1,0 +1,349 @@
+package dev.beacon.runner.core.engine;
+
+import dev.beacon.runner.core.domain.Cell;
+import dev.beacon.runner.core.domain.ExecutionCounts;
+import dev.beacon.runner.core.domain.ExecutionError;
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.ExecutionStatus;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.endpoint.EndpointCatalog;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.plan.ExecutionPlan;
+import dev.beacon.runner.core.plan.PlannedQuestion;
+import dev.beacon.runner.core.provider.InferenceClientFactory;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.DoubleSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Runs jobs: questions strictly one after another, the cells of one question in parallel (at most
+ * {@code limits.concurrency} at once), every result written through the {@link JobJournal} before
+ * the cell counts as finished.
+ *
+ * <pre>
+ * Flux.fromIterable(questions)
+ *     .concatMap(q -&gt; Flux.fromIterable(q.cells()).flatMap(this::execute, concurrency))
+ * </pre>
+ *
+ * Built from plain objects with {@link #builder()}; no framework needed. One instance serves any
+ * number of jobs and shares the per-provider concurrency limits and circuit breakers among them.
+ */
+public final class JobRunner {
+
+    private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
+
+    private final JobJournal journal;
+    private final EndpointLanes lanes;
+    private final CellExecutor executor;
+    private final EngineMetrics metrics;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final String runnerId;
+
+    private JobRunner(Builder b) {
+        this.journal = b.journal;
+        this.clock = b.clock != null ? b.clock : new SchedulerClock(b.scheduler);
+        this.scheduler = b.scheduler;
+        this.runnerId = b.runnerId;
+        CircuitBreakerRegistry circuits = CircuitBreakerRegistry.of(b.circuitBreakerConfig);
+        this.lanes = new EndpointLanes(b.catalog, b.clients, circuits, b.scheduler);
+        this.metrics = new EngineMetrics(b.meterRegistry);
+        lanes.all().forEach(metrics::registerLane);
+        this.executor = new CellExecutor(lanes, b.retryPolicy, b.signer, clock, b.scheduler, b.random);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public String runnerId() {
+        return runnerId;
+    }
+
+    /** Every configured endpoint with its providers' circuit state and load, in configuration order. */
+    public List<EndpointStatus> endpointStatuses() {
+        return lanes.statuses();
+    }
+
+    /**
+     * Runs (or resumes) a job and emits each event once it is stored, ending with
+     * {@code job.finished}.
+     *
+     * <p>Cells already in {@code run.stored()} are skipped. When {@code run.cancellation()}
+     * signals, or the job deadline ({@code startedAt + jobTimeout}) passes, in-flight calls are
+     * cancelled (their connections closed) and every unfinished cell is stored {@code CANCELLED}
+     * or {@code TIMED_OUT} before {@code job.finished}.
+     *
+     * <p>On error (the journal could not store an event even after its retries) the flux errors and
+     * the job is left {@code RUNNING} with every stored row intact, to be resumed. On cancel of the
+     * subscription itself (shutdown, lost lease) in-flight calls are cancelled and nothing more is
+     * written: the job stays resumable.
+     */
+    public Flux<StoredEvent> run(JobRun run) {
+        return Flux.defer(() -> {
+            ExecutionPlan plan = run.plan();
+            JobId jobId = plan.jobId();
+            RunState state = new RunState(plan, run.stored());
+            Instant start = run.startedAt() != null ? run.startedAt() : clock.instant();
+            Instant deadline = start.plus(plan.spec().limits().jobTimeout());
+            Duration remaining = Duration.between(clock.instant(), deadline);
+            Mono<JobStatus> stop = Mono.firstWithSignal(
+                            // A failing cancellation source must not cancel the job: only a signal does.
+                            run.cancellation().map(x -> JobStatus.CANCELLED).defaultIfEmpty(JobStatus.CANCELLED)
+                                    .onErrorResume(e -> Mono.never()),
+                            Mono.delay(remaining.isNegative() ? Duration.ZERO : remaining, scheduler).thenReturn(JobStatus.TIMED_OUT))
+                    .doOnNext(reason -> {
+                        if (state.stop(reason)) {
+                            log.info("job {} stopping: {}", jobId, reason);
+                        }
+                    });
+            Flux<StoredEvent> questions = Flux.fromIterable(plan.questions())
+                    .filter(q -> !state.isQuestionDone(q))
+                    .concatMap(q -> runQuestion(plan, q, state))
+                    .takeUntilOther(stop);
+            AtomicBoolean active = new AtomicBoolean();
+            return journal.append(jobId, new JobEvent.JobStarted(runnerId))
+                    .doOnNext(e -> {
+                        active.set(true);
+                        metrics.jobStarted();
+                        log.info("job {} started on {}: {} questions x {} endpoints, {} cells already stored",
+                                jobId, runnerId, plan.questions().size(), plan.endpoints().size(), run.stored().size());
+                    })
+                    .flux()
+                    .concatWith(questions)
+                    .concatWith(Flux.defer(() -> finish(plan, state)))
+                    .doFinally(signal -> {
+                        if (active.getAndSet(false)) {
+                            metrics.jobStopped();
+                        }
+                    })
+                    .contextWrite(ctx -> JobDeadline.with(ctx, deadline));
+        });
+    }
+
+    private Flux<StoredEvent> runQuestion(ExecutionPlan plan, PlannedQuestion question, RunState state) {
+        JobId jobId = plan.jobId();
+        int total = plan.questions().size();
+        List<Cell> todo = question.cells().stream().filter(c -> !state.isDone(c)).toList();
+        int concurrency = plan.spec().limits().concurrency();
+        return Flux.defer(() -> {
+            Instant questionStart = clock.instant();
+            Instant previousResult = state.lastResultAt();
+            if (previousResult != null) {
+                metrics.questionGap(Duration.between(previousResult, questionStart));
+            }
+            log.info("job {} question {}/{} '{}' started: {} cells", jobId, question.index() + 1, total, question.question().id(), todo.size());
+            Mono<StoredEvent> started = journal.append(jobId, new JobEvent.QuestionStarted(question.question().id(), question.index(), total));
+            Flux<StoredEvent> executions = Flux.fromIterable(todo)
+                    .flatMap(cell -> executor.execute(jobId, cell, question.question().text(), plan.spec().params(), plan.spec().limits(),
+                                    state.progressOf(cell))
+                            .flatMap(result -> record(jobId, result, state)), concurrency);
+            Mono<StoredEvent> finished = Mono.defer(() -> {
+                ExecutionCounts counts = state.countsOf(question.cells());
+                Duration took = Duration.between(questionStart, clock.instant());
+                metrics.questionFinished(took);
+                log.info("job {} question {}/{} '{}' finished in {} ms: {}", jobId, question.index() + 1, total,
+                        question.question().id(), took.toMillis(), counts);
+                return journal.append(jobId, new JobEvent.QuestionFinished(question.question().id(), question.index(), counts));
+            });
+            return started.concatWith(executions).concatWith(finished);
+        });
+    }
+
+    /** Stores a result; the cell counts as finished only once the journal has committed it. */
+    private Mono<StoredEvent> record(JobId jobId, ExecutionResult result, RunState state) {
+        return journal.append(jobId, new JobEvent.ExecutionFinished(result))
+                .doOnNext(stored -> metrics.executionFinished(result))
+                .doOnSuccess(stored -> {
+                    // Empty means the cell already had a row (a resumed run raced an earlier owner): done either way.
+                    state.finished(result, clock.instant());
+                    if (result.status() != ExecutionStatus.SUCCEEDED) {
+                        log.info("job {} cell {} {}: {} {}", jobId, result.cell(), result.status(),
+                                result.error().code(), result.error().message());
+                    }
+                });
+    }
+
+    private Flux<StoredEvent> finish(ExecutionPlan plan, RunState state) {
+        JobId jobId = plan.jobId();
+        JobStatus stop = state.stopReason();
+        if (stop == null) {
+            ExecutionCounts counts = state.counts();
+            JobStatus status = counts.succeeded() == counts.total() ? JobStatus.SUCCEEDED
+                    : counts.successRate() >= plan.spec().minSuccessRate() ? JobStatus.PARTIAL : JobStatus.FAILED;
+            return finished(jobId, status, counts).flux();
+        }
+        ExecutionStatus cellStatus = stop == JobStatus.CANCELLED ? ExecutionStatus.CANCELLED : ExecutionStatus.TIMED_OUT;
+        ExecutionError error = stop == JobStatus.CANCELLED
+                ? new ExecutionError(ExecutionError.CANCELLED, "job was cancelled")
+                : new ExecutionError(ExecutionError.JOB_TIMEOUT, "job timeout of " + plan.spec().limits().jobTimeout() + " passed");
+        Instant now = clock.instant();
+        return Flux.fromIterable(state.unfinishedCells())
+                .map(cell -> interrupted(cell, cellStatus, error, state.existingProgress(cell), now))
+                .flatMap(result -> record(jobId, result, state), 32)
+                .concatWith(Mono.defer(() -> finished(jobId, stop, state.counts())));
+    }
+
+    private Mono<StoredEvent> finished(JobId jobId, JobStatus status, ExecutionCounts counts) {
+        return journal.append(jobId, new JobEvent.JobFinished(status, counts))
+                .doOnNext(e -> {
+                    metrics.jobFinished(status);
+                    log.info("job {} finished {}: {}", jobId, status, ((JobEvent.JobFinished) e.event()).counts());
+                });
+    }
+
+    private static ExecutionResult interrupted(Cell cell, ExecutionStatus status, ExecutionError error, CellProgress progress, Instant now) {
+        if (progress == null || progress.attempts() == 0) {
+            return ExecutionResult.notRun(cell, status, error, now);
+        }
+        return new ExecutionResult(cell, progress.providerId(), status, progress.attempts(), progress.startedAt(), now,
+                Duration.between(progress.startedAt(), now).toMillis(), null, error, null);
+    }
+
+    /** Builds a {@link JobRunner}; {@code endpoints}, {@code clients} and {@code journal} are required. */
+    public static final class Builder {
+        private EndpointCatalog catalog;
+        private InferenceClientFactory clients;
+        private JobJournal journal;
+        private MeterRegistry meterRegistry = new SimpleMeterRegistry();
+        private Clock clock;
+        private Scheduler scheduler = Schedulers.parallel();
+        private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
+        private CircuitBreakerConfig circuitBreakerConfig = defaultCircuitBreaker();
+        private String runnerId = "runner-" + ProcessHandle.current().pid();
+        private ReceiptSigner signer;
+        private DoubleSupplier random;
+
+        private Builder() {
+        }
+
+        public Builder endpoints(EndpointCatalog catalog) {
+            this.catalog = Objects.requireNonNull(catalog, "catalog");
+            return this;
+        }
+
+        public Builder clients(InferenceClientFactory clients) {
+            this.clients = Objects.requireNonNull(clients, "clients");
+            return this;
+        }
+
+        public Builder journal(JobJournal journal) {
+            this.journal = Objects.requireNonNull(journal, "journal");
+            return this;
+        }
+
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meterRegistry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /** Clock for timestamps; defaults to the scheduler's time so that virtual time moves both. */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Scheduler for timeouts, backoff and the job deadline; defaults to {@link Schedulers#parallel()}. */
+        public Builder scheduler(Scheduler scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        public Builder retryPolicy(RetryPolicy retryPolicy) {
+            this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+            return this;
+        }
+
+        public Builder circuitBreaker(CircuitBreakerConfig config) {
+            this.circuitBreakerConfig = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        public Builder runnerId(String runnerId) {
+            if (runnerId == null || runnerId.isBlank()) {
+                throw new IllegalArgumentException("runnerId must not be blank");
+            }
+            this.runnerId = runnerId;
+            return this;
+        }
+
+        public Builder receiptSigner(ReceiptSigner signer) {
+            this.signer = Objects.requireNonNull(signer, "signer");
+            return this;
+        }
+
+        /** Source of uniform randoms in [0, 1) for backoff jitter; tests pass a fixed one. */
+        public Builder jitterSource(DoubleSupplier random) {
+            this.random = Objects.requireNonNull(random, "random");
+            return this;
+        }
+
+        public JobRunner build() {
+            Objects.requireNonNull(catalog, "endpoints must be set");
+            Objects.requireNonNull(clients, "clients must be set");
+            Objects.requireNonNull(journal, "journal must be set");
+            if (signer == null) {
+                signer = ReceiptSigner.ephemeral();
+            }
+            return new JobRunner(this);
+        }
+
+        /**
+         * Opens a provider's circuit when half of its last 20 calls (at least 10) failed transiently,
+         * fails fast for 30 s, then lets 3 trial calls through.
+         */
+        public static CircuitBreakerConfig defaultCircuitBreaker() {
+            return CircuitBreakerConfig.custom()
+                    .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                    .slidingWindowSize(20)
+                    .minimumNumberOfCalls(10)
+                    .failureRateThreshold(50)
+                    .waitDurationInOpenState(Duration.ofSeconds(30))
+                    .permittedNumberOfCallsInHalfOpenState(3)
+                    .recordException(e -> e instanceof dev.beacon.runner.core.provider.InferenceFailure f && f.retryable())
+                    .build();
+        }
+    }
+
+    /** A clock that reads the scheduler's time, so virtual-time tests move timestamps and timers together. */
+    static final class SchedulerClock extends Clock {
+        private final Scheduler scheduler;
+
+        SchedulerClock(Scheduler scheduler) {
+            this.scheduler = scheduler;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(scheduler.now(TimeUnit.MILLISECONDS));
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.beacon.runner.core.engine;
+
+import dev.beacon.runner.core.domain.EndpointId;
+import dev.beacon.runner.core.domain.ExecutionError;
+import dev.beacon.runner.core.domain.InferenceOutput;
+import dev.beacon.runner.core.endpoint.ProviderConfig;
+import dev.beacon.runner.core.provider.InferenceClient;
+import dev.beacon.runner.core.provider.InferenceFailure;
+import dev.beacon.runner.core.provider.InferenceRequest;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
+import java.util.concurrent.TimeoutException;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * One provider of one endpoint as the engine uses it: its client behind a circuit breaker and a
+ * concurrency gate shared by every job of this instance.
+ */
+final class ProviderLane {
+
+    private final EndpointId endpoint;
+    private final ProviderConfig config;
+    private final InferenceClient client;
+    private final ConcurrencyGate gate;
+    private final CircuitBreaker circuitBreaker;
+    private final Scheduler scheduler;
+    private volatile ExecutionError lastError;
+
+    ProviderLane(EndpointId endpoint, ProviderConfig config, InferenceClient client, CircuitBreaker circuitBreaker, Scheduler scheduler) {
+        this.endpoint = endpoint;
+        this.config = config;
+        this.client = client;
+        this.gate = new ConcurrencyGate(config.maxConcurrency());
+        this.circuitBreaker = circuitBreaker;
+        this.scheduler = scheduler;
+    }
+
+    EndpointId endpoint() {
+        return endpoint;
+    }
+
+    ProviderConfig config() {
+        return config;
+    }
+
+    String id() {
+        return config.id();
+    }
+
+    ConcurrencyGate gate() {
+        return gate;
+    }
+
+    CircuitBreaker circuitBreaker() {
+        return circuitBreaker;
+    }
+
+    ExecutionError lastError() {
+        return lastError;
+    }
+
+    /**
+     * One attempt: fails fast with {@code CIRCUIT_OPEN} while the circuit is open, otherwise waits
+     * for a concurrency permit and calls the provider with the provider's attempt timeout.
+     *
+     * <p>On error emits an {@link InferenceFailure} ({@code TIMEOUT} for the attempt timeout). On
+     * cancel leaves the gate's queue or cancels the exchange, which closes its connection.
+     */
+    Mono<InferenceOutput> attempt(InferenceRequest request) {
+        Mono<InferenceOutput> call = client.infer(request)
+                .timeout(config.timeout(), scheduler)
+                .onErrorMap(TimeoutException.class, e -> InferenceFailure.retryable(ExecutionError.TIMEOUT,
+                        "provider " + config.id() + " did not answer within " + config.timeout()));
+        return gate.run(call)
+                .transformDeferred(CircuitBreakerOperator.of(circuitBreaker))
+                .onErrorMap(CallNotPermittedException.class, e -> InferenceFailure.permanent(ExecutionError.CIRCUIT_OPEN,
+                        "circuit of provider " + config.id() + " is open after repeated failures"))
+                .onErrorMap(e -> !(e instanceof InferenceFailure), e -> InferenceFailure.permanent(ExecutionError.INTERNAL,
+                        "provider " + config.id() + " failed unexpectedly: " + e.getClass().getSimpleName()))
+                .doOnError(InferenceFailure.class, f -> lastError = f.toError());
+    }
+}

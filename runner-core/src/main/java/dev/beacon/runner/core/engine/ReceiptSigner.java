@@ -1,0 +1,112 @@
+package dev.beacon.runner.core.engine;
+
+import dev.beacon.runner.core.domain.Cell;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.Receipt;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Objects;
+
+/**
+ * Signs execution receipts with the runner's Ed25519 key. The signed text binds the job, the cell,
+ * the provider and the hashes of request and output, so a stored answer can later be shown to be
+ * the one this runner received for that exact question and endpoint.
+ */
+public final class ReceiptSigner {
+
+    private final PrivateKey privateKey;
+    private final PublicKey publicKey;
+    private final String keyId;
+
+    public ReceiptSigner(KeyPair keyPair) {
+        this.privateKey = Objects.requireNonNull(keyPair.getPrivate(), "private key");
+        this.publicKey = Objects.requireNonNull(keyPair.getPublic(), "public key");
+        this.keyId = sha256Hex(publicKey.getEncoded()).substring(0, 16);
+    }
+
+    /** A signer with a fresh key; receipts it signs can only be checked while it lives. */
+    public static ReceiptSigner ephemeral() {
+        try {
+            return new ReceiptSigner(KeyPairGenerator.getInstance("Ed25519").generateKeyPair());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("Ed25519 is not available in this JDK", e);
+        }
+    }
+
+    /**
+     * A signer from base64 keys: PKCS#8 private key and X.509 public key, as written by
+     * {@code openssl genpkey -algorithm ed25519}.
+     */
+    public static ReceiptSigner fromBase64(String privateKeyPkcs8, String publicKeyX509) {
+        try {
+            KeyFactory factory = KeyFactory.getInstance("Ed25519");
+            PrivateKey priv = factory.generatePrivate(new PKCS8EncodedKeySpec(Base64.getMimeDecoder().decode(privateKeyPkcs8)));
+            PublicKey pub = factory.generatePublic(new X509EncodedKeySpec(Base64.getMimeDecoder().decode(publicKeyX509)));
+            return new ReceiptSigner(new KeyPair(pub, priv));
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("receipt keys must be base64 Ed25519 keys (PKCS#8 private, X.509 public): " + e.getMessage());
+        }
+    }
+
+    public String keyId() {
+        return keyId;
+    }
+
+    /** The public key (X.509, base64) that verifies this runner's receipts. */
+    public String publicKeyBase64() {
+        return Base64.getEncoder().encodeToString(publicKey.getEncoded());
+    }
+
+    Receipt sign(JobId jobId, Cell cell, String providerId, String requestSha256, String outputSha256) {
+        String payload = payload(jobId, cell, providerId, requestSha256, outputSha256);
+        try {
+            Signature signature = Signature.getInstance("Ed25519");
+            signature.initSign(privateKey);
+            signature.update(payload.getBytes(StandardCharsets.UTF_8));
+            return new Receipt(requestSha256, outputSha256, keyId, Base64.getEncoder().encodeToString(signature.sign()));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("could not sign receipt", e);
+        }
+    }
+
+    /** Checks a receipt against the given cell; true if this runner's key signed exactly that. */
+    public boolean verify(JobId jobId, Cell cell, String providerId, Receipt receipt) {
+        try {
+            Signature signature = Signature.getInstance("Ed25519");
+            signature.initVerify(publicKey);
+            signature.update(payload(jobId, cell, providerId, receipt.requestSha256(), receipt.outputSha256()).getBytes(StandardCharsets.UTF_8));
+            return signature.verify(Base64.getDecoder().decode(receipt.signature()));
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static String payload(JobId jobId, Cell cell, String providerId, String requestSha256, String outputSha256) {
+        return String.join("\n", "beacon-receipt-v1", jobId.toString(), cell.questionId(), cell.endpoint().toString(),
+                String.valueOf(providerId), requestSha256, outputSha256);
+    }
+
+    static String sha256Hex(String text) {
+        return sha256Hex(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static String sha256Hex(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.beacon.runner.core.service;
+
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.engine.EndpointStatus;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.spec.JobSpec;
+import dev.beacon.runner.core.store.JobQuery;
+import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.store.Submission;
+import java.util.List;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The programmatic API of a runner: what the HTTP routes do, for hosts that build their own.
+ * Every method is non-blocking.
+ */
+public interface JobService {
+
+    /**
+     * Parses and validates a submitted JSON body against the configured endpoints and limits.
+     *
+     * @throws dev.beacon.runner.core.spec.SpecValidationException naming every offending field
+     */
+    JobSpec parse(String json);
+
+    /**
+     * Validates and durably stores a job as {@code QUEUED}, then wakes a dispatcher.
+     * Emits the stored job ({@code created = false} for an idempotent repeat). Errors with
+     * {@link dev.beacon.runner.core.spec.SpecValidationException} for a spec that does not fit this
+     * runner and {@link dev.beacon.runner.core.store.IdempotencyConflictException} for a reused key
+     * with another body; nothing is stored then. On cancel the job may or may not be stored.
+     */
+    Mono<Submission> submit(JobSpec spec, String idempotencyKey);
+
+    /** Emits the job; errors with {@link JobNotFoundException} if there is none. */
+    Mono<JobRecord> get(JobId id);
+
+    /** One page of jobs, newest first. */
+    Flux<JobRecord> list(JobQuery query);
+
+    /** Every stored execution in (question, endpoint) order; errors with {@link JobNotFoundException}. */
+    Flux<ExecutionResult> executions(JobId id);
+
+    /**
+     * Cancels the job wherever it runs and emits it as it is now. Errors with
+     * {@link JobNotFoundException} or {@link JobAlreadyTerminalException}.
+     */
+    Mono<JobRecord> cancel(JobId id);
+
+    /**
+     * The job's events with {@code seq > afterSeq}: first the stored ones, then live ones as they are
+     * stored (by any instance), in order, with no gap and no repeat; completes after
+     * {@code job.finished}. Errors with {@link JobNotFoundException}. On cancel the subscriber is
+     * removed; the job is not affected.
+     */
+    Flux<StoredEvent> events(JobId id, long afterSeq);
+
+    /** Side-by-side answers of each model across regions; errors with {@link JobNotFoundException}. */
+    Mono<Comparison> comparison(JobId id);
+
+    /** The configured endpoints with their circuit state and load. */
+    List<EndpointStatus> endpoints();
+}
