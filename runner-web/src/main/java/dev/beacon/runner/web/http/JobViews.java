@@ -1,0 +1,211 @@
+package dev.beacon.runner.web.http;
+
+import dev.beacon.runner.core.domain.ExecutionCounts;
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.engine.EndpointStatus;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.service.Comparison;
+import dev.beacon.runner.core.store.JobRecord;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Writes the JSON views of contract section 4 (job, execution), the event data of section 5, and the
+ * endpoint and comparison views. The runner owns this JSON: it never goes through the host's
+ * {@code JsonMapper}, so a host's Jackson settings (naming strategy, date format) cannot change the
+ * contract. Links carry the configured base path.
+ */
+final class JobViews {
+
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+    private final JsonMapper mapper = JsonMapper.builder().build();
+    private final String basePath;
+
+    JobViews(String basePath) {
+        this.basePath = basePath;
+    }
+
+    String jobPath(Object id) {
+        return basePath + "/jobs/" + id;
+    }
+
+    String jobsPath() {
+        return basePath + "/jobs";
+    }
+
+    ObjectNode job(JobRecord r) {
+        ObjectNode node = NODES.objectNode();
+        node.put("id", r.id().toString());
+        node.put("name", r.name());
+        node.put("status", r.status().name());
+        node.put("createdAt", instant(r.createdAt()));
+        node.put("startedAt", instant(r.startedAt()));
+        node.put("finishedAt", instant(r.finishedAt()));
+        node.put("questions", r.questions());
+        node.put("endpoints", r.endpoints());
+        node.put("cells", r.cells());
+        node.set("counts", counts(r.counts()));
+        if (r.currentQuestion() == null) {
+            node.putNull("currentQuestion");
+        } else {
+            node.put("currentQuestion", r.currentQuestion().intValue());
+        }
+        String self = jobPath(r.id());
+        node.putObject("links")
+                .put("self", self)
+                .put("events", self + "/events")
+                .put("executions", self + "/executions");
+        return node;
+    }
+
+    ArrayNode jobs(List<JobRecord> records) {
+        ArrayNode array = NODES.arrayNode();
+        records.forEach(r -> array.add(job(r)));
+        return array;
+    }
+
+    ObjectNode counts(ExecutionCounts c) {
+        return NODES.objectNode()
+                .put("succeeded", c.succeeded())
+                .put("failed", c.failed())
+                .put("timedOut", c.timedOut())
+                .put("cancelled", c.cancelled())
+                .put("pending", c.pending());
+    }
+
+    ObjectNode execution(ExecutionResult r) {
+        ObjectNode node = NODES.objectNode();
+        putExecution(node, r);
+        return node;
+    }
+
+    private void putExecution(ObjectNode node, ExecutionResult r) {
+        node.put("questionId", r.cell().questionId());
+        node.put("modelId", r.cell().endpoint().model());
+        node.put("region", r.cell().endpoint().region());
+        node.put("providerId", r.providerId());
+        node.put("status", r.status().name());
+        node.put("attempts", r.attempts());
+        node.put("startedAt", instant(r.startedAt()));
+        node.put("completedAt", instant(r.completedAt()));
+        node.put("latencyMs", r.latencyMs());
+        if (r.output() == null) {
+            node.putNull("output");
+        } else {
+            ObjectNode output = node.putObject("output")
+                    .put("text", r.output().text())
+                    .put("finishReason", r.output().finishReason());
+            output.putObject("usage")
+                    .put("promptTokens", r.output().usage().promptTokens())
+                    .put("completionTokens", r.output().usage().completionTokens());
+        }
+        if (r.error() == null) {
+            node.putNull("error");
+        } else {
+            node.putObject("error").put("code", r.error().code()).put("message", r.error().message());
+        }
+        if (r.receipt() == null) {
+            node.putNull("receipt");
+        } else {
+            node.putObject("receipt")
+                    .put("requestSha256", r.receipt().requestSha256())
+                    .put("outputSha256", r.receipt().outputSha256())
+                    .put("runnerKeyId", r.receipt().runnerKeyId())
+                    .put("signature", r.receipt().signature());
+        }
+    }
+
+    /** The {@code data} of an event: {@code jobId}, {@code seq}, {@code type}, then the type's own fields. */
+    ObjectNode eventData(StoredEvent stored) {
+        ObjectNode node = NODES.objectNode()
+                .put("jobId", stored.jobId().toString())
+                .put("seq", stored.seq())
+                .put("type", stored.type());
+        JobEvent event = stored.event();
+        if (event instanceof JobEvent.JobQueued e) {
+            node.put("cells", e.cells());
+        } else if (event instanceof JobEvent.JobStarted e) {
+            node.put("runner", e.runner());
+        } else if (event instanceof JobEvent.QuestionStarted e) {
+            node.put("questionId", e.questionId()).put("index", e.index()).put("total", e.total());
+        } else if (event instanceof JobEvent.ExecutionFinished e) {
+            putExecution(node, e.result());
+        } else if (event instanceof JobEvent.QuestionFinished e) {
+            node.put("questionId", e.questionId()).put("index", e.index());
+            node.set("counts", counts(e.counts()));
+        } else if (event instanceof JobEvent.JobFinished e) {
+            node.put("status", e.status().name());
+            node.set("counts", counts(e.counts()));
+        }
+        return node;
+    }
+
+    /** Endpoints with their providers' state; never an api key, and URLs without user info or query. */
+    ArrayNode endpoints(List<EndpointStatus> statuses) {
+        ArrayNode array = NODES.arrayNode();
+        for (EndpointStatus s : statuses) {
+            ObjectNode e = array.addObject()
+                    .put("id", s.id().toString())
+                    .put("model", s.id().model())
+                    .put("region", s.id().region())
+                    .put("circuitState", s.circuitState())
+                    .put("inFlight", s.inFlight());
+            ArrayNode providers = e.putArray("providers");
+            for (EndpointStatus.Provider p : s.providers()) {
+                ObjectNode pn = providers.addObject()
+                        .put("id", p.id())
+                        .put("type", p.type())
+                        .put("url", publicUrl(p.url()))
+                        .put("maxConcurrency", p.maxConcurrency())
+                        .put("circuitState", p.circuitState())
+                        .put("inFlight", p.inFlight())
+                        .put("queued", p.queued());
+                if (p.lastError() == null) {
+                    pn.putNull("lastError");
+                } else {
+                    pn.putObject("lastError").put("code", p.lastError().code()).put("message", p.lastError().message());
+                }
+            }
+        }
+        return array;
+    }
+
+    JsonNode comparison(Comparison comparison) {
+        return mapper.valueToTree(comparison);
+    }
+
+    byte[] bytes(JsonNode node) {
+        return mapper.writeValueAsString(node).getBytes(StandardCharsets.UTF_8);
+    }
+
+    String line(JsonNode node) {
+        return mapper.writeValueAsString(node);
+    }
+
+    /** A URL as safe to show: scheme, host, port and path only (user info and query may hold secrets). */
+    static String publicUrl(String url) {
+        if (url == null || url.isBlank()) {
+            return null;
+        }
+        try {
+            URI u = new URI(url);
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+        } catch (URISyntaxException | RuntimeException e) {
+            return "(hidden)";
+        }
+    }
+
+    private static String instant(Instant instant) {
+        return instant == null ? null : instant.toString();
+    }
+}
