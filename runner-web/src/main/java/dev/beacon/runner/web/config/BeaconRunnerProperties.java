@@ -1,5 +1,6 @@
 package dev.beacon.runner.web.config;
 
+import dev.beacon.runner.core.dispatch.DispatcherSettings;
 import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.endpoint.EndpointCatalog;
 import dev.beacon.runner.core.endpoint.EndpointConfig;
@@ -51,6 +52,13 @@ public class BeaconRunnerProperties {
 
     /** The Ed25519 key that signs execution receipts. */
     private final Receipts receipts = new Receipts();
+
+    /** Where jobs are stored (the database itself is {@code spring.r2dbc.url}). */
+    private final Persistence persistence = new Persistence();
+
+    public Persistence getPersistence() {
+        return persistence;
+    }
 
     public List<Endpoint> getEndpoints() {
         return endpoints;
@@ -181,6 +189,28 @@ public class BeaconRunnerProperties {
         return convert(path, "max-questions=" + l.getMaxQuestions() + ", max-question-chars=" + l.getMaxQuestionChars()
                         + ", max-body-bytes=" + l.getMaxBodyBytes(),
                 () -> new SubmissionLimits(l.getMaxQuestions(), l.getMaxQuestionChars(), l.getMaxBodyBytes()));
+    }
+
+    /**
+     * The dispatcher's settings for this instance.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the offending property
+     */
+    public DispatcherSettings toDispatcherSettings(String instanceId) {
+        Dispatcher d = dispatcher;
+        String path = PREFIX + ".dispatcher";
+        if (d.getLease() == null || d.getLease().isNegative() || d.getLease().isZero()) {
+            throw invalid(path + ".lease", d.getLease(), "must be a positive duration");
+        }
+        if (d.getShutdownTimeout() == null || d.getShutdownTimeout().isNegative()) {
+            throw invalid(path + ".shutdown-timeout", d.getShutdownTimeout(), "must be a duration >= 0");
+        }
+        convert(path + ".capacity", d.getCapacity(), () -> new DispatcherSettings(instanceId, d.getCapacity(), Duration.ofMinutes(1),
+                Duration.ofSeconds(1), Duration.ofSeconds(1)));
+        convert(path + ".heartbeat", d.getHeartbeat(), () -> new DispatcherSettings(instanceId, d.getCapacity(), d.getLease(),
+                d.getHeartbeat(), Duration.ofSeconds(1)));
+        return convert(path + ".poll-interval", d.getPollInterval(), () -> new DispatcherSettings(instanceId, d.getCapacity(),
+                d.getLease(), d.getHeartbeat(), d.getPollInterval()));
     }
 
     private static <T> T convert(String property, Object value, Supplier<T> conversion) {
@@ -545,6 +575,31 @@ public class BeaconRunnerProperties {
         /** How often the owner renews its leases; well below {@code lease}. */
         private Duration heartbeat = Duration.ofSeconds(10);
 
+        /**
+         * How often the store is polled for queued jobs and new events even without a wake-up signal
+         * (a safety net for a lost signal).
+         */
+        private Duration pollInterval = Duration.ofSeconds(5);
+
+        /** Longest wait, on shutdown, for running jobs to stop and release their leases. */
+        private Duration shutdownTimeout = Duration.ofSeconds(20);
+
+        public Duration getPollInterval() {
+            return pollInterval;
+        }
+
+        public void setPollInterval(Duration pollInterval) {
+            this.pollInterval = pollInterval;
+        }
+
+        public Duration getShutdownTimeout() {
+            return shutdownTimeout;
+        }
+
+        public void setShutdownTimeout(Duration shutdownTimeout) {
+            this.shutdownTimeout = shutdownTimeout;
+        }
+
         public boolean isEnabled() {
             return enabled;
         }
@@ -583,6 +638,32 @@ public class BeaconRunnerProperties {
 
         public void setHeartbeat(Duration heartbeat) {
             this.heartbeat = heartbeat;
+        }
+    }
+
+    /** The runner's tables. */
+    public static class Persistence {
+
+        /** Apply the schema migrations at start-up (against {@code spring.r2dbc.url}). */
+        private boolean migrate = true;
+
+        /** Database schema for the runner's tables, e.g. {@code beacon}; empty for the connection's default. */
+        private String schema;
+
+        public boolean isMigrate() {
+            return migrate;
+        }
+
+        public void setMigrate(boolean migrate) {
+            this.migrate = migrate;
+        }
+
+        public String getSchema() {
+            return schema == null || schema.isBlank() ? null : schema.strip();
+        }
+
+        public void setSchema(String schema) {
+            this.schema = schema;
         }
     }
 

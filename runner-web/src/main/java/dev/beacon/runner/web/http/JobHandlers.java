@@ -47,12 +47,15 @@ final class JobHandlers {
     private final JobViews views;
     private final BoundedBody body;
     private final Duration keepAlive;
+    private final Mono<Void> closing;
 
-    JobHandlers(JobService service, JobViews views, BoundedBody body, Duration keepAlive) {
+    /** @param closing completes when open event streams must end (shutdown); clients then resume elsewhere */
+    JobHandlers(JobService service, JobViews views, BoundedBody body, Duration keepAlive, Mono<Void> closing) {
         this.service = service;
         this.views = views;
         this.body = body;
         this.keepAlive = keepAlive;
+        this.closing = closing;
     }
 
     /** {@code POST /jobs}: 202 with the queued job, 200 for an idempotent repeat. */
@@ -153,7 +156,7 @@ final class JobHandlers {
      * {@code : keep-alive} comment every {@code keepAlive}; the response completes after
      * {@code job.finished}. An unknown job is a 404 problem, decided before the stream starts.
      *
-     * <p>If the event source fails mid-stream the response ends (the client resumes with
+     * <p>On shutdown, and if the event source fails mid-stream, the response ends (the client resumes with
      * {@code Last-Event-ID}); when the client goes away the subscription to the job's events is
      * cancelled and the job is not affected.
      */
@@ -171,7 +174,8 @@ final class JobHandlers {
                         });
                 Flux<ServerSentEvent<String>> stream = events.publish(shared -> Flux.merge(
                         shared,
-                        Flux.interval(keepAlive).map(tick -> KEEP_ALIVE).takeUntilOther(shared.ignoreElements())));
+                        Flux.interval(keepAlive).map(tick -> KEEP_ALIVE).takeUntilOther(shared.ignoreElements())))
+                        .takeUntilOther(closing);
                 return ServerResponse.ok()
                         .contentType(MediaType.TEXT_EVENT_STREAM)
                         .header(HttpHeaders.CACHE_CONTROL, "no-cache")

@@ -74,10 +74,20 @@ public final class RunnerRoutes {
         }
     }
 
-    /** The router for {@code service} with {@code settings}. */
+    /** The router for {@code service} with {@code settings}; event streams end only with their job. */
     public static RouterFunction<ServerResponse> create(JobService service, Settings settings) {
+        return create(service, settings, Mono.never());
+    }
+
+    /**
+     * The router for {@code service} with {@code settings}; every open event stream completes when
+     * {@code closeStreams} signals (use it on shutdown, so that graceful shutdown need not wait for
+     * long-lived streams; clients resume with {@code Last-Event-ID}).
+     */
+    public static RouterFunction<ServerResponse> create(JobService service, Settings settings, Mono<?> closeStreams) {
         String base = settings.basePath();
-        JobHandlers h = new JobHandlers(service, new JobViews(base), new BoundedBody(settings.maxBodyBytes()), settings.sseKeepAlive());
+        JobHandlers h = new JobHandlers(service, new JobViews(base), new BoundedBody(settings.maxBodyBytes()), settings.sseKeepAlive(),
+                closeStreams.then());
         ProblemResponses problems = new ProblemResponses();
         BearerTokens tokens = new BearerTokens(settings.tokens(), settings.openReads());
         String jobs = base + "/jobs";
