@@ -20,9 +20,7 @@ import tools.jackson.databind.JsonNode;
  * database: submit, follow the event stream to the end, read executions, comparison and endpoints,
  * resume and replay the stream, repeat the submission idempotently.
  */
-@SpringBootTest(classes = RunnerTestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "beacon.runner.endpoints[0].providers[0].api-key=sk-very-secret-123",
-        "beacon.runner.endpoints[0].providers[0].remote-model=llama-3.2-1b-instruct"})
+@SpringBootTest(classes = RunnerTestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class JobLifecycleTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
