@@ -122,6 +122,9 @@ class HttpFailureMappingTest {
 
         answer(protocol, aResponse().withStatus(200).withBody("[1,2,3]"));
         assertThat(failureFor(protocol).code()).isEqualTo("BAD_RESPONSE");
+
+        answer(protocol, aResponse().withStatus(200));
+        assertThat(failureFor(protocol).code()).isEqualTo("BAD_RESPONSE");
     }
 
     @ParameterizedTest
