@@ -43,8 +43,8 @@ final class SimulatedClient implements InferenceClient {
 
     private static final Map<String, List<String>> OPENERS = Map.of(
             "us", List.of("Here's a straightforward take.", "Short answer first, then the details.", "Great question, and an important one."),
-            "eu", List.of("Taking a balanced view of the evidence,", "From a European perspective,", "Considering the question carefully,"),
-            "asia", List.of("Thank you for your question.", "To answer respectfully and concisely,", "Looking at it from several angles,"));
+            "eu", List.of("Here is a balanced view of the evidence.", "From a European perspective, the answer is nuanced.", "Let us consider the question carefully."),
+            "asia", List.of("Thank you for your question.", "Here is a respectful and concise answer.", "Let us look at it from several angles."));
 
     private static final Map<String, List<String>> CLOSERS = Map.of(
             "us", List.of("Ultimately, individual choice and open debate matter most.", "Markets and innovation will likely drive the outcome."),
@@ -116,7 +116,7 @@ final class SimulatedClient implements InferenceClient {
             return new InferenceOutput(REFUSAL, "content_filter", new TokenUsage(promptTokens, tokens(REFUSAL)));
         }
         String flavour = region.startsWith("asia") ? "asia" : region.startsWith("eu") ? "eu" : region.startsWith("us") ? "us" : null;
-        List<String> openers = flavour == null ? List.of("Speaking from the " + request.region() + " region,") : OPENERS.get(flavour);
+        List<String> openers = flavour == null ? List.of("Speaking from the " + request.region() + " region.") : OPENERS.get(flavour);
         List<String> closers = flavour == null ? List.of("Local context matters here.") : CLOSERS.get(flavour);
         String text = pick(openers, key, 1) + " On \"" + topic(request.prompt()) + "\", " + model + " would say that "
                 + pick(MIDDLES, key, 2) + " " + pick(closers, key, 3);
