@@ -102,17 +102,14 @@ public final class RunnerEngineAutoConfiguration {
         }
     }
 
-    /** The provider clients, with a connection pool sized above every provider's max-concurrency. */
+    /**
+     * The provider clients, with a connection pool sized above every provider's max-concurrency. A host
+     * that defines its own {@link InferenceClientFactory} replaces them.
+     */
     @Bean(destroyMethod = "close")
-    @ConditionalOnMissingBean
+    @ConditionalOnMissingBean(InferenceClientFactory.class)
     InferenceClients beaconInferenceClients(EndpointCatalog catalog) {
         return InferenceClients.forProviders(catalog.endpoints().stream().flatMap(e -> e.providers().stream()).toList());
-    }
-
-    @Bean
-    @ConditionalOnMissingBean
-    InferenceClientFactory beaconInferenceClientFactory(InferenceClients clients) {
-        return (endpoint, provider) -> clients.create(provider, endpoint.model());
     }
 
     @Bean
