@@ -23,7 +23,8 @@ class ShutdownResumeTest {
 
     @Test
     void shutdownReleasesRunningJobAndNextInstanceFinishesIt() throws Exception {
-        String url = "r2dbc:h2:mem:///resume-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1";
+        // A file database: an in-memory one is dropped when the first instance closes its connections.
+        String url = "r2dbc:h2:file:///./target/resume-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE";
         ConfigurableApplicationContext first = start(url, "first");
         String id;
         AtomicBoolean streamEnded = new AtomicBoolean();
