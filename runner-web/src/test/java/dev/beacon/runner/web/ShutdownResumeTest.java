@@ -65,10 +65,10 @@ class ShutdownResumeTest {
     }
 
     private static ConfigurableApplicationContext start(String url, String instance) {
+        // Arguments, not builder properties: those are defaults, below the test application.yaml.
         return new SpringApplicationBuilder(RunnerTestApplication.class)
                 .profiles("slow")
-                .properties("server.port=0", "spring.r2dbc.url=" + url, "beacon.runner.dispatcher.instance-id=" + instance)
-                .run();
+                .run("--server.port=0", "--spring.r2dbc.url=" + url, "--beacon.runner.dispatcher.instance-id=" + instance);
     }
 
     private static RunnerClient client(ConfigurableApplicationContext context) {
