@@ -95,6 +95,12 @@ final class ProblemResponses implements HandlerFilterFunction<ServerResponse, Se
             HttpStatus status = HttpStatus.valueOf(e.getStatusCode().value());
             return ApiProblem.of(status, "http-" + status.value(), e.getReason() == null ? status.getReasonPhrase() : e.getReason());
         }
+        if (error instanceof io.r2dbc.spi.R2dbcTransientResourceException || error instanceof io.r2dbc.spi.R2dbcNonTransientResourceException
+                || error instanceof io.r2dbc.spi.R2dbcTimeoutException) {
+            log.warn("request {} {} failed: storage unavailable: {}", request.method(), request.path(), error.toString());
+            return new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "the job store is unavailable; retry later",
+                    java.util.List.of(), java.util.Map.of(org.springframework.http.HttpHeaders.RETRY_AFTER, "5"));
+        }
         log.error("request {} {} failed", request.method(), request.path(), error);
         return ApiProblem.of(HttpStatus.INTERNAL_SERVER_ERROR, "internal", "the runner could not handle this request; see its log");
     }

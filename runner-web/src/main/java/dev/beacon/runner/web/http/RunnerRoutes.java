@@ -108,6 +108,9 @@ public final class RunnerRoutes {
                 .route(RequestPredicates.path(job + "/cancel"), notAllowed(HttpMethod.POST))
                 .route(RequestPredicates.path(job + "/comparison"), notAllowed(HttpMethod.GET))
                 .route(RequestPredicates.path(base + "/endpoints"), notAllowed(HttpMethod.GET))
+                // Anything else under the runner's paths is the runner's 404, as a problem too.
+                .route(RequestPredicates.path(jobs + "/**").or(RequestPredicates.path(base + "/endpoints/**")), request -> Mono.error(
+                        ApiProblem.of(HttpStatus.NOT_FOUND, "not-found", "no such resource: " + JobHandlers.abbreviate(request.path()))))
                 // The first filter is the outermost: the token check runs inside the error mapping, so its
                 // refusal is rendered as a problem response too.
                 .filter(problems)
