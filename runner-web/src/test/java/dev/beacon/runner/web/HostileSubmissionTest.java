@@ -183,7 +183,7 @@ class HostileSubmissionTest {
     void malformedOrUnknownJobIdIsA404() {
         for (String path : List.of("/jobs/not-a-uuid", "/jobs/00000000-0000-0000-0000-000000000000",
                 "/jobs/00000000-0000-0000-0000-000000000000/events", "/jobs/00000000-0000-0000-0000-000000000000/executions",
-                "/jobs/00000000-0000-0000-0000-000000000000/comparison")) {
+                "/jobs/00000000-0000-0000-0000-000000000000/comparison", "/jobs/00000000-0000-0000-0000-000000000000/nothing/here")) {
             RawHttp.Response response = http.get(path, Map.of());
             assertThat(response.status()).as(path).isEqualTo(404);
             assertProblem(response, 404, path);

@@ -14,6 +14,8 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Flux;
 import reactor.netty.http.client.HttpClient;
@@ -31,6 +33,12 @@ class ManySubscribersTest {
 
     @LocalServerPort
     int port;
+
+    /** On PostgreSQL: live events reach the shared feed through LISTEN/NOTIFY, as in production. */
+    @DynamicPropertySource
+    static void postgres(DynamicPropertyRegistry registry) {
+        PostgresJobLifecycleTest.register(registry);
+    }
 
     /** One received event: its sequence number, when it arrived, and the completion time it reports (if any). */
     record Arrival(long seq, Instant at, Instant completedAt) {

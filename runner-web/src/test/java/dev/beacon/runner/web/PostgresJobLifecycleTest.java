@@ -12,6 +12,11 @@ class PostgresJobLifecycleTest extends JobLifecycleTest {
 
     @DynamicPropertySource
     static void postgres(DynamicPropertyRegistry registry) {
+        register(registry);
+    }
+
+    /** Points {@code spring.r2dbc.*} at a new, empty PostgreSQL database. */
+    static void register(DynamicPropertyRegistry registry) {
         TestDatabases.Database db = TestDatabases.postgres();
         registry.add("spring.r2dbc.url", db::r2dbcUrl);
         registry.add("spring.r2dbc.username", db::user);
