@@ -287,13 +287,13 @@ public class BeaconRunnerProperties {
         private Duration timeout = Duration.ofMinutes(2);
 
         /** {@code simulated} only: mean latency of an answer. */
-        private Duration latency = SimulationSettings.DEFAULT.latency();
+        private Duration latency = Duration.ofMillis(300);
 
         /** {@code simulated} only: the latency varies uniformly by up to this much either way. */
-        private Duration jitter = SimulationSettings.DEFAULT.jitter();
+        private Duration jitter = Duration.ofMillis(200);
 
         /** {@code simulated} only: share of attempts (0 to 1) that fail with a transient 503. */
-        private double failureRate = SimulationSettings.DEFAULT.failureRate();
+        private double failureRate = 0.0;
 
         public String getId() {
             return id;
@@ -386,19 +386,19 @@ public class BeaconRunnerProperties {
     public static class Defaults {
 
         /** At most this many cells of one question in flight at once. */
-        private int concurrency = JobLimits.DEFAULT.concurrency();
+        private int concurrency = 10;
 
         /** Time allowed for one cell, across all its attempts and providers. */
-        private Duration executionTimeout = JobLimits.DEFAULT.executionTimeout();
+        private Duration executionTimeout = Duration.ofMinutes(2);
 
         /** Time allowed for a whole job, from its start. */
-        private Duration jobTimeout = JobLimits.DEFAULT.jobTimeout();
+        private Duration jobTimeout = Duration.ofMinutes(30);
 
         /** Attempts per provider of a cell, the first one included. */
-        private int maxAttempts = JobLimits.DEFAULT.maxAttempts();
+        private int maxAttempts = 3;
 
         /** Share of cells (0 to 1) that must succeed for a job to end {@code PARTIAL} rather than {@code FAILED}. */
-        private double minSuccessRate = JobDefaults.DEFAULT.minSuccessRate();
+        private double minSuccessRate = 0.67;
 
         public int getConcurrency() {
             return concurrency;
@@ -445,13 +445,13 @@ public class BeaconRunnerProperties {
     public static class Limits {
 
         /** Most questions one job may have. */
-        private int maxQuestions = SubmissionLimits.DEFAULT.maxQuestions();
+        private int maxQuestions = 1000;
 
         /** Most characters of one question's text (and of the system prompt). */
-        private int maxQuestionChars = SubmissionLimits.DEFAULT.maxQuestionChars();
+        private int maxQuestionChars = 8000;
 
         /** Largest accepted request body in bytes; a larger one gets 413 and is never buffered whole. */
-        private long maxBodyBytes = SubmissionLimits.DEFAULT.maxBodyBytes();
+        private long maxBodyBytes = 1_048_576;
 
         public int getMaxQuestions() {
             return maxQuestions;
