@@ -154,23 +154,24 @@ public final class R2dbcJobStore implements JobStore {
                                         job.id(), spec.name(), JobStatus.QUEUED, spec, job.idempotencyKey(), createdAt,
                                         null, null, ExecutionCounts.allPending(cells), null, null, false), true))));
         return onDb(insert)
-                .switchIfEmpty(Mono.defer(() -> existing(job, sha)))
-                .onErrorResume(DatabaseFaults::isDuplicateKey, e -> existing(job, sha))
+                .switchIfEmpty(Mono.defer(() -> existing(job, sha, null)))
+                .onErrorResume(e -> job.idempotencyKey() != null && DatabaseFaults.isDuplicateKey(e), e -> existing(job, sha, e))
                 .retryWhen(retry)
                 .flatMap(s -> s.created()
                         ? publish(new Signal.EventsAppended(job.id(), 1)).then(publish(new Signal.JobAvailable())).thenReturn(s)
                         : Mono.just(s));
     }
 
-    private Mono<Submission> existing(NewJob job, String sha) {
+    /** The earlier job with the same key, after an insert that did not happen ({@code cause} = why, or null). */
+    private Mono<Submission> existing(NewJob job, String sha, Throwable cause) {
         if (job.idempotencyKey() == null) {
-            return Mono.error(new IllegalStateException("job " + job.id() + " already exists"));
+            return Mono.error(new IllegalStateException("job " + job.id() + " already exists", cause));
         }
         return onDb(sql("SELECT id, spec_sha256 FROM {jobs} WHERE idempotency_key = :key")
                 .bind("key", job.idempotencyKey())
                 .map((row, meta) -> Map.entry(row.get("id", UUID.class), row.get("spec_sha256", String.class).trim()))
                 .one())
-                .switchIfEmpty(Mono.error(() -> new IllegalStateException("job " + job.id() + " already exists")))
+                .switchIfEmpty(Mono.error(() -> new IllegalStateException("job " + job.id() + " already exists", cause)))
                 .flatMap(found -> {
                     JobId id = new JobId(found.getKey());
                     if (!found.getValue().equals(sha)) {
