@@ -534,11 +534,13 @@ public final class R2dbcJobStore implements JobStore {
     public Mono<ClaimedJob> claimNext(String owner, Duration lease) {
         requireOwner(owner);
         requireLease(lease);
+        // A claimed job stays QUEUED until the engine appends job.started, so "unclaimed" means no
+        // owner or an expired lease, whatever the status; the row lock re-checks it after a wait.
         Mono<ClaimedJob> work = Mono.defer(() -> {
             Instant now = now();
             return sql("""
                     SELECT id FROM {jobs}
-                    WHERE status = 'QUEUED' OR (status = 'RUNNING' AND (lease_until IS NULL OR lease_until < :now))
+                    WHERE status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)
                     ORDER BY created_at, id
                     LIMIT 1
                     FOR UPDATE SKIP LOCKED""")
