@@ -534,26 +534,56 @@ public final class R2dbcJobStore implements JobStore {
     public Mono<ClaimedJob> claimNext(String owner, Duration lease) {
         requireOwner(owner);
         requireLease(lease);
-        // A claimed job stays QUEUED until the engine appends job.started, so "unclaimed" means no
-        // owner or an expired lease, whatever the status; the row lock re-checks it after a wait.
-        Mono<ClaimedJob> work = Mono.defer(() -> {
+        Mono<JobId> claim = dialect.skipLockedAfterLimit() ? claimLocked(owner, lease) : claimOptimistic(owner, lease, 5);
+        Mono<ClaimedJob> work = claim.flatMap(id -> find(id).zipWith(executions(id).collectList(), ClaimedJob::new));
+        return onDb(tx.transactional(work)).retryWhen(retry);
+    }
+
+    // A claimed job stays QUEUED until the engine appends job.started, so "unclaimed" means no owner
+    // or an expired lease, whatever the status.
+    private static final String CLAIMABLE = """
+            SELECT id FROM {jobs}
+            WHERE status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)
+            ORDER BY created_at, id
+            """;
+
+    /** PostgreSQL: lock the oldest claimable row, skipping rows other claimers hold, and take it. */
+    private Mono<JobId> claimLocked(String owner, Duration lease) {
+        return Mono.defer(() -> {
             Instant now = now();
-            return sql("""
-                    SELECT id FROM {jobs}
-                    WHERE status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)
-                    ORDER BY created_at, id
-                    LIMIT 1
-                    FOR UPDATE SKIP LOCKED""")
+            return sql(CLAIMABLE + "LIMIT 1 FOR UPDATE SKIP LOCKED")
                     .bind("now", ts(now))
                     .map((row, meta) -> new JobId(row.get("id", UUID.class)))
                     .one()
-                    .flatMap(id -> sql("UPDATE {jobs} SET owner = :owner, lease_until = :until WHERE id = :id")
-                            .bind("owner", owner).bind("until", ts(now.plus(lease))).bind("id", id.value())
-                            .fetch().rowsUpdated()
-                            .then(find(id))
-                            .zipWith(executions(id).collectList(), ClaimedJob::new));
+                    .flatMap(id -> take(id, owner, now, lease).thenReturn(id));
         });
-        return onDb(tx.transactional(work)).retryWhen(retry);
+    }
+
+    /**
+     * H2: read a few claimable ids, then take the first one whose compare-and-set still matches. If
+     * every candidate was taken meanwhile, look again (at most {@code rounds} times).
+     */
+    private Mono<JobId> claimOptimistic(String owner, Duration lease, int rounds) {
+        return Mono.defer(() -> {
+            Instant now = now();
+            return sql(CLAIMABLE + "LIMIT 16")
+                    .bind("now", ts(now))
+                    .map((row, meta) -> new JobId(row.get("id", UUID.class)))
+                    .all().collectList()
+                    .flatMap(candidates -> Flux.fromIterable(candidates)
+                            .concatMap(id -> take(id, owner, now, lease).filter(n -> n > 0).map(n -> id), 1)
+                            .next()
+                            .switchIfEmpty(Mono.defer(() -> candidates.isEmpty() || rounds <= 1 ? Mono.empty()
+                                    : claimOptimistic(owner, lease, rounds - 1))));
+        });
+    }
+
+    private Mono<Long> take(JobId id, String owner, Instant now, Duration lease) {
+        return sql("""
+                UPDATE {jobs} SET owner = :owner, lease_until = :until
+                WHERE id = :id AND status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)""")
+                .bind("owner", owner).bind("until", ts(now.plus(lease))).bind("id", id.value()).bind("now", ts(now))
+                .fetch().rowsUpdated();
     }
 
     @Override

@@ -39,6 +39,15 @@ public enum SqlDialect {
     }
 
     /**
+     * Whether {@code … LIMIT 1 FOR UPDATE SKIP LOCKED} returns the first <em>unlocked</em> row. H2 applies
+     * the limit first and then skips the locked row, returning nothing; there a claim is an optimistic
+     * compare-and-set instead.
+     */
+    public boolean skipLockedAfterLimit() {
+        return this == POSTGRESQL;
+    }
+
+    /**
      * The dialect of the database behind {@code factory}, from {@code getMetadata().getName()} (a pool
      * reports the name of the factory it wraps).
      *
