@@ -341,17 +341,32 @@ public final class R2dbcJobStore implements JobStore {
                                 outcomes.add(GroupCommit.Outcome.empty()); // job already terminal
                             }
                         }
-                        return Flux.fromIterable(seqs.entrySet())
-                                .filter(e -> e.getValue() != locked.get(e.getKey()).eventSeq())
-                                .concatMap(e -> sql("UPDATE {jobs} SET event_seq = :seq WHERE id = :id")
-                                        .bind("seq", e.getValue()).bind("id", e.getKey()).fetch().rowsUpdated())
-                                .then(insertEvents(events))
-                                .thenReturn(outcomes);
+                        seqs.entrySet().removeIf(e -> e.getValue() == locked.get(e.getKey()).eventSeq());
+                        return advanceSeqs(seqs).then(insertEvents(events)).thenReturn(outcomes);
                     });
         });
         return onDb(tx.transactional(work))
                 .retryWhen(retry)
                 .flatMap(outcomes -> publishAppended(outcomes).thenReturn(outcomes));
+    }
+
+    /** Sets {@code event_seq} of several (locked) jobs in one statement: one round trip per batch, not per job. */
+    private Mono<Void> advanceSeqs(Map<UUID, Long> seqs) {
+        if (seqs.isEmpty()) {
+            return Mono.empty();
+        }
+        StringBuilder sql = new StringBuilder("UPDATE {jobs} SET event_seq = CASE id");
+        int i = 0;
+        for (int n = 0; n < seqs.size(); n++) {
+            sql.append(" WHEN :i").append(n).append(" THEN :s").append(n);
+        }
+        sql.append(" ELSE event_seq END WHERE id IN (:ids)");
+        GenericExecuteSpec spec = sql(sql.toString()).bind("ids", List.copyOf(seqs.keySet()));
+        for (Map.Entry<UUID, Long> e : seqs.entrySet()) {
+            spec = spec.bind("i" + i, e.getKey()).bind("s" + i, e.getValue());
+            i++;
+        }
+        return spec.fetch().rowsUpdated().then();
     }
 
     private Mono<Void> publishAppended(List<GroupCommit.Outcome<StoredEvent>> outcomes) {
@@ -463,7 +478,7 @@ public final class R2dbcJobStore implements JobStore {
 
     @Override
     public Mono<CancelOutcome> requestCancel(JobId id) {
-        Mono<Map.Entry<CancelOutcome, StoredEvent>> work = sql(
+        Mono<Cancel> work = sql(
                 "SELECT id, status, event_seq, cells, spec FROM {jobs} WHERE id = :id FOR UPDATE")
                 .bind("id", id.value())
                 .map((row, meta) -> Map.entry(mapLocked(row), row.get("spec", String.class)))
@@ -471,29 +486,29 @@ public final class R2dbcJobStore implements JobStore {
                 .flatMap(found -> {
                     LockedJob job = found.getKey();
                     if (job.status().isTerminal()) {
-                        return Mono.just(Map.entry(CancelOutcome.ALREADY_TERMINAL, none()));
+                        return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0));
                     }
                     if (job.status() == JobStatus.RUNNING) {
                         return sql("UPDATE {jobs} SET cancel_requested = TRUE WHERE id = :id AND status = 'RUNNING'")
                                 .bind("id", id.value()).fetch().rowsUpdated()
-                                .thenReturn(Map.entry(CancelOutcome.REQUESTED, none()));
+                                .thenReturn(new Cancel(CancelOutcome.REQUESTED, 0));
                     }
                     return cancelQueued(job, json.readSpec(found.getValue()));
                 })
-                .defaultIfEmpty(Map.entry(CancelOutcome.NOT_FOUND, none()));
+                .defaultIfEmpty(new Cancel(CancelOutcome.NOT_FOUND, 0));
         return onDb(tx.transactional(work))
                 .retryWhen(retry)
-                .flatMap(result -> switch (result.getKey()) {
-                    case REQUESTED -> publish(new Signal.CancelRequested(id)).thenReturn(result.getKey());
-                    case CANCELLED -> publish(new Signal.EventsAppended(id, result.getValue().seq())).thenReturn(result.getKey());
-                    default -> Mono.just(result.getKey());
+                .flatMap(result -> switch (result.outcome()) {
+                    case REQUESTED -> publish(new Signal.CancelRequested(id)).thenReturn(result.outcome());
+                    case CANCELLED -> publish(new Signal.EventsAppended(id, result.seq())).thenReturn(result.outcome());
+                    default -> Mono.just(result.outcome());
                 });
     }
 
     /** QUEUED → CANCELLED: a CANCELLED row for every cell, then {@code job.finished} with the row counts. */
-    private Mono<Map.Entry<CancelOutcome, StoredEvent>> cancelQueued(LockedJob job, JobSpec spec) {
+    private Mono<Cancel> cancelQueued(LockedJob job, JobSpec spec) {
         if (!job.status().canTransitionTo(JobStatus.CANCELLED)) {
-            return Mono.just(Map.entry(CancelOutcome.ALREADY_TERMINAL, none()));
+            return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0));
         }
         Instant now = now();
         var error = new ExecutionError(ExecutionError.CANCELLED, "job cancelled before it started");
@@ -508,8 +523,8 @@ public final class R2dbcJobStore implements JobStore {
                 .flatMap(counts -> {
                     var stored = new StoredEvent(job.id(), seq, now, new JobEvent.JobFinished(JobStatus.CANCELLED, counts));
                     return finish(job, JobStatus.CANCELLED, seq, now).flatMap(n -> n == 0
-                            ? Mono.just(Map.entry(CancelOutcome.ALREADY_TERMINAL, none()))
-                            : insertEvents(List.of(stored)).thenReturn(Map.entry(CancelOutcome.CANCELLED, stored)));
+                            ? Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0))
+                            : insertEvents(List.of(stored)).thenReturn(new Cancel(CancelOutcome.CANCELLED, seq)));
                 });
     }
 
@@ -521,12 +536,9 @@ public final class R2dbcJobStore implements JobStore {
         return result;
     }
 
-    /** Placeholder for "no event" in an outcome pair (a map entry cannot hold null). */
-    private static StoredEvent none() {
-        return NO_EVENT;
+    /** What a cancel did, and the seq of the {@code job.finished} it stored (if it did). */
+    private record Cancel(CancelOutcome outcome, long seq) {
     }
-
-    private static final StoredEvent NO_EVENT = new StoredEvent(new JobId(new UUID(0, 0)), 1, null, new JobEvent.JobQueued(0));
 
     // ------------------------------------------------------------------------------------ claiming
 
@@ -764,7 +776,7 @@ public final class R2dbcJobStore implements JobStore {
         private JobSignals signals;
         private Scheduler scheduler;
         private int maxBatch = 64;
-        private int maxBatchesInFlight = 4;
+        private int maxBatchesInFlight = 2;
         private int retries = 5;
 
         private Builder(ConnectionFactory connectionFactory) {

@@ -38,7 +38,7 @@ class StreamingWriterBenchmark {
     @Test
     void executionFinishedThroughput() {
         try (Database db = TestDatabases.postgres()) {
-            R2dbcJobStore grouped = R2dbcJobStore.builder(db.connectionFactory()).batching(64, 4).build();
+            R2dbcJobStore grouped = R2dbcJobStore.builder(db.connectionFactory()).batching(64, 2).build();
             R2dbcJobStore single = R2dbcJobStore.builder(db.connectionFactory()).batching(1, 16).build();
 
             run("warm-up (group commit, c=32)", grouped, 32);
