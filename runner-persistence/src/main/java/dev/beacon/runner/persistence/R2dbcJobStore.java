@@ -45,6 +45,7 @@ import java.util.stream.Collectors;
 import org.springframework.r2dbc.connection.R2dbcTransactionManager;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
+import org.springframework.r2dbc.core.Parameter;
 import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -100,7 +101,7 @@ public final class R2dbcJobStore implements JobStore {
     private final GroupCommit<FinishedCell, StoredEvent> finished;
 
     private R2dbcJobStore(Builder b) {
-        this.db = DatabaseClient.create(b.connectionFactory);
+        this.db = b.client != null ? b.client : DatabaseClient.create(b.connectionFactory);
         this.tx = TransactionalOperator.create(new R2dbcTransactionManager(b.connectionFactory));
         this.json = b.json;
         this.clock = b.clock;
@@ -117,7 +118,12 @@ public final class R2dbcJobStore implements JobStore {
 
     /** A builder for a store over {@code connectionFactory} (normally a pool). */
     public static Builder builder(ConnectionFactory connectionFactory) {
-        return new Builder(connectionFactory);
+        return new Builder(connectionFactory, null);
+    }
+
+    /** A builder for a store that runs its SQL through {@code client} (and its connection factory). */
+    public static Builder builder(DatabaseClient client) {
+        return new Builder(client.getConnectionFactory(), client);
     }
 
     /** The dialect this store speaks. */
@@ -185,7 +191,11 @@ public final class R2dbcJobStore implements JobStore {
 
     @Override
     public Mono<JobRecord> find(JobId id) {
-        return onDb(sql(JOB_COLUMNS + " WHERE j.id = :id").bind("id", id.value()).map(this::mapJob).one());
+        return onDb(findQuery(id));
+    }
+
+    private Mono<JobRecord> findQuery(JobId id) {
+        return sql(JOB_COLUMNS + " WHERE j.id = :id").bind("id", id.value()).map(this::mapJob).one();
     }
 
     @Override
@@ -228,8 +238,12 @@ public final class R2dbcJobStore implements JobStore {
 
     @Override
     public Flux<ExecutionResult> executions(JobId jobId) {
-        return onDb(sql("SELECT " + EXECUTION_COLUMNS + " FROM {executions} WHERE job_id = :id")
-                .bind("id", jobId.value()).map(this::mapExecution).all());
+        return onDb(executionsQuery(jobId));
+    }
+
+    private Flux<ExecutionResult> executionsQuery(JobId jobId) {
+        return sql("SELECT " + EXECUTION_COLUMNS + " FROM {executions} WHERE job_id = :id")
+                .bind("id", jobId.value()).map(this::mapExecution).all();
     }
 
     @Override
@@ -420,24 +434,26 @@ public final class R2dbcJobStore implements JobStore {
             sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :q%1$d, :m%1$d, :r%1$d, :p%1$d, :s%1$d, :a%1$d, %2$s, %3$s, :ec%1$d, :em%1$d, :sa%1$d, :ca%1$d, :l%1$d)"
                     .formatted(i, dialect.json("o" + i), dialect.json("rc" + i)));
         }
-        GenericExecuteSpec spec = sql(sql + suffix);
+        // One bindValues call: binding one by one copies the binding map per call (quadratic in rows).
+        Map<String, Object> values = new HashMap<>();
         for (int i = 0; i < results.size(); i++) {
             ExecutionResult r = results.get(i);
-            spec = spec.bind("j" + i, jobIds.get(i).value())
-                    .bind("q" + i, r.cell().questionId())
-                    .bind("m" + i, r.cell().endpoint().model())
-                    .bind("r" + i, r.cell().endpoint().region())
-                    .bind("s" + i, r.status().name())
-                    .bind("a" + i, r.attempts())
-                    .bind("ca" + i, ts(r.completedAt()));
-            spec = nullable(spec, "p" + i, r.providerId(), String.class);
-            spec = nullable(spec, "o" + i, json.writeOutput(r.output()), String.class);
-            spec = nullable(spec, "rc" + i, json.writeReceipt(r.receipt()), String.class);
-            spec = nullable(spec, "ec" + i, r.error() == null ? null : r.error().code(), String.class);
-            spec = nullable(spec, "em" + i, r.error() == null ? null : r.error().message(), String.class);
-            spec = nullable(spec, "sa" + i, r.startedAt() == null ? null : ts(r.startedAt()), OffsetDateTime.class);
-            spec = nullable(spec, "l" + i, r.latencyMs(), Long.class);
+            values.put("j" + i, jobIds.get(i).value());
+            values.put("q" + i, r.cell().questionId());
+            values.put("m" + i, r.cell().endpoint().model());
+            values.put("r" + i, r.cell().endpoint().region());
+            values.put("s" + i, r.status().name());
+            values.put("a" + i, r.attempts());
+            values.put("ca" + i, ts(r.completedAt()));
+            values.put("p" + i, Parameter.fromOrEmpty(r.providerId(), String.class));
+            values.put("o" + i, Parameter.fromOrEmpty(json.writeOutput(r.output()), String.class));
+            values.put("rc" + i, Parameter.fromOrEmpty(json.writeReceipt(r.receipt()), String.class));
+            values.put("ec" + i, Parameter.fromOrEmpty(r.error() == null ? null : r.error().code(), String.class));
+            values.put("em" + i, Parameter.fromOrEmpty(r.error() == null ? null : r.error().message(), String.class));
+            values.put("sa" + i, Parameter.fromOrEmpty(r.startedAt() == null ? null : ts(r.startedAt()), OffsetDateTime.class));
+            values.put("l" + i, Parameter.fromOrEmpty(r.latencyMs(), Long.class));
         }
+        GenericExecuteSpec spec = sql(sql + suffix).bindValues(values);
         return spec;
     }
 
@@ -449,13 +465,16 @@ public final class R2dbcJobStore implements JobStore {
         for (int i = 0; i < events.size(); i++) {
             sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :s%1$d, :t%1$d, %2$s, :c%1$d)".formatted(i, dialect.json("d" + i)));
         }
-        GenericExecuteSpec spec = sql(sql.toString());
+        Map<String, Object> values = new HashMap<>();
         for (int i = 0; i < events.size(); i++) {
             StoredEvent e = events.get(i);
-            spec = spec.bind("j" + i, e.jobId().value()).bind("s" + i, e.seq()).bind("t" + i, e.type())
-                    .bind("d" + i, json.writeEventData(e)).bind("c" + i, ts(e.createdAt()));
+            values.put("j" + i, e.jobId().value());
+            values.put("s" + i, e.seq());
+            values.put("t" + i, e.type());
+            values.put("d" + i, json.writeEventData(e));
+            values.put("c" + i, ts(e.createdAt()));
         }
-        return spec.fetch().rowsUpdated().then();
+        return sql(sql.toString()).bindValues(values).fetch().rowsUpdated().then();
     }
 
     private Mono<ExecutionCounts> counts(JobId id, int cells) {
@@ -546,9 +565,17 @@ public final class R2dbcJobStore implements JobStore {
     public Mono<ClaimedJob> claimNext(String owner, Duration lease) {
         requireOwner(owner);
         requireLease(lease);
-        Mono<JobId> claim = dialect.skipLockedAfterLimit() ? claimLocked(owner, lease) : claimOptimistic(owner, lease, 5);
-        Mono<ClaimedJob> work = claim.flatMap(id -> find(id).zipWith(executions(id).collectList(), ClaimedJob::new));
-        return onDb(tx.transactional(work)).retryWhen(retry);
+        // Reads inside use the non-hopping queries: on H2 a transaction must stay on its thread, or
+        // blocked claimers can starve it of bounded-elastic threads while they wait for its lock.
+        Mono<ClaimedJob> work = dialect.skipLockedAfterLimit()
+                ? tx.transactional(claimLocked(owner, lease).flatMap(this::claimed))
+                // one autocommit compare-and-set per candidate: no lock outlives its statement
+                : claimOptimistic(owner, lease, 5).flatMap(this::claimed);
+        return onDb(work).retryWhen(retry);
+    }
+
+    private Mono<ClaimedJob> claimed(JobId id) {
+        return findQuery(id).zipWith(executionsQuery(id).collectList(), ClaimedJob::new);
     }
 
     // A claimed job stays QUEUED until the engine appends job.started, so "unclaimed" means no owner
@@ -602,7 +629,8 @@ public final class R2dbcJobStore implements JobStore {
     public Flux<JobId> renewLeases(String owner, Duration lease) {
         requireOwner(owner);
         requireLease(lease);
-        Mono<List<JobId>> work = sql("SELECT id FROM {jobs} WHERE owner = :owner AND status = 'RUNNING' ORDER BY id FOR UPDATE")
+        // QUEUED too: a claimed job stays QUEUED until its job.started is appended, and is owned meanwhile.
+        Mono<List<JobId>> work = sql("SELECT id FROM {jobs} WHERE owner = :owner AND status IN ('QUEUED', 'RUNNING') ORDER BY id FOR UPDATE")
                 .bind("owner", owner)
                 .map((row, meta) -> row.get("id", UUID.class))
                 .all().collectList()
@@ -769,6 +797,7 @@ public final class R2dbcJobStore implements JobStore {
     public static final class Builder {
 
         private final ConnectionFactory connectionFactory;
+        private final DatabaseClient client;
         private JobJson json = new JobJson();
         private Clock clock = Clock.systemUTC();
         private SqlDialect dialect;
@@ -779,8 +808,9 @@ public final class R2dbcJobStore implements JobStore {
         private int maxBatchesInFlight = 2;
         private int retries = 5;
 
-        private Builder(ConnectionFactory connectionFactory) {
+        private Builder(ConnectionFactory connectionFactory, DatabaseClient client) {
             this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
+            this.client = client;
         }
 
         public Builder json(JobJson json) {

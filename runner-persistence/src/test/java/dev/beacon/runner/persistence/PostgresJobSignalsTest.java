@@ -63,10 +63,11 @@ class PostgresJobSignalsTest {
 
     @Test
     void aStoreAppendOnOneInstanceWakesSubscribersOnAnother() {
+        // (the submit's own seq-1 signal may still be on its way: wait for seq 2 specifically)
         R2dbcJobStore storeA = R2dbcJobStore.builder(database.connectionFactory()).signals(a).build();
         JobId id = storeA.submit(Jobs.newJob(Jobs.spec("wake", 1, 1), null, Instant.now())).block(WAIT).job().id();
 
-        StepVerifier.create(b.signals().filter(s -> s instanceof Signal.EventsAppended e && e.jobId().equals(id)).take(1))
+        StepVerifier.create(b.signals().filter(s -> s instanceof Signal.EventsAppended e && e.jobId().equals(id) && e.seq() == 2).take(1))
                 .then(() -> storeA.append(id, new JobEvent.JobStarted("runner-a")).subscribe())
                 .expectNext(new Signal.EventsAppended(id, 2))
                 .expectComplete()
