@@ -8,6 +8,7 @@ import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.engine.JobJournal;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.json.JobJson;
@@ -70,9 +71,10 @@ import reactor.util.retry.RetryBackoffSpec;
  * {@link Signal.CancelRequested} through the {@link JobSignals} it was given, if any; a failed publish
  * never fails the write.
  *
- * <p>TODO fencing: result writes do not yet check that the writer still owns the job's lease. A runner
- * that lost its lease can still store cells, but never twice for a cell and never after the job is
- * terminal, because those writes are compare-and-set.
+ * <p>Fencing: {@link #journalFor(String)} gives an owner its own {@code JobJournal} whose appends
+ * are refused with {@link LeaseLostException} once the job has another owner (or none), checked under
+ * the job's row lock. Appends through the store itself are not fenced; they still never store a cell
+ * twice nor change a terminal job, because those writes are compare-and-set.
  */
 public final class R2dbcJobStore implements JobStore {
 
@@ -254,16 +256,53 @@ public final class R2dbcJobStore implements JobStore {
 
     // ------------------------------------------------------------------------------------ journal
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Not fenced (see {@link #journalFor(String)}). Errors with {@link IllegalArgumentException} if
+     * the job does not exist; completes empty for a job that is already terminal (nothing stored).
+     */
     @Override
     public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
+        return append(jobId, event, null);
+    }
+
+    /**
+     * The journal of one runner instance: the same appends as {@link #append(JobId, JobEvent)}, but
+     * fenced: while the job is not terminal, an append errors with {@link LeaseLostException} (and
+     * stores nothing) unless {@code owner} still holds the job, as set by {@link #claimNext}.
+     */
+    public JobJournal journalFor(String owner) {
+        requireOwner(owner);
+        return new JobJournal() {
+            @Override
+            public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
+                return R2dbcJobStore.this.append(jobId, event, owner);
+            }
+
+            @Override
+            public Flux<ExecutionResult> executions(JobId jobId) {
+                return R2dbcJobStore.this.executions(jobId);
+            }
+        };
+    }
+
+    private Mono<StoredEvent> append(JobId jobId, JobEvent event, String owner) {
         Objects.requireNonNull(jobId, "jobId");
         Objects.requireNonNull(event, "event");
         if (event instanceof JobEvent.ExecutionFinished f) {
-            return finished.submit(new FinishedCell(jobId, micros(f.result())));
+            return finished.submit(new FinishedCell(jobId, micros(f.result()), owner));
         }
-        return onDb(tx.transactional(lock(jobId).flatMap(job -> appendInTransaction(job, event))))
+        return onDb(tx.transactional(lock(jobId).flatMap(job -> fenced(job, owner)
+                        ? Mono.error(new LeaseLostException(jobId, owner, job.owner()))
+                        : appendInTransaction(job, event))))
                 .retryWhen(retry)
                 .flatMap(stored -> publish(new Signal.EventsAppended(jobId, stored.seq())).thenReturn(stored));
+    }
+
+    /** Whether {@code owner}'s write must be refused: the job is live and held by someone else. */
+    private static boolean fenced(LockedJob job, String owner) {
+        return owner != null && !job.status().isTerminal() && !owner.equals(job.owner());
     }
 
     private Mono<StoredEvent> appendInTransaction(LockedJob job, JobEvent event) {
@@ -321,9 +360,12 @@ public final class R2dbcJobStore implements JobStore {
         Set<UUID> ids = items.stream().map(i -> i.jobId().value()).collect(Collectors.toCollection(TreeSet::new));
         Mono<List<GroupCommit.Outcome<StoredEvent>>> work = lockAll(ids).flatMap(locked -> {
             List<Integer> writable = new ArrayList<>();
+            Set<Integer> refused = new java.util.HashSet<>();
             for (int i = 0; i < items.size(); i++) {
                 LockedJob job = locked.get(items.get(i).jobId().value());
-                if (job != null && !job.status().isTerminal()) {
+                if (job != null && fenced(job, items.get(i).owner())) {
+                    refused.add(i);
+                } else if (job != null && !job.status().isTerminal()) {
                     writable.add(i);
                 }
             }
@@ -342,6 +384,9 @@ public final class R2dbcJobStore implements JobStore {
                             if (!locked.containsKey(id)) {
                                 outcomes.add(GroupCommit.Outcome.failed(
                                         new IllegalArgumentException("job must exist, but " + id + " does not")));
+                            } else if (refused.contains(i)) {
+                                outcomes.add(GroupCommit.Outcome.failed(
+                                        new LeaseLostException(item.jobId(), item.owner(), locked.get(id).owner())));
                             } else if (w < writable.size() && writable.get(w) == i) {
                                 if (inserted.get(w++)) {
                                     long seq = seqs.merge(id, 1L, Long::sum);
@@ -498,7 +543,7 @@ public final class R2dbcJobStore implements JobStore {
     @Override
     public Mono<CancelOutcome> requestCancel(JobId id) {
         Mono<Cancel> work = sql(
-                "SELECT id, status, event_seq, cells, spec FROM {jobs} WHERE id = :id FOR UPDATE")
+                "SELECT id, status, event_seq, cells, owner, spec FROM {jobs} WHERE id = :id FOR UPDATE")
                 .bind("id", id.value())
                 .map((row, meta) -> Map.entry(mapLocked(row), row.get("spec", String.class)))
                 .one()
@@ -666,14 +711,15 @@ public final class R2dbcJobStore implements JobStore {
 
     // ------------------------------------------------------------------------------------ locking
 
-    private record LockedJob(JobId id, JobStatus status, long eventSeq, int cells) {
+    private record LockedJob(JobId id, JobStatus status, long eventSeq, int cells, String owner) {
     }
 
-    private record FinishedCell(JobId jobId, ExecutionResult result) {
+    /** One {@code execution.finished} append waiting for the group commit; {@code owner} null = unfenced. */
+    private record FinishedCell(JobId jobId, ExecutionResult result, String owner) {
     }
 
     private Mono<LockedJob> lock(JobId id) {
-        return sql("SELECT id, status, event_seq, cells FROM {jobs} WHERE id = :id FOR UPDATE")
+        return sql("SELECT id, status, event_seq, cells, owner FROM {jobs} WHERE id = :id FOR UPDATE")
                 .bind("id", id.value())
                 .map((row, meta) -> mapLocked(row))
                 .one()
@@ -682,7 +728,7 @@ public final class R2dbcJobStore implements JobStore {
 
     /** Locks the jobs rows in id order (callers pass a sorted set), so that two batches never deadlock. */
     private Mono<Map<UUID, LockedJob>> lockAll(Set<UUID> ids) {
-        return sql("SELECT id, status, event_seq, cells FROM {jobs} WHERE id IN (:ids) ORDER BY id FOR UPDATE")
+        return sql("SELECT id, status, event_seq, cells, owner FROM {jobs} WHERE id IN (:ids) ORDER BY id FOR UPDATE")
                 .bind("ids", List.copyOf(ids))
                 .map((row, meta) -> mapLocked(row))
                 .all()
@@ -693,7 +739,7 @@ public final class R2dbcJobStore implements JobStore {
 
     private static LockedJob mapLocked(Row row) {
         return new LockedJob(new JobId(row.get("id", UUID.class)), JobStatus.valueOf(row.get("status", String.class)),
-                row.get("event_seq", Long.class), row.get("cells", Integer.class));
+                row.get("event_seq", Long.class), row.get("cells", Integer.class), row.get("owner", String.class));
     }
 
     /** Row mapper of {@code jobs} (with its per-status execution counts). */

@@ -390,6 +390,31 @@ abstract class JobStoreContract {
         assertThat(store.claimNext("runner-b", Duration.ofMinutes(1)).block(WAIT).job().id()).isEqualTo(job.id());
     }
 
+    @Test
+    void anOwnerThatLostItsLeaseCanNoLongerWriteTheJob() {
+        JobRecord job = submit(Jobs.spec("fence", 2, 2));
+        List<Cell> cells = CellLayout.cells(job.spec());
+        var journalA = store.journalFor("runner-a");
+        var journalB = store.journalFor("runner-b");
+        store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT);
+        journalA.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+        journalA.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(0), clock.instant()))).block(WAIT);
+
+        clock.advance(Duration.ofMinutes(2));
+        store.claimNext("runner-b", Duration.ofMinutes(1)).block(WAIT);
+
+        StepVerifier.create(journalA.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(1), clock.instant()))))
+                .expectError(LeaseLostException.class).verify(WAIT);
+        StepVerifier.create(journalA.append(job.id(), new JobEvent.QuestionStarted("q1", 1, 2)))
+                .expectError(LeaseLostException.class).verify(WAIT);
+        assertThat(journalB.append(job.id(), new JobEvent.JobStarted("runner-b")).block(WAIT)).isNotNull();
+        assertThat(journalB.append(job.id(), new JobEvent.ExecutionFinished(Jobs.failed(cells.get(1), clock.instant()))).block(WAIT))
+                .isNotNull();
+        assertThat(store.executions(job.id()).collectList().block(WAIT)).hasSize(2)
+                .anySatisfy(r -> assertThat(r.status()).isEqualTo(ExecutionStatus.FAILED));
+        assertThat(events(job.id())).extracting(StoredEvent::seq).containsExactly(1L, 2L, 3L, 4L, 5L);
+    }
+
     // ------------------------------------------------------------------ volume
 
     @Test
