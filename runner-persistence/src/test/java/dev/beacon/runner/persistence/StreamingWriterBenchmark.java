@@ -45,13 +45,17 @@ class StreamingWriterBenchmark {
             run("warm-up (one tx per append, c=16)", single, 16);
             naive(db, "warm-up (naive insert loop)");
 
+            // The build machines are shared and noisy: three rounds, every configuration in each round.
             List<String> lines = new ArrayList<>();
-            for (int concurrency : new int[] {8, 32, 64}) {
-                lines.add(run("group commit, concurrency " + concurrency, grouped, concurrency));
+            for (int round = 1; round <= 3; round++) {
+                lines.add("-- round " + round);
+                for (int concurrency : new int[] {8, 32, 64}) {
+                    lines.add(run("group commit, concurrency " + concurrency, grouped, concurrency));
+                }
+                lines.add(run("one transaction per append, concurrency 16", single, 16));
+                lines.add(run("one transaction per append, concurrency 64", single, 64));
+                lines.add(naive(db, "naive single-row INSERT loop (autocommit, no event)"));
             }
-            lines.add(run("one transaction per append, concurrency 16", single, 16));
-            lines.add(run("one transaction per append, concurrency 64", single, 64));
-            lines.add(naive(db, "naive single-row INSERT loop (autocommit, no event)"));
             System.out.println("\n=== execution.finished throughput, PostgreSQL (embedded), " + JOBS * QUESTIONS * REGIONS + " rows per run ===");
             lines.forEach(System.out::println);
             System.out.println();
