@@ -75,6 +75,26 @@ class PostgresJobSignalsTest {
     }
 
     @Test
+    void aListenerWhoseConnectionDiesListensAgainAndSaysSo() {
+        JobId id = JobId.random();
+        var killer = org.springframework.r2dbc.core.DatabaseClient.create(database.connectionFactory());
+
+        // After re-LISTEN the instance emits JobAvailable locally: signals sent meanwhile were missed.
+        StepVerifier.create(b.signals().filter(s -> s instanceof Signal.JobAvailable).take(1))
+                .then(() -> killer.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                + " WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+                        .fetch().rowsUpdated().subscribe())
+                .expectNextCount(1)
+                .expectComplete()
+                .verify(WAIT);
+        StepVerifier.create(b.signals().filter(s -> s instanceof Signal.CancelRequested).take(1))
+                .then(() -> a.publish(new Signal.CancelRequested(id)).subscribe())
+                .expectNext(new Signal.CancelRequested(id))
+                .expectComplete()
+                .verify(WAIT);
+    }
+
+    @Test
     void forDatabaseChoosesListenNotifyForPostgres() {
         JobSignals chosen = R2dbcJobSignals.forDatabase(database.connectionFactory(), database::dedicated);
         try {
