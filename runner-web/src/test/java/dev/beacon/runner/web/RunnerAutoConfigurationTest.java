@@ -6,6 +6,7 @@ import dev.beacon.runner.core.endpoint.EndpointCatalog;
 import dev.beacon.runner.core.service.JobService;
 import dev.beacon.runner.core.spec.SubmissionLimits;
 import dev.beacon.runner.web.autoconfigure.RunnerEngineAutoConfiguration;
+import dev.beacon.runner.web.config.BeaconRunnerProperties;
 import dev.beacon.runner.web.autoconfigure.RunnerPersistenceAutoConfiguration;
 import dev.beacon.runner.web.autoconfigure.RunnerServiceAutoConfiguration;
 import dev.beacon.runner.web.autoconfigure.RunnerWebAutoConfiguration;
@@ -35,6 +36,16 @@ class RunnerAutoConfigurationTest {
             assertThat(context.getBean(SubmissionLimits.class)).isEqualTo(SubmissionLimits.DEFAULT);
             assertThat(context).doesNotHaveBean(JobService.class);
         });
+    }
+
+    @Test
+    void propertyDefaultsAreTheCoreDefaults() {
+        BeaconRunnerProperties properties = new BeaconRunnerProperties();
+        assertThat(properties.toJobDefaults()).isEqualTo(dev.beacon.runner.core.spec.JobDefaults.DEFAULT);
+        assertThat(properties.toSubmissionLimits()).isEqualTo(SubmissionLimits.DEFAULT);
+        BeaconRunnerProperties.Provider provider = new BeaconRunnerProperties.Provider();
+        assertThat(new dev.beacon.runner.core.endpoint.SimulationSettings(provider.getLatency(), provider.getJitter(), provider.getFailureRate()))
+                .isEqualTo(dev.beacon.runner.core.endpoint.SimulationSettings.DEFAULT);
     }
 
     @Test
