@@ -3,8 +3,8 @@ package dev.beacon.runner.web.http;
 import dev.beacon.runner.core.domain.ExecutionCounts;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.engine.EndpointStatus;
-import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.json.JobJson;
 import dev.beacon.runner.core.service.Comparison;
 import dev.beacon.runner.core.store.JobRecord;
 import java.net.URI;
@@ -20,7 +20,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Writes the JSON views of contract section 4 (job, execution), the event data of section 5, and the
- * endpoint and comparison views. The runner owns this JSON: it never goes through the host's
+ * endpoint and comparison views. Execution views and event data come from {@link JobJson}, the one
+ * JSON form that storage also uses. The runner owns this JSON: it never goes through the host's
  * {@code JsonMapper}, so a host's Jackson settings (naming strategy, date format) cannot change the
  * contract. Links carry the configured base path.
  */
@@ -29,6 +30,7 @@ final class JobViews {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private final JsonMapper mapper = JsonMapper.builder().build();
+    private final JobJson json = new JobJson(mapper);
     private final String basePath;
 
     JobViews(String basePath) {
@@ -75,79 +77,17 @@ final class JobViews {
     }
 
     ObjectNode counts(ExecutionCounts c) {
-        return NODES.objectNode()
-                .put("succeeded", c.succeeded())
-                .put("failed", c.failed())
-                .put("timedOut", c.timedOut())
-                .put("cancelled", c.cancelled())
-                .put("pending", c.pending());
+        return json.countsNode(c);
     }
 
+    /** The execution view of contract section 4, as storage writes it ({@link JobJson}). */
     ObjectNode execution(ExecutionResult r) {
-        ObjectNode node = NODES.objectNode();
-        putExecution(node, r);
-        return node;
-    }
-
-    private void putExecution(ObjectNode node, ExecutionResult r) {
-        node.put("questionId", r.cell().questionId());
-        node.put("modelId", r.cell().endpoint().model());
-        node.put("region", r.cell().endpoint().region());
-        node.put("providerId", r.providerId());
-        node.put("status", r.status().name());
-        node.put("attempts", r.attempts());
-        node.put("startedAt", instant(r.startedAt()));
-        node.put("completedAt", instant(r.completedAt()));
-        node.put("latencyMs", r.latencyMs());
-        if (r.output() == null) {
-            node.putNull("output");
-        } else {
-            ObjectNode output = node.putObject("output")
-                    .put("text", r.output().text())
-                    .put("finishReason", r.output().finishReason());
-            output.putObject("usage")
-                    .put("promptTokens", r.output().usage().promptTokens())
-                    .put("completionTokens", r.output().usage().completionTokens());
-        }
-        if (r.error() == null) {
-            node.putNull("error");
-        } else {
-            node.putObject("error").put("code", r.error().code()).put("message", r.error().message());
-        }
-        if (r.receipt() == null) {
-            node.putNull("receipt");
-        } else {
-            node.putObject("receipt")
-                    .put("requestSha256", r.receipt().requestSha256())
-                    .put("outputSha256", r.receipt().outputSha256())
-                    .put("runnerKeyId", r.receipt().runnerKeyId())
-                    .put("signature", r.receipt().signature());
-        }
+        return json.executionNode(r);
     }
 
     /** The {@code data} of an event: {@code jobId}, {@code seq}, {@code type}, then the type's own fields. */
     ObjectNode eventData(StoredEvent stored) {
-        ObjectNode node = NODES.objectNode()
-                .put("jobId", stored.jobId().toString())
-                .put("seq", stored.seq())
-                .put("type", stored.type());
-        JobEvent event = stored.event();
-        if (event instanceof JobEvent.JobQueued e) {
-            node.put("cells", e.cells());
-        } else if (event instanceof JobEvent.JobStarted e) {
-            node.put("runner", e.runner());
-        } else if (event instanceof JobEvent.QuestionStarted e) {
-            node.put("questionId", e.questionId()).put("index", e.index()).put("total", e.total());
-        } else if (event instanceof JobEvent.ExecutionFinished e) {
-            putExecution(node, e.result());
-        } else if (event instanceof JobEvent.QuestionFinished e) {
-            node.put("questionId", e.questionId()).put("index", e.index());
-            node.set("counts", counts(e.counts()));
-        } else if (event instanceof JobEvent.JobFinished e) {
-            node.put("status", e.status().name());
-            node.set("counts", counts(e.counts()));
-        }
-        return node;
+        return json.eventNode(stored);
     }
 
     /** Endpoints with their providers' state; never an api key, and URLs without user info or query. */
