@@ -68,12 +68,13 @@ final class JobHandlers {
                     .map(service::parse)
                     .flatMap(spec -> service.submit(spec, key))
                     .flatMap(submission -> {
+                        JobViews v = views.at(request);
                         JobRecord job = submission.job();
-                        URI location = URI.create(views.at(request).jobPath(job.id()));
+                        URI location = URI.create(v.jobPath(job.id()));
                         ServerResponse.BodyBuilder response = submission.created()
                                 ? ServerResponse.accepted().location(location)
                                 : ServerResponse.ok().header(HttpHeaders.CONTENT_LOCATION, location.toString());
-                        return response.contentType(MediaType.APPLICATION_JSON).bodyValue(views.bytes(views.at(request).job(job)));
+                        return response.contentType(MediaType.APPLICATION_JSON).bodyValue(v.bytes(v.job(job)));
                     });
         });
     }
