@@ -25,7 +25,14 @@ final class LogContext {
         if (keysAndValues.length % 2 != 0) {
             throw new IllegalArgumentException("keysAndValues must come in pairs, but had " + keysAndValues.length + " elements");
         }
-        Map<String, String> merged = new HashMap<>(context.getOrDefault(Slf4jThreadLocalAccessor.KEY, Map.<String, String>of()));
+        Map<String, String> merged = new HashMap<>();
+        // The accessor captures a caller's MDC (block(), subscribe under automatic propagation) with a
+        // null for every key it did not have: those mean "absent".
+        context.<Map<String, String>>getOrEmpty(Slf4jThreadLocalAccessor.KEY).ifPresent(outer -> outer.forEach((key, value) -> {
+            if (key != null && value != null) {
+                merged.put(key, value);
+            }
+        }));
         for (int i = 0; i < keysAndValues.length; i += 2) {
             if (keysAndValues[i + 1] == null) {
                 merged.remove(keysAndValues[i]);
