@@ -100,6 +100,13 @@ public final class JobRunner {
      * the job is left {@code RUNNING} with every stored row intact, to be resumed. On cancel of the
      * subscription itself (shutdown, lost lease) in-flight calls are cancelled and nothing more is
      * written: the job stays resumable.
+     *
+     * <p>Everything the job does runs with its ids in the Reactor context: the MDC values of
+     * {@link RunnerObservability} (in the MDC once the host enables automatic context propagation)
+     * and the {@code beacon.job} → {@code beacon.question} → {@code beacon.execution} observations
+     * of the builder's {@code ObservationRegistry}, the job's a child of the caller's current
+     * observation. On error the job observation records the error; on either error or cancel it
+     * stops with status {@code UNFINISHED}.
      */
     public Flux<StoredEvent> run(JobRun run) {
         return Flux.defer(() -> {
