@@ -297,7 +297,7 @@ public final class R2dbcJobStore implements JobStore {
                         ? Mono.error(new LeaseLostException(jobId, owner, job.owner()))
                         : appendInTransaction(job, event))))
                 .retryWhen(retry)
-                .flatMap(stored -> publish(new Signal.EventsAppended(jobId, stored.seq())).thenReturn(stored));
+                .doOnNext(stored -> publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
     }
 
     /** Whether {@code owner}'s write must be refused: the job is live and held by someone else. */
@@ -406,7 +406,7 @@ public final class R2dbcJobStore implements JobStore {
         });
         return onDb(tx.transactional(work))
                 .retryWhen(retry)
-                .flatMap(outcomes -> publishAppended(outcomes).thenReturn(outcomes));
+                .doOnNext(this::publishAppended);
     }
 
     /** Sets {@code event_seq} of several (locked) jobs in one statement: one round trip per batch, not per job. */
@@ -428,16 +428,14 @@ public final class R2dbcJobStore implements JobStore {
         return spec.fetch().rowsUpdated().then();
     }
 
-    private Mono<Void> publishAppended(List<GroupCommit.Outcome<StoredEvent>> outcomes) {
+    private void publishAppended(List<GroupCommit.Outcome<StoredEvent>> outcomes) {
         Map<JobId, Long> last = new LinkedHashMap<>();
         for (var o : outcomes) {
             if (o.value() != null) {
                 last.merge(o.value().jobId(), o.value().seq(), Math::max);
             }
         }
-        return Flux.fromIterable(last.entrySet())
-                .concatMap(e -> publish(new Signal.EventsAppended(e.getKey(), e.getValue())))
-                .then();
+        last.forEach((id, seq) -> publishInBackground(new Signal.EventsAppended(id, seq)));
     }
 
     /**
@@ -819,6 +817,18 @@ public final class R2dbcJobStore implements JobStore {
         }
         // A signal only says "look again": losing one delays a reader, it must never fail a write.
         return Mono.defer(() -> signals.publish(signal)).onErrorResume(e -> Mono.empty());
+    }
+
+    /**
+     * Publishes {@code signal} without making the write wait for it. Local subscribers get it at once
+     * (synchronously, on subscribe); only the {@code pg_notify} round trip to other instances runs
+     * behind. Used for {@code EventsAppended}, the signal of every append: awaiting its round trip (on
+     * a second pooled connection) put one more database round trip between a cell's commit and the
+     * engine going on, three per question boundary, which the benchmark suite showed as a large share
+     * of the gap between questions on a loaded machine. A signal is only a hint; readers re-read the log.
+     */
+    private void publishInBackground(Signal signal) {
+        publish(signal).subscribe();
     }
 
     private Instant now() {

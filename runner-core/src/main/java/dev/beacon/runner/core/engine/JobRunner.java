@@ -27,11 +27,13 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.DoubleSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
@@ -126,9 +128,13 @@ public final class JobRunner {
                             log.info("job {} stopping: {}", jobId, reason);
                         }
                     });
+            // question.finished of the question that ran last, appended at the start of the next one
+            // (or after the last one): see runQuestion.
+            AtomicReference<Mono<StoredEvent>> pendingFinished = new AtomicReference<>(Mono.empty());
             Flux<StoredEvent> questions = Flux.fromIterable(plan.questions())
                     .filter(q -> !state.isQuestionDone(q))
-                    .concatMap(q -> runQuestion(plan, q, state))
+                    .concatMap(q -> runQuestion(plan, q, state, pendingFinished))
+                    .concatWith(Flux.defer(() -> pendingFinished.getAndSet(Mono.empty())))
                     .takeUntilOther(stop);
             AtomicBoolean active = new AtomicBoolean();
             Flux<StoredEvent> job = journal.append(jobId, new JobEvent.JobStarted(runnerId))
@@ -151,7 +157,21 @@ public final class JobRunner {
         });
     }
 
-    private Flux<StoredEvent> runQuestion(ExecutionPlan plan, PlannedQuestion question, RunState state) {
+    /**
+     * Runs one question. Its calls start as soon as the previous question's last row is stored; the
+     * two bookkeeping appends between questions ({@code question.finished} of the previous question,
+     * then {@code question.started} of this one) are written meanwhile, and every result of this
+     * question waits for them before it is stored. The event log keeps its order (… executions of
+     * k, question.finished k, question.started k+1, executions of k+1 …) and question k+1 still only
+     * starts once every cell of question k is stored, but the server no longer waits for two more
+     * transactions between the last answer of k and the first request of k+1 (the benchmark suite's
+     * "gap between questions").
+     *
+     * <p>{@code pendingFinished} holds the previous question's {@code question.finished} append (not
+     * yet subscribed); this method takes it and leaves its own for the next question or the end.
+     */
+    private Flux<StoredEvent> runQuestion(ExecutionPlan plan, PlannedQuestion question, RunState state,
+                                          AtomicReference<Mono<StoredEvent>> pendingFinished) {
         JobId jobId = plan.jobId();
         int total = plan.questions().size();
         List<Cell> todo = question.cells().stream().filter(c -> !state.isDone(c)).toList();
@@ -163,20 +183,25 @@ public final class JobRunner {
                 metrics.questionGap(Duration.between(previousResult, questionStart));
             }
             log.info("job {} question {}/{} '{}' started: {} cells", jobId, question.index() + 1, total, question.question().id(), todo.size());
-            Mono<StoredEvent> started = journal.append(jobId, new JobEvent.QuestionStarted(question.question().id(), question.index(), total));
+            Mono<StoredEvent> previousFinished = pendingFinished.getAndSet(Mono.defer(() -> {
+                        ExecutionCounts counts = state.countsOf(question.cells());
+                        Duration took = Duration.between(questionStart, clock.instant());
+                        metrics.questionFinished(took);
+                        log.info("job {} question {}/{} '{}' finished in {} ms: {}", jobId, question.index() + 1, total,
+                                question.question().id(), took.toMillis(), counts);
+                        return journal.append(jobId, new JobEvent.QuestionFinished(question.question().id(), question.index(), counts));
+                    })
+                    .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, question.question().id())));
+            Sinks.Empty<Void> announced = Sinks.empty();
+            Flux<StoredEvent> boundary = previousFinished
+                    .concatWith(journal.append(jobId, new JobEvent.QuestionStarted(question.question().id(), question.index(), total)))
+                    .doOnComplete(announced::tryEmitEmpty);
             Flux<StoredEvent> executions = Flux.fromIterable(todo)
                     .flatMap(cell -> executor.execute(jobId, cell, question.question().text(), plan.spec().params(), plan.spec().limits(),
                                     state.progressOf(cell))
-                            .flatMap(result -> record(jobId, result, state)), concurrency);
-            Mono<StoredEvent> finished = Mono.defer(() -> {
-                ExecutionCounts counts = state.countsOf(question.cells());
-                Duration took = Duration.between(questionStart, clock.instant());
-                metrics.questionFinished(took);
-                log.info("job {} question {}/{} '{}' finished in {} ms: {}", jobId, question.index() + 1, total,
-                        question.question().id(), took.toMillis(), counts);
-                return journal.append(jobId, new JobEvent.QuestionFinished(question.question().id(), question.index(), counts));
-            });
-            return started.concatWith(executions).concatWith(finished);
+                            .flatMap(result -> announced.asMono().then(record(jobId, result, state))), concurrency);
+            // Subscribes to both at once, emits the boundary's events first: results wait for it anyway.
+            return Flux.mergeSequential(boundary, executions);
         });
         return observations.question(jobId, question, events)
                 .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, question.question().id()));
