@@ -36,6 +36,9 @@ final class LoopbackInference implements AutoCloseable {
     private final AtomicReference<Sinks.Empty<Void>> hold = new AtomicReference<>();
     final Map<Integer, Long> firstRequestNanos = new ConcurrentHashMap<>();
     final Map<Integer, Long> lastAnswerNanos = new ConcurrentHashMap<>();
+    /** The same marks in wall-clock microseconds, to line up with the timestamps the runner stores. */
+    final Map<Integer, Long> firstRequestMicros = new ConcurrentHashMap<>();
+    final Map<Integer, Long> lastAnswerMicros = new ConcurrentHashMap<>();
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicLong requests = new AtomicLong();
     /** nanoTime at which a connection closed while its request was still unanswered. */
@@ -49,6 +52,7 @@ final class LoopbackInference implements AutoCloseable {
                     Matcher m = QUESTION.matcher(body);
                     int q = m.find() ? Integer.parseInt(m.group(1)) : -1;
                     firstRequestNanos.merge(q, arrived, Math::min);
+                    firstRequestMicros.merge(q, micros(), Math::min);
                     inFlight.incrementAndGet();
                     AtomicInteger answered = new AtomicInteger();
                     req.withConnection(c -> c.onDispose(() -> {
@@ -65,10 +69,18 @@ final class LoopbackInference implements AutoCloseable {
                                 answered.set(1);
                                 return res.header("Content-Type", "application/json").sendString(Mono.just(ANSWER)).then();
                             }))
-                            .doOnSuccess(v -> lastAnswerNanos.merge(q, System.nanoTime(), Math::max))
+                            .doOnSuccess(v -> {
+                                lastAnswerNanos.merge(q, System.nanoTime(), Math::max);
+                                lastAnswerMicros.merge(q, micros(), Math::max);
+                            })
                             .doFinally(s -> inFlight.decrementAndGet());
                 })))
                 .bindNow();
+    }
+
+    static long micros() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
     }
 
     int port() {
@@ -94,6 +106,8 @@ final class LoopbackInference implements AutoCloseable {
     void resetMarks() {
         firstRequestNanos.clear();
         lastAnswerNanos.clear();
+        firstRequestMicros.clear();
+        lastAnswerMicros.clear();
         abandonedCloses.clear();
     }
 
