@@ -524,7 +524,7 @@ class RunnerSuiteBenchmark {
 
     void guarded(String name, Scenario scenario) {
         String only = System.getProperty("bench.only", "");
-        if (!only.isBlank() && !only.contains(name)) {
+        if (!only.isBlank() && java.util.Arrays.stream(only.split(",")).noneMatch(token -> name.startsWith(token.strip()))) {
             return; // -Dbench.only=reference,throughput runs just those (for profiling one figure)
         }
         try {
