@@ -617,6 +617,48 @@ public final class R2dbcJobStore implements JobStore {
         return onDb(work).retryWhen(retry);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>PostgreSQL: one transaction locks up to {@code max} claimable rows ({@code FOR UPDATE SKIP
+     * LOCKED}, so concurrent claimers still never get the same job), takes them in one {@code UPDATE}
+     * and reads them back. Claiming one job per transaction made a burst of submissions wait for the
+     * dispatcher: each claim queued for a pooled connection behind the writes of the jobs already
+     * running, and the benchmark suite's 500 concurrent jobs were still being claimed 49 s after the
+     * last one was accepted. H2 claims one by one (see {@link #claimNext}).
+     */
+    @Override
+    public Flux<ClaimedJob> claim(String owner, Duration lease, int max) {
+        requireOwner(owner);
+        requireLease(lease);
+        if (max < 1) {
+            throw new IllegalArgumentException("max must be >= 1, but was " + max);
+        }
+        if (!dialect.skipLockedAfterLimit() || max == 1) {
+            return JobStore.super.claim(owner, lease, max);
+        }
+        Mono<List<ClaimedJob>> work = tx.transactional(Mono.defer(() -> {
+            Instant now = now();
+            return sql(CLAIMABLE + "LIMIT :max FOR UPDATE SKIP LOCKED")
+                    .bind("now", ts(now)).bind("max", max)
+                    .map((row, meta) -> new JobId(row.get("id", UUID.class)))
+                    .all().collectList()
+                    .flatMap(ids -> ids.isEmpty() ? Mono.just(List.<ClaimedJob>of())
+                            : takeAll(ids, owner, now, lease).thenMany(Flux.fromIterable(ids).concatMap(this::claimed, 1)).collectList());
+        }));
+        return onDb(work).retryWhen(retry).flatMapIterable(claimed -> claimed);
+    }
+
+    /** Takes rows this transaction has locked (so the conditions still hold; they are kept as a guard). */
+    private Mono<Long> takeAll(List<JobId> ids, String owner, Instant now, Duration lease) {
+        return sql("""
+                UPDATE {jobs} SET owner = :owner, lease_until = :until
+                WHERE id IN (:ids) AND status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)""")
+                .bind("owner", owner).bind("until", ts(now.plus(lease))).bind("ids", ids.stream().map(JobId::value).toList())
+                .bind("now", ts(now))
+                .fetch().rowsUpdated();
+    }
+
     private Mono<ClaimedJob> claimed(JobId id) {
         return findQuery(id).zipWith(executionsQuery(id).collectList(), ClaimedJob::new);
     }

@@ -343,6 +343,36 @@ abstract class JobStoreContract {
     }
 
     @Test
+    void concurrentBatchClaimersNeverGetTheSameJob() {
+        List<JobId> ids = IntStream.range(0, 30).mapToObj(i -> submit(Jobs.spec("batch-" + i, 1, 1)).id()).toList();
+
+        List<ClaimedJob> claims = Flux.range(0, 6)
+                .flatMap(i -> store.claim("owner-" + i, Duration.ofMinutes(1), 8).subscribeOn(Schedulers.parallel()), 6)
+                .collectList().block(WAIT);
+
+        assertThat(claims).extracting(c -> c.job().id()).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(claims).allSatisfy(c -> assertThat(c.job().owner()).startsWith("owner-"));
+        StepVerifier.create(store.claim("late", Duration.ofMinutes(1), 8)).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void aBatchClaimTakesTheOldestJobsUpToItsLimit() {
+        JobId first = submit(Jobs.spec("first", 1, 1)).id();
+        JobId second = submit(Jobs.spec("second", 1, 1)).id();
+        JobId third = submit(Jobs.spec("third", 1, 1)).id();
+
+        List<ClaimedJob> claims = store.claim("runner-a", Duration.ofMinutes(1), 2).collectList().block(WAIT);
+
+        assertThat(claims).extracting(c -> c.job().id()).containsExactly(first, second);
+        assertThat(claims).allSatisfy(c -> {
+            assertThat(c.job().owner()).isEqualTo("runner-a");
+            assertThat(c.stored()).isEmpty();
+        });
+        assertThat(store.claim("runner-b", Duration.ofMinutes(1), 5).collectList().block(WAIT))
+                .extracting(c -> c.job().id()).containsExactly(third);
+    }
+
+    @Test
     void claimsTheOldestJobFirstAndLeavesItsStatusToTheEngine() {
         JobId older = submit(Jobs.spec("older", 1, 1)).id();
         submit(Jobs.spec("newer", 1, 1));

@@ -39,6 +39,8 @@ import reactor.core.scheduler.Scheduler;
 public final class JobDispatcher {
 
     private static final Logger log = LoggerFactory.getLogger(JobDispatcher.class);
+    /** Most jobs claimed in one go (one store transaction on PostgreSQL). */
+    static final int CLAIM_BATCH = 32;
 
     private final JobStore store;
     private final JobSignals signals;
@@ -133,11 +135,12 @@ public final class JobDispatcher {
             if (!started.get() || running.size() >= settings.capacity()) {
                 return Mono.empty();
             }
-            return store.claimNext(settings.instanceId(), settings.lease())
-                    .flatMap(claimed -> {
-                        launch(claimed);
-                        return claimWhileCapacity();
-                    });
+            // Several at a time: a burst of submissions is claimed in a few transactions, not one each.
+            int wanted = Math.min(settings.capacity() - running.size(), CLAIM_BATCH);
+            return store.claim(settings.instanceId(), settings.lease(), wanted)
+                    .doOnNext(this::launch)
+                    .count()
+                    .flatMap(claimed -> claimed < wanted ? Mono.<Void>empty() : claimWhileCapacity());
         });
     }
 

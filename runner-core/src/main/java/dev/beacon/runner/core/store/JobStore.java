@@ -47,6 +47,23 @@ public interface JobStore extends JobJournal {
     Mono<ClaimedJob> claimNext(String owner, Duration lease);
 
     /**
+     * Claims up to {@code max} jobs as {@link #claimNext} would, oldest first; emits fewer (or none)
+     * when fewer are claimable. A store may claim them in one transaction; this default claims one
+     * after the other and stops at the first miss.
+     *
+     * <p>On error emits the store's error after the jobs claimed so far (which stay claimed).
+     */
+    default Flux<ClaimedJob> claim(String owner, Duration lease, int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("max must be >= 1, but was " + max);
+        }
+        return Flux.range(0, max)
+                .concatMap(i -> claimNext(owner, lease).map(java.util.Optional::of).defaultIfEmpty(java.util.Optional.empty()), 1)
+                .takeWhile(java.util.Optional::isPresent)
+                .map(java.util.Optional::get);
+    }
+
+    /**
      * Extends the leases of the given owner's running jobs; emits the ids of jobs whose lease was
      * renewed (a job missing from it was lost to another owner or finished).
      */
