@@ -140,21 +140,21 @@ function problemText(r) {
 
 const CELL_STATES = {
   PENDING: {cls: 'pending', icon: '○', short: 'Pending', label: 'Pending'},
-  RUNNING: {cls: 'running', icon: '◔', short: 'Running', label: 'Running'},
+  RUNNING: {cls: 'running', icon: '↻', short: 'Running', label: 'Running'},
   SUCCEEDED: {cls: 'succeeded', icon: '✓', short: 'OK', label: 'Succeeded'},
   FAILED: {cls: 'failed', icon: '✕', short: 'Failed', label: 'Failed'},
-  TIMED_OUT: {cls: 'timed-out', icon: '⧗', short: 'Timeout', label: 'Timed out'},
+  TIMED_OUT: {cls: 'timed-out', icon: '◷', short: 'Timed out', label: 'Timed out'},
   CANCELLED: {cls: 'cancelled', icon: '⊘', short: 'Cancelled', label: 'Cancelled'},
 };
 
 const JOB_STATES = {
   QUEUED: {cls: 'pending', icon: '○', label: 'Queued'},
-  RUNNING: {cls: 'running', icon: '◔', label: 'Running'},
+  RUNNING: {cls: 'running', icon: '↻', label: 'Running'},
   SUCCEEDED: {cls: 'succeeded', icon: '✓', label: 'Succeeded'},
   PARTIAL: {cls: 'partial', icon: '◐', label: 'Partial'},
   FAILED: {cls: 'failed', icon: '✕', label: 'Failed'},
   CANCELLED: {cls: 'cancelled', icon: '⊘', label: 'Cancelled'},
-  TIMED_OUT: {cls: 'timed-out', icon: '⧗', label: 'Timed out'},
+  TIMED_OUT: {cls: 'timed-out', icon: '◷', label: 'Timed out'},
 };
 const TERMINAL_JOB = new Set(['SUCCEEDED', 'PARTIAL', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
 
@@ -567,7 +567,7 @@ function jobView(root, jobId) {
     const x = st.cells.get(key(q, ep));
     let extra = '';
     if (x && status === 'SUCCEEDED') extra = fmtMs(x.latencyMs);
-    else if (x && x.error && x.error.code) extra = x.error.code;
+    else if (x && x.error && x.error.code && !['TIMEOUT', 'CANCELLED'].includes(x.error.code)) extra = x.error.code;
     const k = key(q, ep);
     return h('button', {
       type: 'button', class: `cell state-${s.cls}${st.selected === k ? ' selected' : ''}`,
@@ -582,13 +582,15 @@ function jobView(root, jobId) {
   }
 
   function renderMatrix() {
+    // Columns grouped by model (in the order models first appear), regions in their order.
     const models = [];
     for (const ep of st.endpoints) {
       const [model, region] = splitEndpoint(ep);
-      const last = models[models.length - 1];
-      if (last && last.model === model) last.regions.push({ep, region});
+      const group = models.find(m => m.model === model);
+      if (group) group.regions.push({ep, region});
       else models.push({model, regions: [{ep, region}]});
     }
+    const columns = models.flatMap(m => m.regions.map(r => r.ep));
     const rows = st.questions.length ? st.questions : [];
     const table = h('table', {class: 'matrix', id: 'matrix'},
       h('caption', {class: 'visually-hidden'}, 'Status of each question on each endpoint'),
@@ -608,7 +610,7 @@ function jobView(root, jobId) {
               q ? h('span', {class: 'q-id'}, q.id) : h('span', {class: 'muted'}, 'not started'),
               isCurrent ? h('span', {class: 'q-now'}, ' ◀ now') : null,
               q && q.text ? h('div', {class: 'q-text'}, q.text) : null),
-            st.endpoints.map(ep => h('td', {}, q ? cellButton(q.id, ep)
+            columns.map(ep => h('td', {}, q ? cellButton(q.id, ep)
               : h('span', {class: 'cell state-pending', dataset: {state: 'PENDING'}},
                 h('span', {class: 'cell-icon', 'aria-hidden': 'true'}, '○'), h('span', {class: 'cell-label'}, 'Pending')))));
         })));
@@ -933,7 +935,7 @@ function comparisonView(root, jobId) {
           target?.querySelector('h2')?.setAttribute('tabindex', '-1');
           target?.querySelector('h2')?.focus({preventScroll: true});
         }}, q.questionId))) : null,
-      sections.length ? sections : h('p', {class: 'muted'}, 'Nothing to show.'));
+      ...(sections.length ? sections : [h('p', {class: 'muted'}, 'Nothing to show.')]));
   };
 
   function modelBlock(m) {
@@ -1008,6 +1010,7 @@ function comparisonView(root, jobId) {
 initTokenForm();
 window.addEventListener('hashchange', () => {
   route();
+  window.scrollTo(0, 0);
   document.getElementById('main')?.focus({preventScroll: true});
 });
 route();

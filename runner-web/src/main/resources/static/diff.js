@@ -88,6 +88,8 @@ export function diffWords(base, other) {
       pushWord('add', b[j], spaceAfter[j]);
       j++; added++;
     } else {
+      const last = parts[parts.length - 1];
+      if (last && last.kind !== 'space') parts.push({kind: 'space', text: ' '});
       pushWord('del', a[i], ' ');
       i++; removed++;
     }
