@@ -502,10 +502,11 @@ function jobView(root, jobId) {
       h('div', {class: 'summary-row'}, countsBox,
         h('div', {class: 'elapsed'}, h('span', {class: 'muted'}, 'Elapsed '), elapsedBox)),
       metaList),
-    h('section', {class: 'panel', 'aria-labelledby': 'matrix-title'},
-      h('div', {class: 'panel-head'}, h('h2', {id: 'matrix-title'}, 'Questions × endpoints'), legend()),
-      matrixWrap),
-    detail,
+    h('div', {class: 'job-grid', id: 'job-grid'},
+      h('section', {class: 'panel matrix-panel', 'aria-labelledby': 'matrix-title'},
+        h('div', {class: 'panel-head'}, h('h2', {id: 'matrix-title'}, 'Questions × endpoints'), legend()),
+        matrixWrap),
+      detail),
   ]);
 
   const key = (q, ep) => `${q}\u0000${ep}`;
@@ -614,15 +615,27 @@ function jobView(root, jobId) {
               : h('span', {class: 'cell state-pending', dataset: {state: 'PENDING'}},
                 h('span', {class: 'cell-icon', 'aria-hidden': 'true'}, '○'), h('span', {class: 'cell-label'}, 'Pending')))));
         })));
+    // Rebuilding the table must not take the keyboard focus or the scroll position away from the user.
+    const active = document.activeElement;
+    const focused = active && matrixWrap.contains(active) && active.classList.contains('cell')
+      ? [active.dataset.question, active.dataset.endpoint] : null;
+    const scrollLeft = matrixWrap.scrollLeft;
     if (st.endpoints.length === 0) {
       matrixWrap.replaceChildren(h('p', {class: 'muted'}, st.finished ? 'No results.' : 'Waiting for the first results…'));
     } else {
       matrixWrap.replaceChildren(table);
     }
+    matrixWrap.scrollLeft = scrollLeft;
+    if (focused) {
+      matrixWrap.querySelector(`.cell[data-question="${CSS.escape(focused[0])}"][data-endpoint="${CSS.escape(focused[1])}"]`)
+        ?.focus({preventScroll: true});
+    }
   }
 
   function renderDetail() {
-    if (!st.selected) { detail.hidden = true; detail.replaceChildren(); return; }
+    const grid = detail.parentElement;
+    if (!st.selected) { detail.hidden = true; detail.replaceChildren(); grid.classList.remove('with-detail'); return; }
+    const wasHidden = detail.hidden;
     const [q, ep] = st.selected.split('\u0000');
     const x = st.cells.get(st.selected);
     const status = cellStatus(q, ep);
@@ -644,6 +657,8 @@ function jobView(root, jobId) {
         h('button', {type: 'button', class: 'btn btn-small btn-ghost', onclick: () => { st.selected = null; renderMatrix(); renderDetail(); }}, 'Close')),
       h('dl', {class: 'meta'}, rows),
       x?.output?.text ? h('pre', {class: 'answer'}, x.output.text) : h('p', {class: 'muted'}, x ? 'No answer text.' : 'No result yet.'));
+    grid.classList.add('with-detail');
+    if (wasHidden) detail.scrollIntoView({block: 'nearest'});
   }
 
   function renderSummary() {
@@ -651,14 +666,19 @@ function jobView(root, jobId) {
     title.textContent = job.name ? `Job ${job.name}` : 'Job';
     statusSlot.replaceChildren(jobBadge(st.status || job.status));
     const c = counts();
-    countsBox.replaceChildren(
-      countChip('succeeded', 'SUCCEEDED', c.succeeded),
-      countChip('failed', 'FAILED', c.failed),
-      countChip('timed-out', 'TIMED_OUT', c.timedOut),
-      countChip('cancelled', 'CANCELLED', c.cancelled),
-      countChip('running', 'RUNNING', c.running),
-      countChip('pending', 'PENDING', c.pending),
-      h('span', {class: 'count-total'}, `${c.total - c.pending - c.running} of ${c.total} cells finished`));
+    // Only touch the live region when a number changed, so screen readers hear changes, not every event.
+    const signature = JSON.stringify(c);
+    if (countsBox.dataset.signature !== signature) {
+      countsBox.dataset.signature = signature;
+      countsBox.replaceChildren(
+        countChip('succeeded', 'SUCCEEDED', c.succeeded),
+        countChip('failed', 'FAILED', c.failed),
+        countChip('timed-out', 'TIMED_OUT', c.timedOut),
+        countChip('cancelled', 'CANCELLED', c.cancelled),
+        countChip('running', 'RUNNING', c.running),
+        countChip('pending', 'PENDING', c.pending),
+        h('span', {class: 'count-total'}, `${c.total - c.pending - c.running} of ${c.total} cells finished`));
+    }
     if (st.finished) {
       currentBox.replaceChildren(h('strong', {}, 'Finished'), ` — ${(JOB_STATES[st.status] || {}).label || st.status}.`);
     } else if (st.current) {
