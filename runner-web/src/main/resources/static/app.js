@@ -105,7 +105,8 @@ function initTokenForm() {
  */
 async function api(path, {method = 'GET', body, headers = {}} = {}) {
   const h2 = {Accept: 'application/json, application/problem+json', ...headers};
-  if (method !== 'GET' && token.get()) h2.Authorization = `Bearer ${token.get()}`;
+  // Needed on submit and cancel; sent on reads too, for runners that protect reads as well.
+  if (token.get()) h2.Authorization = `Bearer ${token.get()}`;
   if (body !== undefined && !h2['Content-Type']) h2['Content-Type'] = 'application/json';
   let res;
   try {

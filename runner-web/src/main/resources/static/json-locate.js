@@ -105,11 +105,14 @@ export function lineOf(text, offset) {
 
 /**
  * The 1-based line of `field` in `text`, falling back to the nearest enclosing path that exists
- * (a missing `limits.maxAttempts` points at `limits`); null if nothing matches.
+ * (a missing `limits.maxAttempts` points at `limits`); null if nothing but the root matches.
  */
 export function lineOfField(text, field, index = indexJson(text)) {
   let path = normalise(field);
+  const wanted = path;
   while (path) {
+    // The whole document stands for a field only when the error is about the whole document.
+    if (path === '$' && wanted !== '$') return null;
     if (index.positions.has(path)) return lineOf(text, index.positions.get(path));
     const parent = parentOf(path);
     if (parent === path) break;
