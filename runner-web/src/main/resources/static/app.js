@@ -665,6 +665,7 @@ function jobView(root, jobId) {
   function renderSummary() {
     const job = st.job || {};
     title.textContent = job.name ? `Job ${job.name}` : 'Job';
+    document.title = `${title.textContent} (${(JOB_STATES[st.status || job.status] || {}).label || '…'}) · Beacon Runner`;
     statusSlot.replaceChildren(jobBadge(st.status || job.status));
     const c = counts();
     // Only touch the live region when a number changed, so screen readers hear changes, not every event.
