@@ -477,6 +477,8 @@ function jobView(root, jobId) {
     startedAt: null,
     finishedAt: null,
     selected: null,      // key of the cell shown in the detail panel
+    activeCell: null,    // key of the cell in the tab order (arrow keys move it)
+    firstCell: null,
   };
 
   const title = h('h1', {class: 'page-title'}, 'Job');
@@ -487,7 +489,8 @@ function jobView(root, jobId) {
   const elapsedBox = h('span', {id: 'elapsed', class: 'mono'});
   const cancelBtn = h('button', {type: 'button', class: 'btn btn-danger', id: 'cancel-job'}, 'Cancel job');
   const actionState = h('span', {class: 'small', role: 'status', id: 'action-state'});
-  const matrixWrap = h('div', {class: 'matrix-wrap', tabindex: '0', role: 'region', 'aria-label': 'Result matrix'});
+  const matrixWrap = h('div', {class: 'matrix-wrap', tabindex: '0', role: 'region', 'aria-label': 'Result matrix',
+    'aria-describedby': 'matrix-help'});
   const detail = h('section', {class: 'panel cell-detail', id: 'cell-detail', 'aria-live': 'polite', hidden: true});
   const metaList = h('dl', {class: 'meta'});
 
@@ -506,6 +509,7 @@ function jobView(root, jobId) {
     h('div', {class: 'job-grid', id: 'job-grid'},
       h('section', {class: 'panel matrix-panel', 'aria-labelledby': 'matrix-title'},
         h('div', {class: 'panel-head'}, h('h2', {id: 'matrix-title'}, 'Questions × endpoints'), legend()),
+        h('p', {class: 'small muted', id: 'matrix-help'}, 'Arrow keys move between cells; Enter shows a cell\'s answer.'),
         matrixWrap),
       detail),
   ]);
@@ -576,7 +580,8 @@ function jobView(root, jobId) {
       dataset: {state: status, question: q, endpoint: ep},
       'aria-label': `${q} on ${ep}: ${s.label}${extra ? `, ${extra}` : ''}`,
       'aria-pressed': st.selected === k ? 'true' : 'false',
-      onclick: () => { st.selected = st.selected === k ? null : k; renderMatrix(); renderDetail(); },
+      tabindex: (st.activeCell || st.firstCell) === k ? '0' : '-1',
+      onclick: () => { st.selected = st.selected === k ? null : k; st.activeCell = k; renderMatrix(); renderDetail(); },
     },
     h('span', {class: 'cell-icon', 'aria-hidden': 'true'}, s.icon),
     h('span', {class: 'cell-label'}, s.short),
@@ -594,6 +599,8 @@ function jobView(root, jobId) {
     }
     const columns = models.flatMap(m => m.regions.map(r => r.ep));
     const rows = st.questions.length ? st.questions : [];
+    const firstRow = rows.find(Boolean);
+    st.firstCell = firstRow && columns.length ? key(firstRow.id, columns[0]) : null;
     const table = h('table', {class: 'matrix', id: 'matrix'},
       h('caption', {class: 'visually-hidden'}, 'Status of each question on each endpoint'),
       h('thead', {},
@@ -627,11 +634,43 @@ function jobView(root, jobId) {
       matrixWrap.replaceChildren(table);
     }
     matrixWrap.scrollLeft = scrollLeft;
+    // Only one cell is in the tab order; arrow keys move between cells (see onMatrixKey).
+    const cellsNow = matrixWrap.querySelectorAll('button.cell');
+    if (cellsNow.length && ![...cellsNow].some(b => b.tabIndex === 0)) cellsNow[0].tabIndex = 0;
     if (focused) {
       matrixWrap.querySelector(`.cell[data-question="${CSS.escape(focused[0])}"][data-endpoint="${CSS.escape(focused[1])}"]`)
         ?.focus({preventScroll: true});
     }
   }
+
+  /** Arrow keys, Home and End move the focus between the matrix's cells, like in a grid. */
+  function onMatrixKey(e) {
+    const cell = e.target.closest && e.target.closest('button.cell');
+    if (!cell) return;
+    const rowsEls = [...matrixWrap.querySelectorAll('tbody tr')];
+    const grid = rowsEls.map(r => [...r.querySelectorAll('button.cell')]);
+    const r = rowsEls.indexOf(cell.closest('tr'));
+    const c = grid[r].indexOf(cell);
+    let nr = r;
+    let nc = c;
+    switch (e.key) {
+      case 'ArrowLeft': nc = Math.max(0, c - 1); break;
+      case 'ArrowRight': nc = Math.min(grid[r].length - 1, c + 1); break;
+      case 'ArrowUp': do { nr--; } while (nr >= 0 && grid[nr].length === 0); break;
+      case 'ArrowDown': do { nr++; } while (nr < grid.length && grid[nr].length === 0); break;
+      case 'Home': nc = 0; if (e.ctrlKey) nr = grid.findIndex(g => g.length); break;
+      case 'End': nc = grid[r].length - 1; if (e.ctrlKey) nr = grid.length - 1 - [...grid].reverse().findIndex(g => g.length); break;
+      default: return;
+    }
+    e.preventDefault();
+    if (nr < 0 || nr >= grid.length || !grid[nr][nc]) return;
+    const next = grid[nr][nc];
+    cell.tabIndex = -1;
+    next.tabIndex = 0;
+    st.activeCell = key(next.dataset.question, next.dataset.endpoint);
+    next.focus();
+  }
+  matrixWrap.addEventListener('keydown', onMatrixKey);
 
   function renderDetail() {
     const grid = detail.parentElement;
