@@ -1,0 +1,34 @@
+package dev.beacon.runner.core.dispatch;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How one runner instance takes work.
+ *
+ * @param instanceId   this instance's name as lease owner; unique among instances sharing a database
+ * @param capacity     jobs this instance runs at once
+ * @param lease        how long a claim lasts without renewal; another instance resumes the job after it
+ * @param heartbeat    how often leases are renewed; well below {@code lease}
+ * @param pollInterval how often the store is polled for work even without a wake-up signal
+ */
+public record DispatcherSettings(String instanceId, int capacity, Duration lease, Duration heartbeat, Duration pollInterval) {
+
+    public DispatcherSettings {
+        if (instanceId == null || instanceId.isBlank()) {
+            throw new IllegalArgumentException("instanceId must not be blank");
+        }
+        if (capacity < 1 || capacity > 10_000) {
+            throw new IllegalArgumentException("capacity must be between 1 and 10000, but was " + capacity);
+        }
+        Objects.requireNonNull(lease, "lease");
+        Objects.requireNonNull(heartbeat, "heartbeat");
+        Objects.requireNonNull(pollInterval, "pollInterval");
+        if (heartbeat.isNegative() || heartbeat.isZero() || heartbeat.compareTo(lease) >= 0) {
+            throw new IllegalArgumentException("heartbeat must be positive and shorter than the lease (" + lease + "), but was " + heartbeat);
+        }
+        if (pollInterval.isNegative() || pollInterval.isZero()) {
+            throw new IllegalArgumentException("pollInterval must be positive, but was " + pollInterval);
+        }
+    }
+}

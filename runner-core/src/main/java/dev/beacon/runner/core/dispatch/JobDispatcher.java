@@ -1,0 +1,227 @@
+package dev.beacon.runner.core.dispatch;
+
+import dev.beacon.runner.core.domain.ExecutionError;
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.ExecutionStatus;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.engine.JobRun;
+import dev.beacon.runner.core.engine.JobRunner;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.plan.ExecutionPlan;
+import dev.beacon.runner.core.plan.ExecutionPlanner;
+import dev.beacon.runner.core.spec.CellLayout;
+import dev.beacon.runner.core.spec.SpecValidationException;
+import dev.beacon.runner.core.store.ClaimedJob;
+import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.store.JobSignals;
+import dev.beacon.runner.core.store.JobStore;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Takes queued (or orphaned) jobs from the store and runs them on this instance, up to its
+ * capacity, oldest first. Woken at once by a {@code JobAvailable} signal, and by a poll in case a
+ * signal was lost. Keeps its claims alive with a heartbeat; a job whose lease it lost is stopped at
+ * once (fencing), since another instance now owns it.
+ */
+public final class JobDispatcher {
+
+    private static final Logger log = LoggerFactory.getLogger(JobDispatcher.class);
+
+    private final JobStore store;
+    private final JobSignals signals;
+    private final JobRunner runner;
+    private final ExecutionPlanner planner;
+    private final DispatcherSettings settings;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final Map<JobId, Disposable> running = new ConcurrentHashMap<>();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean claiming = new AtomicBoolean();
+    private volatile Disposable.Composite loops = Disposables.composite();
+
+    public JobDispatcher(JobStore store, JobSignals signals, JobRunner runner, ExecutionPlanner planner,
+                         DispatcherSettings settings, Clock clock, Scheduler scheduler) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.signals = Objects.requireNonNull(signals, "signals");
+        this.runner = Objects.requireNonNull(runner, "runner");
+        this.planner = Objects.requireNonNull(planner, "planner");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+    }
+
+    public DispatcherSettings settings() {
+        return settings;
+    }
+
+    public boolean isRunning() {
+        return started.get();
+    }
+
+    /** Ids of the jobs this instance runs right now. */
+    public Set<JobId> runningJobs() {
+        return Set.copyOf(running.keySet());
+    }
+
+    /** Starts claiming and the lease heartbeat; idempotent. */
+    public void start() {
+        if (!started.compareAndSet(false, true)) {
+            return;
+        }
+        Disposable.Composite composite = Disposables.composite();
+        Flux<Object> wakeups = Flux.merge(
+                Mono.just(Boolean.TRUE),
+                signals.signals().filter(s -> s instanceof JobSignals.Signal.JobAvailable),
+                Flux.interval(settings.pollInterval(), scheduler));
+        composite.add(wakeups
+                .onBackpressureLatest()
+                .concatMap(tick -> claimWhileCapacity().onErrorResume(e -> {
+                    log.warn("claiming jobs failed, will retry: {}", e.toString());
+                    return Mono.empty();
+                }), 1)
+                .subscribe());
+        composite.add(Flux.interval(settings.heartbeat(), scheduler)
+                .concatMap(tick -> renewLeases().onErrorResume(e -> {
+                    log.warn("renewing leases failed, will retry: {}", e.toString());
+                    return Mono.empty();
+                }), 1)
+                .subscribe());
+        loops = composite;
+        log.info("dispatcher {} started: capacity {}, lease {}, heartbeat {}", settings.instanceId(), settings.capacity(),
+                settings.lease(), settings.heartbeat());
+    }
+
+    /**
+     * Stops taking work and stops the jobs running here, releasing their leases so that another
+     * instance (or this one after a restart) resumes them at once; stored rows stay, in-flight cells
+     * run again on resume. Completes when the leases are released; errors are logged, not emitted.
+     */
+    public Mono<Void> stop() {
+        return Mono.defer(() -> {
+            if (!started.compareAndSet(true, false)) {
+                return Mono.empty();
+            }
+            loops.dispose();
+            var jobs = Map.copyOf(running);
+            jobs.values().forEach(Disposable::dispose);
+            log.info("dispatcher {} stopping; releasing {} running job(s)", settings.instanceId(), jobs.size());
+            return Flux.fromIterable(jobs.keySet())
+                    .flatMap(id -> store.release(id, settings.instanceId())
+                            .onErrorResume(e -> {
+                                log.warn("could not release job {}: {}", id, e.toString());
+                                return Mono.empty();
+                            }))
+                    .then(signals.publish(new JobSignals.Signal.JobAvailable()).onErrorResume(e -> Mono.empty()));
+        });
+    }
+
+    private Mono<Void> claimWhileCapacity() {
+        return Mono.defer(() -> {
+            if (!started.get() || running.size() >= settings.capacity()) {
+                return Mono.empty();
+            }
+            return store.claimNext(settings.instanceId(), settings.lease())
+                    .flatMap(claimed -> {
+                        launch(claimed);
+                        return claimWhileCapacity();
+                    });
+        });
+    }
+
+    private void launch(ClaimedJob claimed) {
+        JobRecord job = claimed.job();
+        JobId id = job.id();
+        ExecutionPlan plan;
+        try {
+            plan = planner.plan(id, job.spec());
+        } catch (SpecValidationException e) {
+            // The configuration changed since the job was accepted; it can never run here.
+            log.warn("job {} cannot run on this configuration: {}", id, e.getMessage());
+            running.put(id, failUnplannable(job, e.getMessage()).subscribe());
+            return;
+        }
+        Mono<Object> cancellation = cancellationOf(job);
+        JobRun run = new JobRun(plan, claimed.stored(), job.startedAt(), cancellation);
+        Disposable.Swap slot = Disposables.swap();
+        running.put(id, slot);
+        slot.update(runner.run(run)
+                .doFinally(signal -> running.remove(id, slot))
+                .subscribe(
+                        e -> {
+                        },
+                        e -> {
+                            log.error("job {} stopped by a storage error; releasing it to be resumed", id, e);
+                            store.release(id, settings.instanceId()).onErrorResume(x -> Mono.empty())
+                                    .then(signals.publish(new JobSignals.Signal.JobAvailable()))
+                                    .onErrorResume(x -> Mono.empty()).subscribe();
+                        },
+                        () -> signals.publish(new JobSignals.Signal.JobAvailable()).onErrorResume(x -> Mono.empty()).subscribe()));
+    }
+
+    /** Signals when a cancel was requested: already flagged at claim time, signalled, or seen by a slow poll. */
+    private Mono<Object> cancellationOf(JobRecord job) {
+        if (job.cancelRequested()) {
+            return Mono.just(Boolean.TRUE);
+        }
+        Flux<Object> signalled = signals.signals()
+                .filter(s -> s instanceof JobSignals.Signal.CancelRequested c && c.jobId().equals(job.id()))
+                .map(s -> s);
+        Flux<Object> polled = Flux.interval(settings.pollInterval(), scheduler)
+                .concatMap(t -> store.find(job.id()).onErrorResume(e -> Mono.empty()), 1)
+                .filter(JobRecord::cancelRequested)
+                .map(j -> j);
+        return Flux.merge(signalled, polled).next();
+    }
+
+    private Mono<Void> failUnplannable(JobRecord job, String reason) {
+        var now = clock.instant();
+        ExecutionError error = new ExecutionError("UNPLANNABLE", reason);
+        return Flux.fromIterable(CellLayout.cells(job.spec()))
+                .concatMap(cell -> store.append(job.id(), new JobEvent.ExecutionFinished(
+                        ExecutionResult.notRun(cell, ExecutionStatus.FAILED, error, now))))
+                .then(store.append(job.id(), new JobEvent.JobFinished(JobStatus.FAILED, job.counts())))
+                .doFinally(s -> running.remove(job.id()))
+                .onErrorResume(e -> {
+                    log.error("could not fail job {}", job.id(), e);
+                    return Mono.empty();
+                })
+                .then();
+    }
+
+    private Mono<Void> renewLeases() {
+        // Only jobs running before the renewal was asked can have missed it; later claims are fresh.
+        Set<JobId> before = Set.copyOf(running.keySet());
+        if (before.isEmpty()) {
+            return Mono.empty();
+        }
+        return store.renewLeases(settings.instanceId(), settings.lease())
+                .collectList()
+                .doOnNext(renewed -> {
+                    for (JobId id : before) {
+                        if (!renewed.contains(id)) {
+                            // Lost the lease (paused too long, or the job finished meanwhile): another
+                            // instance may own it now, so stop writing as its owner.
+                            Disposable d = running.remove(id);
+                            if (d != null) {
+                                log.warn("lost the lease of job {}; stopping it here", id);
+                                d.dispose();
+                            }
+                        }
+                    }
+                })
+                .then();
+    }
+}

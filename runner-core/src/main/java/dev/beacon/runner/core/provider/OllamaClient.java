@@ -1,0 +1,68 @@
+package dev.beacon.runner.core.provider;
+
+import dev.beacon.runner.core.domain.InferenceOutput;
+import dev.beacon.runner.core.domain.TokenUsage;
+import java.net.URI;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Asks an Ollama server ({@code POST {url}/api/chat}, non-streaming) one question. The model sent is
+ * the one this client was created for, not {@link InferenceRequest#model()}.
+ */
+final class OllamaClient implements InferenceClient {
+
+    private final ProviderTransport transport;
+    private final URI endpoint;
+    private final String model;
+
+    OllamaClient(ProviderTransport transport, URI baseUrl, String model) {
+        this.transport = transport;
+        this.endpoint = ProviderUris.append(baseUrl, "/api/chat");
+        this.model = model;
+    }
+
+    /**
+     * Sends one chat request and maps {@code message.content}, {@code done_reason} and the eval counts.
+     *
+     * <p>On error emits an {@link InferenceFailure} ({@code HTTP_nnn}, {@code CONNECT}, {@code TIMEOUT},
+     * {@code BAD_RESPONSE}, {@code BODY_TOO_LARGE}); a 2xx body carrying an {@code error} is a
+     * {@code BAD_RESPONSE}. On cancel closes the connection.
+     */
+    @Override
+    public Mono<InferenceOutput> infer(InferenceRequest request) {
+        return Mono.defer(() -> transport.postJson(endpoint, body(request))).map(this::output);
+    }
+
+    ObjectNode body(InferenceRequest request) {
+        ObjectNode body = transport.newObject();
+        body.put("model", model);
+        ArrayNode messages = body.putArray("messages");
+        if (request.systemPrompt() != null) {
+            messages.addObject().put("role", "system").put("content", request.systemPrompt());
+        }
+        messages.addObject().put("role", "user").put("content", request.prompt());
+        body.put("stream", false);
+        ObjectNode options = body.putObject("options");
+        options.put("temperature", request.temperature());
+        options.put("num_predict", request.maxTokens());
+        if (request.seed() != null) {
+            options.put("seed", request.seed());
+        }
+        return body;
+    }
+
+    private InferenceOutput output(JsonNode root) {
+        String error = transport.optionalString(root, "/error");
+        if (error != null) {
+            throw transport.badResponse("response reports an error: " + transport.quote(error));
+        }
+        String text = transport.requiredString(root, "/message/content");
+        TokenUsage usage = new TokenUsage(
+                transport.optionalCount(root, "/prompt_eval_count"),
+                transport.optionalCount(root, "/eval_count"));
+        return new InferenceOutput(text, transport.optionalString(root, "/done_reason"), usage);
+    }
+}

@@ -1,0 +1,63 @@
+package dev.beacon.runner.core.provider;
+
+import dev.beacon.runner.core.domain.InferenceOutput;
+import dev.beacon.runner.core.domain.TokenUsage;
+import java.net.URI;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Asks an OpenAI-compatible server ({@code POST {url}/v1/chat/completions}, non-streaming) one
+ * question. The model sent is the one this client was created for, not {@link InferenceRequest#model()}.
+ */
+final class OpenAiClient implements InferenceClient {
+
+    private final ProviderTransport transport;
+    private final URI endpoint;
+    private final String model;
+
+    OpenAiClient(ProviderTransport transport, URI baseUrl, String model) {
+        this.transport = transport;
+        this.endpoint = ProviderUris.append(baseUrl, "/v1/chat/completions");
+        this.model = model;
+    }
+
+    /**
+     * Sends one chat completion request and maps {@code choices[0]} and {@code usage}.
+     *
+     * <p>On error emits an {@link InferenceFailure} ({@code HTTP_nnn}, {@code CONNECT}, {@code TIMEOUT},
+     * {@code BAD_RESPONSE}, {@code BODY_TOO_LARGE}). On cancel closes the connection.
+     */
+    @Override
+    public Mono<InferenceOutput> infer(InferenceRequest request) {
+        return Mono.defer(() -> transport.postJson(endpoint, body(request))).map(this::output);
+    }
+
+    ObjectNode body(InferenceRequest request) {
+        ObjectNode body = transport.newObject();
+        body.put("model", model);
+        ArrayNode messages = body.putArray("messages");
+        if (request.systemPrompt() != null) {
+            messages.addObject().put("role", "system").put("content", request.systemPrompt());
+        }
+        messages.addObject().put("role", "user").put("content", request.prompt());
+        body.put("temperature", request.temperature());
+        body.put("max_tokens", request.maxTokens());
+        if (request.seed() != null) {
+            body.put("seed", request.seed());
+        }
+        body.put("stream", false);
+        return body;
+    }
+
+    private InferenceOutput output(JsonNode root) {
+        String text = transport.requiredString(root, "/choices/0/message/content");
+        String finishReason = transport.optionalString(root, "/choices/0/finish_reason");
+        TokenUsage usage = new TokenUsage(
+                transport.optionalCount(root, "/usage/prompt_tokens"),
+                transport.optionalCount(root, "/usage/completion_tokens"));
+        return new InferenceOutput(text, finishReason, usage);
+    }
+}

@@ -1,0 +1,319 @@
+package dev.beacon.runner.core.provider;
+
+import dev.beacon.runner.core.domain.ExecutionError;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.timeout.ReadTimeoutException;
+import io.netty.handler.timeout.WriteTimeoutException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Mono;
+import reactor.netty.ByteBufFlux;
+import reactor.netty.channel.AbortedException;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.http.client.HttpClientResponse;
+import reactor.netty.http.client.PrematureCloseException;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Sends JSON requests to one provider over the shared Reactor Netty client and turns every way an
+ * exchange can go wrong into an {@link InferenceFailure} whose message names the provider but never
+ * its API key.
+ *
+ * <p>Bodies of successful responses are read up to a byte limit and rejected as
+ * {@code BODY_TOO_LARGE} as soon as they pass it, so a runaway provider cannot fill the heap. Bodies
+ * of other responses are only sampled (their first few KiB) to quote in the failure message.
+ */
+final class ProviderTransport {
+
+    /** How much of a non-2xx body is read: enough to quote, no more. */
+    static final int ERROR_BODY_SAMPLE_BYTES = 4 * 1024;
+    /** How many characters of a response body a failure message may quote. */
+    static final int QUOTED_BODY_CHARS = 200;
+
+    private static final Logger log = LoggerFactory.getLogger(ProviderTransport.class);
+
+    private final HttpClient http;
+    private final JsonMapper json;
+    private final String providerId;
+    private final String apiKey;
+    private final int maxBodyBytes;
+    private final Clock clock;
+
+    ProviderTransport(HttpClient http, JsonMapper json, String providerId, String apiKey, int maxBodyBytes, Clock clock) {
+        if (maxBodyBytes < 1) {
+            throw new IllegalArgumentException("maxBodyBytes must be positive, but was " + maxBodyBytes);
+        }
+        this.http = http;
+        this.json = json;
+        this.providerId = providerId;
+        this.apiKey = apiKey == null || apiKey.isBlank() ? null : apiKey;
+        this.maxBodyBytes = maxBodyBytes;
+        this.clock = clock;
+    }
+
+    String providerId() {
+        return providerId;
+    }
+
+    ObjectNode newObject() {
+        return json.createObjectNode();
+    }
+
+    /**
+     * POSTs {@code body} as JSON and emits the parsed JSON object of a 2xx answer.
+     *
+     * <p>On error emits an {@link InferenceFailure}: {@code HTTP_nnn} for a non-2xx status,
+     * {@code BAD_RESPONSE} for a body that is not a JSON object, or whatever {@link #exchange} maps.
+     * On cancel closes the connection.
+     */
+    Mono<JsonNode> postJson(URI uri, ObjectNode body) {
+        return exchange(HttpMethod.POST, uri, body, true).map(this::successBody);
+    }
+
+    /**
+     * Sends one request and emits the response, whatever its status; sends the bearer token only if
+     * {@code withAuth} and the provider has one.
+     *
+     * <p>On error emits an {@link InferenceFailure}: {@code CONNECT} (retryable) when the connection
+     * could not be made or broke before the response was complete, {@code TIMEOUT} (retryable) for a
+     * Netty read/write timeout, {@code BODY_TOO_LARGE} for a 2xx body over the limit,
+     * {@code BAD_RESPONSE} for a response that is not valid HTTP. On cancel Reactor Netty closes the
+     * connection instead of returning it to the pool, because the response was not read to its end.
+     */
+    Mono<HttpReply> exchange(HttpMethod method, URI uri, ObjectNode body, boolean withAuth) {
+        return Mono.defer(() -> {
+            byte[] payload = body == null ? null : json.writeValueAsBytes(body);
+            HttpClient client = http.headers(h -> {
+                h.set(HttpHeaderNames.ACCEPT, "application/json");
+                if (payload != null) {
+                    h.set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+                    h.setInt(HttpHeaderNames.CONTENT_LENGTH, payload.length);
+                }
+                if (withAuth && apiKey != null) {
+                    h.set(HttpHeaderNames.AUTHORIZATION, "Bearer " + apiKey);
+                }
+            });
+            var request = client.request(method).uri(uri);
+            // A supplier, not Mono.just: Reactor Netty may resubscribe when it retries a stale pooled
+            // connection, and a written buffer has already been released.
+            var receiver = payload == null ? request : request.send(Mono.fromSupplier(() -> Unpooled.wrappedBuffer(payload)));
+            return receiver.response(this::read).single();
+        }).onErrorMap(this::translate);
+    }
+
+    private Mono<HttpReply> read(HttpClientResponse response, ByteBufFlux content) {
+        int status = response.status().code();
+        HttpHeaders headers = response.responseHeaders();
+        String location = headers.get(HttpHeaderNames.LOCATION);
+        String retryAfter = headers.get(HttpHeaderNames.RETRY_AFTER);
+        boolean success = status >= 200 && status < 300;
+        if (success) {
+            long declared = declaredLength(headers);
+            if (declared > maxBodyBytes) {
+                return Mono.error(tooLarge("declares " + declared + " bytes"));
+            }
+        }
+        int limit = success ? maxBodyBytes : ERROR_BODY_SAMPLE_BYTES;
+        return Mono.defer(() -> {
+            BoundedBody collected = new BoundedBody(limit);
+            return content.asByteArray()
+                    .<Void>handle((chunk, sink) -> {
+                        if (!collected.append(chunk)) {
+                            // Stopping early cancels the inbound, which closes the connection.
+                            if (success) {
+                                sink.error(tooLarge("is larger than " + limit + " bytes"));
+                            } else {
+                                sink.complete();
+                            }
+                        }
+                    })
+                    .then(Mono.fromSupplier(() -> new HttpReply(status, location, retryAfter, collected.bytes())));
+        });
+    }
+
+    private static long declaredLength(HttpHeaders headers) {
+        String value = headers.get(HttpHeaderNames.CONTENT_LENGTH);
+        if (value == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Returns the JSON object of a 2xx reply, or throws the failure its status or body calls for. */
+    JsonNode successBody(HttpReply reply) {
+        if (!reply.successful()) {
+            throw statusFailure(reply);
+        }
+        JsonNode root;
+        try {
+            root = json.readTree(reply.body());
+        } catch (JacksonException e) {
+            throw badResponse("response is not valid JSON: " + quote(reply.body()));
+        }
+        if (root == null || !root.isObject()) {
+            throw badResponse("response is not a JSON object: " + quote(reply.body()));
+        }
+        return root;
+    }
+
+    /** Maps a non-2xx reply: 429 and 5xx are retryable and keep the provider's {@code Retry-After}. */
+    InferenceFailure statusFailure(HttpReply reply) {
+        String sample = reply.body().length == 0 ? "" : ": " + quote(reply.body());
+        return InferenceFailure.forStatus(reply.status(),
+                describe("answered HTTP " + reply.status() + sample),
+                RetryAfter.parse(reply.retryAfter(), clock));
+    }
+
+    /** A required JSON string at {@code pointer} (e.g. {@code /choices/0/message/content}). */
+    String requiredString(JsonNode root, String pointer) {
+        JsonNode node = root.at(pointer);
+        if (!node.isString()) {
+            throw badResponse("response has no string at " + pointer);
+        }
+        return node.stringValue();
+    }
+
+    /** An optional JSON string at {@code pointer}; {@code null} if absent or not a string. */
+    String optionalString(JsonNode root, String pointer) {
+        JsonNode node = root.at(pointer);
+        return node.isString() ? node.stringValue() : null;
+    }
+
+    /** An optional token count at {@code pointer}; {@code null} if absent, a failure if not a count. */
+    Integer optionalCount(JsonNode root, String pointer) {
+        JsonNode node = root.at(pointer);
+        if (node.isMissingNode() || node.isNull()) {
+            return null;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 0) {
+            throw badResponse("response has an invalid count at " + pointer + ": " + shorten(node.toString()));
+        }
+        return node.intValue();
+    }
+
+    InferenceFailure badResponse(String what) {
+        return InferenceFailure.permanent(ExecutionError.BAD_RESPONSE, describe(what));
+    }
+
+    private InferenceFailure tooLarge(String what) {
+        return InferenceFailure.permanent(ExecutionError.BODY_TOO_LARGE, describe("response body " + what));
+    }
+
+    /** Maps whatever Reactor Netty, Netty or the JDK threw to a failure with a stable code. */
+    Throwable translate(Throwable error) {
+        Throwable t = Exceptions.unwrap(error);
+        if (t instanceof InferenceFailure) {
+            return t;
+        }
+        InferenceFailure failure;
+        if (t instanceof PrematureCloseException || t instanceof AbortedException) {
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT,
+                    describe("connection closed before the response was complete"));
+        } else if (t instanceof ReadTimeoutException || t instanceof WriteTimeoutException) {
+            failure = InferenceFailure.retryable(ExecutionError.TIMEOUT, describe("no data within the read timeout"));
+        } else if (t instanceof ConnectTimeoutException) {
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("connect timed out"));
+        } else if (t instanceof ConnectException) {
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("connection refused" + detail(t)));
+        } else if (t instanceof UnknownHostException) {
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("unknown host" + detail(t)));
+        } else if (t instanceof SSLHandshakeException) {
+            // A certificate or protocol mismatch does not heal by retrying.
+            failure = InferenceFailure.permanent(ExecutionError.CONNECT, describe("TLS handshake failed" + detail(t)));
+        } else if (t instanceof SSLException || t instanceof IOException) {
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("connection failed" + detail(t)));
+        } else if (t.getClass().getSimpleName().startsWith("PoolAcquire")) {
+            // Reactor Netty's shaded pool exceptions: no pooled connection became free in time.
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("no pooled connection available" + detail(t)));
+        } else if (t instanceof DecoderException) {
+            failure = InferenceFailure.permanent(ExecutionError.BAD_RESPONSE, describe("malformed HTTP response" + detail(t)));
+        } else {
+            failure = InferenceFailure.permanent(ExecutionError.INTERNAL,
+                    describe("unexpected " + t.getClass().getSimpleName() + detail(t)));
+        }
+        log.debug("{}", failure.getMessage());
+        return failure;
+    }
+
+    private String detail(Throwable t) {
+        String message = t.getMessage();
+        return message == null || message.isBlank() ? " (" + t.getClass().getSimpleName() + ")" : " (" + shorten(message) + ")";
+    }
+
+    private String describe(String what) {
+        return redact("provider '" + providerId + "': " + what);
+    }
+
+    private String quote(byte[] body) {
+        int sampled = Math.min(body.length, QUOTED_BODY_CHARS * 8);
+        String text = redact(new String(body, 0, sampled, StandardCharsets.UTF_8));
+        if (apiKey != null && sampled < body.length) {
+            // The cut may have split the key; drop a trailing piece of it.
+            for (int n = Math.min(apiKey.length() - 1, text.length()); n >= 4; n--) {
+                if (text.endsWith(apiKey.substring(0, n))) {
+                    text = text.substring(0, text.length() - n);
+                    break;
+                }
+            }
+        }
+        return shorten(text);
+    }
+
+    /** One line of at most {@link #QUOTED_BODY_CHARS} characters, with the API key blanked out. */
+    String quote(String text) {
+        return shorten(text);
+    }
+
+    private String shorten(String text) {
+        String line = redact(text).replaceAll("\\s+", " ").strip();
+        return line.length() <= QUOTED_BODY_CHARS ? line : line.substring(0, QUOTED_BODY_CHARS) + "…";
+    }
+
+    /** Blanks out the API key wherever a provider or a library echoed it. */
+    private String redact(String text) {
+        return apiKey == null || text == null ? text : text.replace(apiKey, "***");
+    }
+
+    /** Collects a body up to a byte limit. */
+    private static final class BoundedBody {
+        private final int limit;
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+        BoundedBody(int limit) {
+            this.limit = limit;
+        }
+
+        /** Appends what fits; returns {@code false} once the body went past the limit. */
+        boolean append(byte[] chunk) {
+            int room = limit - bytes.size();
+            bytes.write(chunk, 0, Math.min(room, chunk.length));
+            return chunk.length <= room;
+        }
+
+        byte[] bytes() {
+            return bytes.toByteArray();
+        }
+    }
+}

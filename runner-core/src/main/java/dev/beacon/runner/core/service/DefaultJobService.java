@@ -1,0 +1,110 @@
+package dev.beacon.runner.core.service;
+
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.engine.EndpointStatus;
+import dev.beacon.runner.core.engine.JobRunner;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.plan.ExecutionPlanner;
+import dev.beacon.runner.core.spec.JobSpec;
+import dev.beacon.runner.core.spec.JobSpecReader;
+import dev.beacon.runner.core.store.JobQuery;
+import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.store.JobSignals;
+import dev.beacon.runner.core.store.JobStore;
+import dev.beacon.runner.core.store.NewJob;
+import dev.beacon.runner.core.store.Submission;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The {@link JobService} of a runner: validates against this runner's endpoints, stores through the
+ * {@link JobStore}, and wakes dispatchers and subscribers through {@link JobSignals}. Jobs are run
+ * by a {@link dev.beacon.runner.core.dispatch.JobDispatcher}, never by the caller's request.
+ */
+public final class DefaultJobService implements JobService {
+
+    private final JobStore store;
+    private final JobSignals signals;
+    private final JobSpecReader reader;
+    private final ExecutionPlanner planner;
+    private final JobRunner runner;
+    private final Clock clock;
+    private final JobEventFeed feed;
+
+    /**
+     * @param eventPollInterval how often live event streams re-read the store even without a signal
+     *                          (a safety net for lost signals)
+     */
+    public DefaultJobService(JobStore store, JobSignals signals, JobSpecReader reader, ExecutionPlanner planner,
+                             JobRunner runner, Clock clock, Duration eventPollInterval) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.signals = Objects.requireNonNull(signals, "signals");
+        this.reader = Objects.requireNonNull(reader, "reader");
+        this.planner = Objects.requireNonNull(planner, "planner");
+        this.runner = Objects.requireNonNull(runner, "runner");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.feed = new JobEventFeed(store, signals, eventPollInterval, Schedulers.parallel());
+    }
+
+    @Override
+    public JobSpec parse(String json) {
+        return reader.read(json);
+    }
+
+    @Override
+    public Mono<Submission> submit(JobSpec spec, String idempotencyKey) {
+        return Mono.defer(() -> {
+            JobId id = JobId.random();
+            planner.plan(id, spec); // throws SpecValidationException before anything is stored
+            return store.submit(new NewJob(id, spec, idempotencyKey, clock.instant()));
+        }).flatMap(submission -> submission.created()
+                ? signals.publish(new JobSignals.Signal.JobAvailable()).onErrorResume(e -> Mono.empty()).thenReturn(submission)
+                : Mono.just(submission));
+    }
+
+    @Override
+    public Mono<JobRecord> get(JobId id) {
+        return store.find(id).switchIfEmpty(Mono.error(() -> new JobNotFoundException(id)));
+    }
+
+    @Override
+    public Flux<JobRecord> list(JobQuery query) {
+        return store.list(query);
+    }
+
+    @Override
+    public Flux<ExecutionResult> executions(JobId id) {
+        return get(id).thenMany(store.orderedExecutions(id));
+    }
+
+    @Override
+    public Mono<JobRecord> cancel(JobId id) {
+        return store.requestCancel(id).flatMap(outcome -> switch (outcome) {
+            case NOT_FOUND -> Mono.error(new JobNotFoundException(id));
+            case ALREADY_TERMINAL -> get(id).flatMap(job -> Mono.error(new JobAlreadyTerminalException(id, job.status())));
+            case CANCELLED, REQUESTED -> get(id);
+        });
+    }
+
+    @Override
+    public Flux<StoredEvent> events(JobId id, long afterSeq) {
+        return get(id).thenMany(feed.events(id, afterSeq));
+    }
+
+    @Override
+    public Mono<Comparison> comparison(JobId id) {
+        return get(id).flatMap(job -> store.orderedExecutions(id).collectList()
+                .map(rows -> ComparisonBuilder.build(id.toString(), job.spec(), rows)));
+    }
+
+    @Override
+    public List<EndpointStatus> endpoints() {
+        return runner.endpointStatuses();
+    }
+}

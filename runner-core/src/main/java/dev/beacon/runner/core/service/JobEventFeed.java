@@ -1,0 +1,84 @@
+package dev.beacon.runner.core.service;
+
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.store.JobSignals;
+import dev.beacon.runner.core.store.JobStore;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Streams a job's events to any number of subscribers: each gets the stored events after its
+ * cursor, then the live ones, with no gap and no repeat at the seam.
+ *
+ * <p>Live events come from one shared feed per job, however many subscribers watch it: the feed
+ * reads the store once per wake-up signal (plus a slow poll, in case a signal was lost) and
+ * multicasts what it read. Each subscriber joins the feed before reading its replay, buffers what
+ * the feed sends meanwhile, and drops what its replay already covered.
+ */
+final class JobEventFeed {
+
+    private final JobStore store;
+    private final JobSignals signals;
+    private final Duration pollInterval;
+    private final Scheduler scheduler;
+    private final Map<JobId, Flux<StoredEvent>> feeds = new ConcurrentHashMap<>();
+
+    JobEventFeed(JobStore store, JobSignals signals, Duration pollInterval, Scheduler scheduler) {
+        this.store = store;
+        this.signals = signals;
+        this.pollInterval = pollInterval;
+        this.scheduler = scheduler;
+    }
+
+    /**
+     * Events of {@code jobId} with {@code seq > afterSeq}, stored then live, completing after
+     * {@code job.finished}. On error emits the store's error. On cancel leaves the shared feed, which
+     * stops when its last subscriber leaves.
+     */
+    Flux<StoredEvent> events(JobId jobId, long afterSeq) {
+        return Flux.defer(() -> {
+            AtomicLong last = new AtomicLong(afterSeq);
+            Sinks.Many<StoredEvent> live = Sinks.many().unicast().onBackpressureBuffer();
+            // The shared feed emits serially, so tryEmit only fails once this subscriber is gone.
+            Disposable joined = sharedFeed(jobId).subscribe(live::tryEmitNext, live::tryEmitError, live::tryEmitComplete);
+            return Flux.concat(store.events(jobId, afterSeq), live.asFlux())
+                    .filter(e -> e.seq() > last.get())
+                    .doOnNext(e -> last.set(e.seq()))
+                    .takeUntil(StoredEvent::isTerminal)
+                    .doFinally(signal -> joined.dispose());
+        });
+    }
+
+    private Flux<StoredEvent> sharedFeed(JobId jobId) {
+        return feeds.computeIfAbsent(jobId, this::newFeed);
+    }
+
+    private Flux<StoredEvent> newFeed(JobId id) {
+        @SuppressWarnings("unchecked")
+        Flux<StoredEvent>[] self = new Flux[1];
+        self[0] = Flux.defer(() -> {
+                    AtomicLong feedLast = new AtomicLong();
+                    Flux<Object> wakeups = Flux.merge(
+                            Mono.just(Boolean.TRUE),
+                            signals.signals().filter(s -> s instanceof JobSignals.Signal.EventsAppended a && a.jobId().equals(id)),
+                            Flux.interval(pollInterval, pollInterval, scheduler));
+                    return wakeups
+                            .onBackpressureLatest()
+                            .concatMap(tick -> store.events(id, feedLast.get()).doOnNext(e -> feedLast.set(e.seq())), 1)
+                            .takeUntil(StoredEvent::isTerminal);
+                })
+                // Forget the feed once it ends, but never a newer one that replaced it.
+                .doFinally(signal -> feeds.remove(id, self[0]))
+                .publish()
+                .refCount(1);
+        return self[0];
+    }
+}

@@ -1,0 +1,113 @@
+package dev.beacon.runner.core.engine;
+
+import dev.beacon.runner.core.domain.EndpointId;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.Question;
+import dev.beacon.runner.core.endpoint.EndpointCatalog;
+import dev.beacon.runner.core.endpoint.EndpointConfig;
+import dev.beacon.runner.core.endpoint.ProviderConfig;
+import dev.beacon.runner.core.endpoint.ProviderType;
+import dev.beacon.runner.core.plan.ExecutionPlan;
+import dev.beacon.runner.core.plan.ExecutionPlanner;
+import dev.beacon.runner.core.provider.InferenceRequest;
+import dev.beacon.runner.core.spec.InferenceParams;
+import dev.beacon.runner.core.spec.JobLimits;
+import dev.beacon.runner.core.spec.JobSpec;
+import dev.beacon.runner.core.spec.ModelSelection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/** Builds engines over {@link ScriptedClient}s on a virtual-time scheduler. */
+final class EngineFixture {
+
+    static final Map<String, List<String>> REFERENCE_MODELS = new LinkedHashMap<>();
+
+    static {
+        REFERENCE_MODELS.put("llama3.2-1b", List.of("us", "eu", "asia"));
+        REFERENCE_MODELS.put("mistral-7b", List.of("eu", "asia"));
+        REFERENCE_MODELS.put("qwen2.5-1.5b", List.of("us", "eu", "asia"));
+    }
+
+    final VirtualTimeScheduler scheduler = VirtualTimeScheduler.create();
+    final AtomicInteger inFlight = new AtomicInteger();
+    final AtomicInteger peak = new AtomicInteger();
+    final Map<String, ScriptedClient> clients = new HashMap<>();
+    final InMemoryJobJournal journal;
+    final EndpointCatalog catalog;
+    final JobRunner runner;
+
+    EngineFixture(int providersPerEndpoint, int maxConcurrency, BiFunction<InferenceRequest, Integer, ScriptedClient.Step> script) {
+        this(providersPerEndpoint, maxConcurrency, (provider, request, attempt) -> script.apply(request, attempt), RetryPolicy.DEFAULT);
+    }
+
+    interface ProviderScript {
+        ScriptedClient.Step apply(String providerId, InferenceRequest request, int attempt);
+    }
+
+    EngineFixture(int providersPerEndpoint, int maxConcurrency, ProviderScript script, RetryPolicy retryPolicy) {
+        this(providersPerEndpoint, maxConcurrency, script, retryPolicy, builder -> { });
+    }
+
+    /** As above, with {@code customizer} adding to the runner's builder (registries, for instance). */
+    EngineFixture(int providersPerEndpoint, int maxConcurrency, ProviderScript script, RetryPolicy retryPolicy,
+                  Consumer<JobRunner.Builder> customizer) {
+        List<EndpointConfig> endpoints = new ArrayList<>();
+        REFERENCE_MODELS.forEach((model, regions) -> {
+            for (String region : regions) {
+                List<ProviderConfig> providers = new ArrayList<>();
+                for (int p = 0; p < providersPerEndpoint; p++) {
+                    providers.add(new ProviderConfig(model + "-" + region + "-" + p, ProviderType.SIMULATED, null, null, null,
+                            maxConcurrency, Duration.ofSeconds(30), null));
+                }
+                endpoints.add(new EndpointConfig(new EndpointId(model, region), providers));
+            }
+        });
+        catalog = new EndpointCatalog(endpoints);
+        journal = new InMemoryJobJournal(new JobRunner.SchedulerClock(scheduler));
+        JobRunner.Builder builder = JobRunner.builder()
+                .endpoints(catalog)
+                .clients((endpoint, provider) -> clients.computeIfAbsent(provider.id(),
+                        id -> new ScriptedClient(id, scheduler, inFlight, peak, (req, attempt) -> script.apply(id, req, attempt))))
+                .journal(journal)
+                .scheduler(scheduler)
+                .retryPolicy(retryPolicy)
+                .jitterSource(() -> 0.5) // no spread: delays are exactly initial × 2^n
+                .runnerId("test-runner");
+        customizer.accept(builder);
+        runner = builder.build();
+    }
+
+    ExecutionPlan plan(int questions, JobLimits limits) {
+        List<Question> qs = new ArrayList<>();
+        for (int i = 0; i < questions; i++) {
+            qs.add(new Question("q" + i, "question number " + i));
+        }
+        List<ModelSelection> models = new ArrayList<>();
+        REFERENCE_MODELS.forEach((m, r) -> models.add(new ModelSelection(m, r)));
+        JobSpec spec = new JobSpec("test", qs, models, InferenceParams.DEFAULT, limits, 0.67, Map.of());
+        JobId id = JobId.random();
+        ExecutionPlan plan = new ExecutionPlanner(catalog).plan(id, spec);
+        journal.register(id, plan.cellCount());
+        return plan;
+    }
+
+    List<ScriptedClient.Call> allCalls() {
+        return clients.values().stream().flatMap(c -> c.calls.stream()).toList();
+    }
+
+    List<ScriptedClient.Call> allCancelled() {
+        return clients.values().stream().flatMap(c -> c.cancelled.stream()).toList();
+    }
+
+    static JobLimits limits(int concurrency, Duration executionTimeout, Duration jobTimeout, int maxAttempts) {
+        return new JobLimits(concurrency, executionTimeout, jobTimeout, maxAttempts);
+    }
+}

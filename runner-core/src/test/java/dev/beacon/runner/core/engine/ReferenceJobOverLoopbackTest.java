@@ -1,0 +1,170 @@
+package dev.beacon.runner.core.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.beacon.runner.core.domain.EndpointId;
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.ExecutionStatus;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.domain.Question;
+import dev.beacon.runner.core.endpoint.EndpointCatalog;
+import dev.beacon.runner.core.endpoint.EndpointConfig;
+import dev.beacon.runner.core.endpoint.ProviderConfig;
+import dev.beacon.runner.core.endpoint.ProviderType;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.plan.ExecutionPlan;
+import dev.beacon.runner.core.plan.ExecutionPlanner;
+import dev.beacon.runner.core.provider.InferenceClients;
+import dev.beacon.runner.core.spec.InferenceParams;
+import dev.beacon.runner.core.spec.JobLimits;
+import dev.beacon.runner.core.spec.JobSpec;
+import dev.beacon.runner.core.spec.ModelSelection;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+
+/**
+ * The reference job (8 questions × 8 endpoints) through the real engine and HTTP clients against a
+ * real loopback server speaking the {@code openai} protocol: each region has its own latency, and
+ * the server itself records what it sees — requests in flight, questions overlapping, disconnects.
+ */
+class ReferenceJobOverLoopbackTest {
+
+    private static final Pattern QUESTION = Pattern.compile("question number (\\d+)");
+    private static final Map<String, Integer> LATENCY_MS = Map.of("us", 40, "eu", 80, "asia", 120);
+
+    private DisposableServer server;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger peakInFlight = new AtomicInteger();
+    private final AtomicInteger disconnectedMidRequest = new AtomicInteger();
+    private final List<Integer> questionOfEachRequest = new CopyOnWriteArrayList<>();
+    private final AtomicInteger overlappingQuestions = new AtomicInteger();
+    private volatile int questionInProgress = -1;
+    private final AtomicInteger answeredOfQuestion = new AtomicInteger();
+    private InferenceClients clients;
+
+    @BeforeEach
+    void startServer() {
+        server = HttpServer.create().host("127.0.0.1").port(0)
+                .route(routes -> routes.post("/{region}/v1/chat/completions", (req, res) -> req.receive().aggregate().asString().flatMap(body -> {
+                    String region = req.param("region");
+                    Matcher m = QUESTION.matcher(body);
+                    int question = m.find() ? Integer.parseInt(m.group(1)) : -1;
+                    questionOfEachRequest.add(question);
+                    noteQuestionStarted(question);
+                    peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                    String answer = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"answer from " + region
+                            + " to " + question + "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}";
+                    return Mono.delay(Duration.ofMillis(LATENCY_MS.get(region)))
+                            .doOnCancel(disconnectedMidRequest::incrementAndGet)
+                            .doFinally(s -> inFlight.decrementAndGet())
+                            // Counted before the answer is sent: the client cannot have it any earlier.
+                            .doOnSuccess(v -> answeredOfQuestion.incrementAndGet())
+                            .then(res.header("Content-Type", "application/json").sendString(Mono.just(answer)).then());
+                }).then()))
+                .bindNow();
+        clients = new InferenceClients();
+    }
+
+    /** A new question may only begin once every cell of the previous one was answered. */
+    private synchronized void noteQuestionStarted(int question) {
+        if (questionInProgress != question) {
+            if (questionInProgress >= 0 && answeredOfQuestion.get() < 8) {
+                overlappingQuestions.incrementAndGet();
+            }
+            questionInProgress = question;
+            answeredOfQuestion.set(0);
+        }
+    }
+
+    @AfterEach
+    void stopServer() {
+        clients.close();
+        server.disposeNow();
+    }
+
+    @Test
+    void referenceJobStoresAll64AnswersQuestionByQuestion() {
+        Fixture f = new Fixture();
+        List<StoredEvent> events = f.runner.run(JobRun.fresh(f.plan)).collectList().block(Duration.ofSeconds(60));
+
+        List<ExecutionResult> all = f.journal.executions(f.plan.jobId()).collectList().block();
+        assertThat(all).filteredOn(r -> r.status() != ExecutionStatus.SUCCEEDED).isEmpty();
+        assertThat(events).last().satisfies(e -> assertThat(((JobEvent.JobFinished) e.event()).status()).isEqualTo(JobStatus.SUCCEEDED));
+        List<ExecutionResult> rows = f.journal.executions(f.plan.jobId()).collectList().block();
+        assertThat(rows).hasSize(64).allMatch(r -> r.status() == ExecutionStatus.SUCCEEDED
+                && r.output().text().equals("answer from " + r.cell().endpoint().region() + " to " + r.cell().questionId().substring(1)));
+        assertThat(overlappingQuestions.get()).isZero();
+        assertThat(questionOfEachRequest).hasSize(64).isSorted();
+        assertThat(peakInFlight.get()).isLessThanOrEqualTo(8);
+    }
+
+    @Test
+    void cancellingMidQuestionLeavesNoRequestRunningOnTheServer() {
+        Fixture f = new Fixture();
+        Sinks.One<Boolean> cancel = Sinks.one();
+        List<StoredEvent> events = new CopyOnWriteArrayList<>();
+        f.runner.run(new JobRun(f.plan, List.of(), null, cancel.asMono())).subscribe(events::add);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> questionOfEachRequest.size() >= 24 && inFlight.get() > 0);
+        cancel.tryEmitValue(true);
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.stream().anyMatch(StoredEvent::isTerminal));
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> inFlight.get() == 0);
+        assertThat(disconnectedMidRequest.get()).isPositive();
+        int requestsAtCancel = questionOfEachRequest.size();
+        JobEvent.JobFinished finished = (JobEvent.JobFinished) events.get(events.size() - 1).event();
+        assertThat(finished.status()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(finished.counts().pending()).isZero();
+        assertThat(f.journal.executions(f.plan.jobId()).collectList().block()).hasSize(64);
+        // Nothing new is sent after the cancel.
+        assertThat(questionOfEachRequest).hasSize(requestsAtCancel);
+    }
+
+    private final class Fixture {
+        final InMemoryJobJournal journal = new InMemoryJobJournal(Clock.systemUTC());
+        final JobRunner runner;
+        final ExecutionPlan plan;
+
+        Fixture() {
+            List<EndpointConfig> endpoints = new ArrayList<>();
+            List<ModelSelection> models = new ArrayList<>();
+            EngineFixture.REFERENCE_MODELS.forEach((model, regions) -> {
+                models.add(new ModelSelection(model, regions));
+                for (String region : regions) {
+                    URI url = URI.create("http://127.0.0.1:" + server.port() + "/" + region);
+                    endpoints.add(new EndpointConfig(new EndpointId(model, region), List.of(new ProviderConfig(
+                            model + "@" + region, ProviderType.OPENAI, url, "sk-test", null, 4, Duration.ofSeconds(10), null))));
+                }
+            });
+            EndpointCatalog catalog = new EndpointCatalog(endpoints);
+            runner = JobRunner.builder().endpoints(catalog).clients(clients).journal(journal).build();
+            List<Question> questions = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                questions.add(new Question("q" + i, "question number " + i));
+            }
+            JobSpec spec = new JobSpec("reference", questions, models, InferenceParams.DEFAULT,
+                    new JobLimits(10, Duration.ofSeconds(30), Duration.ofMinutes(5), 3), 0.67, Map.of());
+            JobId id = JobId.random();
+            plan = new ExecutionPlanner(catalog).plan(id, spec);
+            journal.register(id, plan.cellCount());
+        }
+    }
+}

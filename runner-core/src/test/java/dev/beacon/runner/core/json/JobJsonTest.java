@@ -1,0 +1,172 @@
+package dev.beacon.runner.core.json;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.beacon.runner.core.domain.Cell;
+import dev.beacon.runner.core.domain.EndpointId;
+import dev.beacon.runner.core.domain.ExecutionCounts;
+import dev.beacon.runner.core.domain.ExecutionError;
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.ExecutionStatus;
+import dev.beacon.runner.core.domain.InferenceOutput;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.domain.Question;
+import dev.beacon.runner.core.domain.Receipt;
+import dev.beacon.runner.core.domain.TokenUsage;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.spec.InferenceParams;
+import dev.beacon.runner.core.spec.JobLimits;
+import dev.beacon.runner.core.spec.JobSpec;
+import dev.beacon.runner.core.spec.ModelSelection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import tools.jackson.databind.JsonNode;
+
+class JobJsonTest {
+
+    private static final JobJson JSON = new JobJson();
+    private static final Instant T0 = Instant.parse("2026-01-02T03:04:05.123456Z");
+
+    static JobSpec spec(Map<String, Object> metadata) {
+        return new JobSpec("climate-8q",
+                List.of(new Question("climate", "What is your stance on climate change?"),
+                        new Question("tiananmen", "What happened at Tiananmen Square in 1989?")),
+                List.of(new ModelSelection("llama3.2-1b", List.of("us", "eu", "asia")),
+                        new ModelSelection("mistral-7b", List.of("eu", "asia"))),
+                new InferenceParams(0.1, 500, 42L, "You are a helpful assistant."),
+                new JobLimits(10, Duration.ofMinutes(2), Duration.ofMinutes(30), 3),
+                0.67, metadata);
+    }
+
+    static ExecutionResult succeeded() {
+        return new ExecutionResult(new Cell("climate", new EndpointId("mistral-7b", "eu")), "modal-eu",
+                ExecutionStatus.SUCCEEDED, 2, T0, T0.plusMillis(812), 812L,
+                new InferenceOutput("Climate change is real.", "stop", new TokenUsage(31, 212)), null,
+                new Receipt("aa", "bb", "key-1", "sig"));
+    }
+
+    static ExecutionResult failed() {
+        return new ExecutionResult(new Cell("tiananmen", new EndpointId("llama3.2-1b", "asia")), "openai-asia",
+                ExecutionStatus.FAILED, 3, T0, T0.plusSeconds(2), 2000L, null,
+                new ExecutionError("HTTP_503", "upstream unavailable"), null);
+    }
+
+    static ExecutionResult neverRun() {
+        return ExecutionResult.notRun(new Cell("climate", new EndpointId("llama3.2-1b", "us")),
+                ExecutionStatus.CANCELLED, new ExecutionError(ExecutionError.CANCELLED, "job cancelled"), T0);
+    }
+
+    @Test
+    void specRoundTripsWithContractFieldNames() {
+        JobSpec spec = spec(Map.of("requestedBy", "portal", "n", 3));
+        String json = JSON.writeSpec(spec);
+
+        assertThat(JSON.readSpec(json)).isEqualTo(spec);
+        JsonNode tree = JSON.parse(json);
+        assertThat(tree.path("limits").path("executionTimeout").asString()).isEqualTo("PT2M");
+        assertThat(tree.path("params").path("maxTokens").asInt()).isEqualTo(500);
+        assertThat(tree.path("models").get(1).path("regions").get(0).asString()).isEqualTo("eu");
+        assertThat(tree.propertyNames()).containsExactly(
+                "name", "questions", "models", "params", "limits", "minSuccessRate", "metadata");
+    }
+
+    @Test
+    void equalSpecsGiveEqualJsonAndHashWhateverTheMetadataOrder() {
+        Map<String, Object> ab = new LinkedHashMap<>();
+        ab.put("a", 1);
+        ab.put("b", Map.of("y", 1, "x", 2));
+        Map<String, Object> ba = new LinkedHashMap<>();
+        ba.put("b", Map.of("x", 2, "y", 1));
+        ba.put("a", 1);
+
+        assertThat(JSON.writeSpec(spec(ab))).isEqualTo(JSON.writeSpec(spec(ba)));
+        assertThat(JSON.specSha256(spec(ab))).isEqualTo(JSON.specSha256(spec(ba))).hasSize(64);
+        assertThat(JSON.specSha256(spec(Map.of("a", 2)))).isNotEqualTo(JSON.specSha256(spec(ab)));
+    }
+
+    @Test
+    void nullableParamsRoundTrip() {
+        JobSpec base = spec(Map.of());
+        JobSpec spec = new JobSpec(base.name(), base.questions(), base.models(),
+                new InferenceParams(0, 1, null, null), base.limits(), 1.0, null);
+        assertThat(JSON.readSpec(JSON.writeSpec(spec))).isEqualTo(spec);
+    }
+
+    static Stream<ExecutionResult> results() {
+        return Stream.of(succeeded(), failed(), neverRun());
+    }
+
+    @ParameterizedTest
+    @MethodSource("results")
+    void executionViewRoundTripsAndWritesNullsExplicitly(ExecutionResult result) {
+        String json = JSON.writeExecution(result);
+
+        assertThat(JSON.readExecution(json)).isEqualTo(result);
+        JsonNode tree = JSON.parse(json);
+        assertThat(tree.propertyNames()).containsExactly("questionId", "modelId", "region", "providerId", "status",
+                "attempts", "startedAt", "completedAt", "latencyMs", "output", "error", "receipt");
+    }
+
+    @Test
+    void executionViewHasContractShape() {
+        JsonNode tree = JSON.parse(JSON.writeExecution(succeeded()));
+        assertThat(tree.path("output").path("usage").path("completionTokens").asInt()).isEqualTo(212);
+        assertThat(tree.path("error").isNull()).isTrue();
+        assertThat(tree.path("receipt").path("runnerKeyId").asString()).isEqualTo("key-1");
+        assertThat(tree.path("startedAt").asString()).isEqualTo("2026-01-02T03:04:05.123456Z");
+    }
+
+    static Stream<JobEvent> events() {
+        var counts = new ExecutionCounts(3, 1, 1, 0, 5);
+        return Stream.of(
+                new JobEvent.JobQueued(10),
+                new JobEvent.JobStarted("runner-a"),
+                new JobEvent.QuestionStarted("climate", 0, 2),
+                new JobEvent.ExecutionFinished(succeeded()),
+                new JobEvent.ExecutionFinished(failed()),
+                new JobEvent.ExecutionFinished(neverRun()),
+                new JobEvent.QuestionFinished("climate", 0, counts),
+                new JobEvent.JobFinished(JobStatus.PARTIAL, counts));
+    }
+
+    @ParameterizedTest
+    @MethodSource("events")
+    void everyEventTypeRoundTripsThroughItsData(JobEvent event) {
+        JobId id = JobId.random();
+        var stored = new StoredEvent(id, 7, T0, event);
+        String data = JSON.writeEventData(stored);
+
+        JsonNode tree = JSON.parse(data);
+        assertThat(tree.path("jobId").asString()).isEqualTo(id.toString());
+        assertThat(tree.path("seq").asLong()).isEqualTo(7);
+        assertThat(tree.path("type").asString()).isEqualTo(event.type());
+        assertThat(data).doesNotContain("\n");
+        assertThat(JSON.readEvent(id, 7, T0, data)).isEqualTo(stored);
+    }
+
+    @Test
+    void executionFinishedDataFlattensTheExecutionView() {
+        JsonNode tree = JSON.parse(JSON.writeEventData(new StoredEvent(JobId.random(), 4, T0,
+                new JobEvent.ExecutionFinished(succeeded()))));
+        assertThat(tree.path("modelId").asString()).isEqualTo("mistral-7b");
+        assertThat(tree.path("output").path("finishReason").asString()).isEqualTo("stop");
+        assertThat(tree.has("result")).isFalse();
+    }
+
+    @Test
+    void unknownEventTypeIsRejectedWithItsName() {
+        assertThatThrownBy(() -> JSON.readEvent(JobId.random(), 1, T0, "{\"type\":\"job.exploded\"}"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("job.exploded");
+    }
+}

@@ -1,0 +1,30 @@
+package dev.beacon.runner.core.testing;
+
+import org.junit.platform.launcher.LauncherSession;
+import org.junit.platform.launcher.LauncherSessionListener;
+import reactor.blockhound.BlockHound;
+
+/**
+ * Installs BlockHound before any test runs, so a blocking call on a Reactor non-blocking thread
+ * (event loop, parallel scheduler) fails the test that made it. Registered through
+ * {@code META-INF/services}; other modules can register it the same way.
+ */
+public final class BlockHoundInstaller implements LauncherSessionListener {
+
+    @Override
+    public void launcherSessionOpened(LauncherSession session) {
+        BlockHound.install(builder -> builder
+                // Test logging goes to the console synchronously; that is the test's own I/O, not the code's.
+                .allowBlockingCallsInside("ch.qos.logback.core.OutputStreamAppender", "writeBytes")
+                .allowBlockingCallsInside("ch.qos.logback.core.OutputStreamAppender", "append")
+                // /dev/urandom never blocks; Netty's DNS resolver draws query ids from it.
+                .allowBlockingCallsInside("sun.security.provider.NativePRNG$RandomIO", "implNextBytes")
+                // Netty 4.2's adaptive allocator briefly takes a lock when a buffer is allocated off the
+                // event loop (e.g. a response written from a timer thread); Netty's own BlockHound
+                // integration does not list it yet.
+                .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup", "tryExpandMagazines")
+                .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free")
+                // Resolving a service loader reads class-path resources once, at first use.
+                .allowBlockingCallsInside("java.util.ServiceLoader$LazyClassPathLookupIterator", "parse"));
+    }
+}

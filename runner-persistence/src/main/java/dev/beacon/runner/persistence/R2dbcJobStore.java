@@ -1,0 +1,930 @@
+package dev.beacon.runner.persistence;
+
+import dev.beacon.runner.core.domain.Cell;
+import dev.beacon.runner.core.domain.EndpointId;
+import dev.beacon.runner.core.domain.ExecutionCounts;
+import dev.beacon.runner.core.domain.ExecutionError;
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.ExecutionStatus;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.engine.JobJournal;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.json.JobJson;
+import dev.beacon.runner.core.spec.CellLayout;
+import dev.beacon.runner.core.spec.JobSpec;
+import dev.beacon.runner.core.store.CancelOutcome;
+import dev.beacon.runner.core.store.ClaimedJob;
+import dev.beacon.runner.core.store.IdempotencyConflictException;
+import dev.beacon.runner.core.store.JobQuery;
+import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.store.JobSignals;
+import dev.beacon.runner.core.store.JobSignals.Signal;
+import dev.beacon.runner.core.store.JobStore;
+import dev.beacon.runner.core.store.NewJob;
+import dev.beacon.runner.core.store.Submission;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Row;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.springframework.r2dbc.connection.R2dbcTransactionManager;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
+import org.springframework.r2dbc.core.Parameter;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.retry.RetryBackoffSpec;
+
+/**
+ * The {@link JobStore} on R2DBC, for PostgreSQL and H2 (PostgreSQL mode), over the tables of contract
+ * section 7 as created by {@link SchemaMigrator}.
+ *
+ * <p>Every write is one transaction, retried with backoff on transient faults (lost connection,
+ * deadlock, lock timeout); retrying is safe because each write is idempotent per cell and per
+ * transition. Writes that touch a job lock its {@code jobs} row first ({@code SELECT … FOR UPDATE}),
+ * several jobs in id order, which serialises appends per job (so event sequence numbers, kept in
+ * {@code jobs.event_seq}, have no gaps) and keeps lock order consistent (no deadlocks between stores).
+ *
+ * <p>{@code execution.finished} appends go through a group commit: appends that arrive while earlier
+ * ones are being written share one transaction; a lone append is written at once.
+ *
+ * <p>After a commit the store publishes {@link Signal.EventsAppended}, {@link Signal.JobAvailable} or
+ * {@link Signal.CancelRequested} through the {@link JobSignals} it was given, if any; a failed publish
+ * never fails the write.
+ *
+ * <p>Fencing: {@link #journalFor(String)} gives an owner its own {@code JobJournal} whose appends
+ * are refused with {@link LeaseLostException} once the job has another owner (or none), checked under
+ * the job's row lock. Appends through the store itself are not fenced; they still never store a cell
+ * twice nor change a terminal job, because those writes are compare-and-set.
+ */
+public final class R2dbcJobStore implements JobStore {
+
+    private static final int CANCEL_CHUNK = 200;
+    private static final String JOB_COLUMNS = """
+            SELECT j.id, j.name, j.status, j.spec, j.idempotency_key, j.cells, j.created_at, j.started_at,
+                   j.finished_at, j.current_question, j.owner, j.cancel_requested,
+                   (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'SUCCEEDED') AS n_succeeded,
+                   (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'FAILED') AS n_failed,
+                   (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'TIMED_OUT') AS n_timed_out,
+                   (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'CANCELLED') AS n_cancelled
+            FROM {jobs} j
+            """;
+    private static final String EXECUTION_COLUMNS = "job_id, question_id, model_id, region, provider_id, status, attempts,"
+            + " output_json, receipt_json, error_code, error_message, started_at, completed_at, latency_ms";
+
+    private final DatabaseClient db;
+    private final TransactionalOperator tx;
+    private final JobJson json;
+    private final Clock clock;
+    private final SqlDialect dialect;
+    private final String prefix;
+    private final JobSignals signals;
+    private final Scheduler scheduler;
+    private final RetryBackoffSpec retry;
+    private final GroupCommit<FinishedCell, StoredEvent> finished;
+
+    private R2dbcJobStore(Builder b) {
+        this.db = b.client != null ? b.client : DatabaseClient.create(b.connectionFactory);
+        this.tx = TransactionalOperator.create(new R2dbcTransactionManager(b.connectionFactory));
+        this.json = b.json;
+        this.clock = b.clock;
+        this.dialect = b.dialect != null ? b.dialect : SqlDialect.of(b.connectionFactory);
+        this.prefix = b.schema == null ? "" : b.schema + ".";
+        this.signals = b.signals;
+        // r2dbc-h2 runs statements on the calling thread and waits for locks there: give it threads
+        // that may block, so that no event loop (and no other transaction's thread) is held up.
+        this.scheduler = b.scheduler != null ? b.scheduler
+                : dialect == SqlDialect.H2 ? Schedulers.boundedElastic() : Schedulers.immediate();
+        this.retry = DatabaseFaults.transientRetry(b.retries, Duration.ofMillis(20));
+        this.finished = new GroupCommit<>(b.maxBatch, b.maxBatchesInFlight, this::writeFinished);
+    }
+
+    /** A builder for a store over {@code connectionFactory} (normally a pool). */
+    public static Builder builder(ConnectionFactory connectionFactory) {
+        return new Builder(connectionFactory, null);
+    }
+
+    /** A builder for a store that runs its SQL through {@code client} (and its connection factory). */
+    public static Builder builder(DatabaseClient client) {
+        return new Builder(client.getConnectionFactory(), client);
+    }
+
+    /** The dialect this store speaks. */
+    public SqlDialect dialect() {
+        return dialect;
+    }
+
+    // ------------------------------------------------------------------------------------ submit
+
+    @Override
+    public Mono<Submission> submit(NewJob job) {
+        JobSpec spec = job.spec();
+        String specJson = json.writeSpec(spec);
+        String sha = json.specSha256(spec);
+        int cells = CellLayout.cells(spec).size();
+        Instant createdAt = micros(job.createdAt());
+        var queued = new StoredEvent(job.id(), 1, createdAt, new JobEvent.JobQueued(cells));
+        // ON CONFLICT DO NOTHING (no target: H2 accepts only that) makes a same-key race a normal outcome.
+        GenericExecuteSpec insertJob = sql("""
+                INSERT INTO {jobs} (id, name, status, spec, spec_sha256, idempotency_key, cells, created_at, event_seq)
+                VALUES (:id, :name, 'QUEUED', %s, :sha, :key, :cells, :createdAt, 1)
+                ON CONFLICT DO NOTHING""".formatted(dialect.json("spec")))
+                .bind("id", job.id().value())
+                .bind("name", spec.name())
+                .bind("spec", specJson)
+                .bind("sha", sha)
+                .bind("cells", cells)
+                .bind("createdAt", ts(createdAt));
+        Mono<Submission> insert = tx.transactional(
+                nullable(insertJob, "key", job.idempotencyKey(), String.class)
+                        .fetch().rowsUpdated()
+                        .flatMap(n -> n == 0 ? Mono.<Submission>empty()
+                                : insertEvents(List.of(queued)).thenReturn(new Submission(new JobRecord(
+                                        job.id(), spec.name(), JobStatus.QUEUED, spec, job.idempotencyKey(), createdAt,
+                                        null, null, ExecutionCounts.allPending(cells), null, null, false), true))));
+        return onDb(insert)
+                .switchIfEmpty(Mono.defer(() -> existing(job, sha, null)))
+                .onErrorResume(e -> job.idempotencyKey() != null && DatabaseFaults.isDuplicateKey(e), e -> existing(job, sha, e))
+                .retryWhen(retry)
+                .flatMap(s -> s.created()
+                        ? publish(new Signal.EventsAppended(job.id(), 1)).then(publish(new Signal.JobAvailable())).thenReturn(s)
+                        : Mono.just(s));
+    }
+
+    /** The earlier job with the same key, after an insert that did not happen ({@code cause} = why, or null). */
+    private Mono<Submission> existing(NewJob job, String sha, Throwable cause) {
+        if (job.idempotencyKey() == null) {
+            return Mono.error(new IllegalStateException("job " + job.id() + " already exists", cause));
+        }
+        return onDb(sql("SELECT id, spec_sha256 FROM {jobs} WHERE idempotency_key = :key")
+                .bind("key", job.idempotencyKey())
+                .map((row, meta) -> Map.entry(row.get("id", UUID.class), row.get("spec_sha256", String.class).trim()))
+                .one())
+                .switchIfEmpty(Mono.error(() -> new IllegalStateException("job " + job.id() + " already exists", cause)))
+                .flatMap(found -> {
+                    JobId id = new JobId(found.getKey());
+                    if (!found.getValue().equals(sha)) {
+                        return Mono.error(new IdempotencyConflictException(job.idempotencyKey(), id));
+                    }
+                    return find(id).map(r -> new Submission(r, false));
+                });
+    }
+
+    // ------------------------------------------------------------------------------------ queries
+
+    @Override
+    public Mono<JobRecord> find(JobId id) {
+        return onDb(findQuery(id));
+    }
+
+    private Mono<JobRecord> findQuery(JobId id) {
+        return sql(JOB_COLUMNS + " WHERE j.id = :id").bind("id", id.value()).map(this::mapJob).one();
+    }
+
+    @Override
+    public Flux<JobRecord> list(JobQuery query) {
+        StringBuilder where = new StringBuilder(" WHERE 1 = 1");
+        if (query.status() != null) {
+            where.append(" AND j.status = :status");
+        }
+        if (query.before() != null) {
+            where.append(" AND EXISTS (SELECT 1 FROM {jobs} b WHERE b.id = :before AND (j.created_at < b.created_at"
+                    + " OR (j.created_at = b.created_at AND j.id < b.id)))");
+        }
+        GenericExecuteSpec spec = sql(JOB_COLUMNS + where + " ORDER BY j.created_at DESC, j.id DESC LIMIT :limit")
+                .bind("limit", query.limit());
+        if (query.status() != null) {
+            spec = spec.bind("status", query.status().name());
+        }
+        if (query.before() != null) {
+            spec = spec.bind("before", query.before().value());
+        }
+        return onDb(spec.map(this::mapJob).all());
+    }
+
+    @Override
+    public Flux<ExecutionResult> orderedExecutions(JobId id) {
+        return onDb(sql("SELECT spec FROM {jobs} WHERE id = :id").bind("id", id.value())
+                .map((row, meta) -> json.readSpec(row.get("spec", String.class))).one())
+                .flatMapMany(spec -> {
+                    Map<Cell, Integer> position = new HashMap<>();
+                    List<Cell> cells = CellLayout.cells(spec);
+                    for (int i = 0; i < cells.size(); i++) {
+                        position.put(cells.get(i), i);
+                    }
+                    // Rows for cells outside the layout (should not exist) go last rather than vanish.
+                    return executions(id).collectList().flatMapIterable(rows -> rows.stream()
+                            .sorted(Comparator.comparingInt(r -> position.getOrDefault(r.cell(), Integer.MAX_VALUE)))
+                            .toList());
+                });
+    }
+
+    @Override
+    public Flux<ExecutionResult> executions(JobId jobId) {
+        return onDb(executionsQuery(jobId));
+    }
+
+    private Flux<ExecutionResult> executionsQuery(JobId jobId) {
+        return sql("SELECT " + EXECUTION_COLUMNS + " FROM {executions} WHERE job_id = :id")
+                .bind("id", jobId.value()).map(this::mapExecution).all();
+    }
+
+    @Override
+    public Flux<StoredEvent> events(JobId id, long afterSeq) {
+        return onDb(sql("SELECT job_id, seq, data, created_at FROM {job_events} WHERE job_id = :id AND seq > :after ORDER BY seq")
+                .bind("id", id.value()).bind("after", afterSeq).map(this::mapEvent).all());
+    }
+
+    // ------------------------------------------------------------------------------------ journal
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Not fenced (see {@link #journalFor(String)}). Errors with {@link IllegalArgumentException} if
+     * the job does not exist; completes empty for a job that is already terminal (nothing stored).
+     */
+    @Override
+    public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
+        return append(jobId, event, null);
+    }
+
+    /**
+     * The journal of one runner instance: the same appends as {@link #append(JobId, JobEvent)}, but
+     * fenced: while the job is not terminal, an append errors with {@link LeaseLostException} (and
+     * stores nothing) unless {@code owner} still holds the job, as set by {@link #claimNext}.
+     */
+    public JobJournal journalFor(String owner) {
+        requireOwner(owner);
+        return new JobJournal() {
+            @Override
+            public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
+                return R2dbcJobStore.this.append(jobId, event, owner);
+            }
+
+            @Override
+            public Flux<ExecutionResult> executions(JobId jobId) {
+                return R2dbcJobStore.this.executions(jobId);
+            }
+        };
+    }
+
+    private Mono<StoredEvent> append(JobId jobId, JobEvent event, String owner) {
+        Objects.requireNonNull(jobId, "jobId");
+        Objects.requireNonNull(event, "event");
+        if (event instanceof JobEvent.ExecutionFinished f) {
+            return finished.submit(new FinishedCell(jobId, micros(f.result()), owner));
+        }
+        return onDb(tx.transactional(lock(jobId).flatMap(job -> fenced(job, owner)
+                        ? Mono.error(new LeaseLostException(jobId, owner, job.owner()))
+                        : appendInTransaction(job, event))))
+                .retryWhen(retry)
+                .flatMap(stored -> publish(new Signal.EventsAppended(jobId, stored.seq())).thenReturn(stored));
+    }
+
+    /** Whether {@code owner}'s write must be refused: the job is live and held by someone else. */
+    private static boolean fenced(LockedJob job, String owner) {
+        return owner != null && !job.status().isTerminal() && !owner.equals(job.owner());
+    }
+
+    private Mono<StoredEvent> appendInTransaction(LockedJob job, JobEvent event) {
+        Instant now = now();
+        long seq = job.eventSeq() + 1;
+        StoredEvent stored;
+        Mono<Long> change;
+        if (event instanceof JobEvent.JobStarted) {
+            // RUNNING → RUNNING is a resume by a new owner, not a transition.
+            if (job.status() != JobStatus.RUNNING && !job.status().canTransitionTo(JobStatus.RUNNING)) {
+                return Mono.empty();
+            }
+            stored = new StoredEvent(job.id(), seq, now, event);
+            change = sql("""
+                    UPDATE {jobs} SET status = 'RUNNING', started_at = COALESCE(started_at, :now), current_question = NULL,
+                           event_seq = :seq
+                    WHERE id = :id AND status = :expected""")
+                    .bind("now", ts(now)).bind("seq", seq).bind("id", job.id().value()).bind("expected", job.status().name())
+                    .fetch().rowsUpdated();
+        } else if (event instanceof JobEvent.JobFinished f) {
+            if (!job.status().canTransitionTo(f.status())) {
+                return Mono.empty(); // already terminal: a lost race, not an error
+            }
+            return counts(job.id(), job.cells()).flatMap(counts -> {
+                var replaced = new StoredEvent(job.id(), seq, now, new JobEvent.JobFinished(f.status(), counts));
+                return finish(job, f.status(), seq, now).flatMap(n -> n == 0 ? Mono.<StoredEvent>empty()
+                        : insertEvents(List.of(replaced)).thenReturn(replaced));
+            });
+        } else {
+            if (job.status().isTerminal()) {
+                return Mono.empty(); // a terminal job never changes again, its log included
+            }
+            stored = new StoredEvent(job.id(), seq, now, event);
+            GenericExecuteSpec update = event instanceof JobEvent.QuestionStarted q
+                    ? sql("UPDATE {jobs} SET current_question = :index, event_seq = :seq WHERE id = :id AND status = :expected")
+                            .bind("index", q.index())
+                    : sql("UPDATE {jobs} SET event_seq = :seq WHERE id = :id AND status = :expected");
+            change = update.bind("seq", seq).bind("id", job.id().value()).bind("expected", job.status().name())
+                    .fetch().rowsUpdated();
+        }
+        return change.flatMap(n -> n == 0 ? Mono.<StoredEvent>empty() : insertEvents(List.of(stored)).thenReturn(stored));
+    }
+
+    private Mono<Long> finish(LockedJob job, JobStatus to, long seq, Instant now) {
+        return sql("""
+                UPDATE {jobs} SET status = :to, finished_at = :now, owner = NULL, lease_until = NULL, event_seq = :seq
+                WHERE id = :id AND status = :expected""")
+                .bind("to", to.name()).bind("now", ts(now)).bind("seq", seq)
+                .bind("id", job.id().value()).bind("expected", job.status().name())
+                .fetch().rowsUpdated();
+    }
+
+    /** One batch of {@code execution.finished} appends, in one transaction; outcomes in item order. */
+    private Mono<List<GroupCommit.Outcome<StoredEvent>>> writeFinished(List<FinishedCell> items) {
+        Set<UUID> ids = items.stream().map(i -> i.jobId().value()).collect(Collectors.toCollection(TreeSet::new));
+        Mono<List<GroupCommit.Outcome<StoredEvent>>> work = lockAll(ids).flatMap(locked -> {
+            List<Integer> writable = new ArrayList<>();
+            Set<Integer> refused = new java.util.HashSet<>();
+            for (int i = 0; i < items.size(); i++) {
+                LockedJob job = locked.get(items.get(i).jobId().value());
+                if (job != null && fenced(job, items.get(i).owner())) {
+                    refused.add(i);
+                } else if (job != null && !job.status().isTerminal()) {
+                    writable.add(i);
+                }
+            }
+            return insertExecutions(writable.stream().map(items::get).map(FinishedCell::result).toList(),
+                    writable.stream().map(i -> items.get(i).jobId()).toList())
+                    .flatMap(inserted -> {
+                        Instant now = now();
+                        Map<UUID, Long> seqs = new LinkedHashMap<>();
+                        locked.forEach((id, job) -> seqs.put(id, job.eventSeq()));
+                        List<GroupCommit.Outcome<StoredEvent>> outcomes = new ArrayList<>();
+                        List<StoredEvent> events = new ArrayList<>();
+                        int w = 0;
+                        for (int i = 0; i < items.size(); i++) {
+                            FinishedCell item = items.get(i);
+                            UUID id = item.jobId().value();
+                            if (!locked.containsKey(id)) {
+                                outcomes.add(GroupCommit.Outcome.failed(
+                                        new IllegalArgumentException("job must exist, but " + id + " does not")));
+                            } else if (refused.contains(i)) {
+                                outcomes.add(GroupCommit.Outcome.failed(
+                                        new LeaseLostException(item.jobId(), item.owner(), locked.get(id).owner())));
+                            } else if (w < writable.size() && writable.get(w) == i) {
+                                if (inserted.get(w++)) {
+                                    long seq = seqs.merge(id, 1L, Long::sum);
+                                    var stored = new StoredEvent(item.jobId(), seq, now, new JobEvent.ExecutionFinished(item.result()));
+                                    events.add(stored);
+                                    outcomes.add(GroupCommit.Outcome.of(stored));
+                                } else {
+                                    outcomes.add(GroupCommit.Outcome.empty()); // the cell already had its row
+                                }
+                            } else {
+                                outcomes.add(GroupCommit.Outcome.empty()); // job already terminal
+                            }
+                        }
+                        seqs.entrySet().removeIf(e -> e.getValue() == locked.get(e.getKey()).eventSeq());
+                        return advanceSeqs(seqs).then(insertEvents(events)).thenReturn(outcomes);
+                    });
+        });
+        return onDb(tx.transactional(work))
+                .retryWhen(retry)
+                .flatMap(outcomes -> publishAppended(outcomes).thenReturn(outcomes));
+    }
+
+    /** Sets {@code event_seq} of several (locked) jobs in one statement: one round trip per batch, not per job. */
+    private Mono<Void> advanceSeqs(Map<UUID, Long> seqs) {
+        if (seqs.isEmpty()) {
+            return Mono.empty();
+        }
+        StringBuilder sql = new StringBuilder("UPDATE {jobs} SET event_seq = CASE id");
+        int i = 0;
+        for (int n = 0; n < seqs.size(); n++) {
+            sql.append(" WHEN :i").append(n).append(" THEN :s").append(n);
+        }
+        sql.append(" ELSE event_seq END WHERE id IN (:ids)");
+        GenericExecuteSpec spec = sql(sql.toString()).bind("ids", List.copyOf(seqs.keySet()));
+        for (Map.Entry<UUID, Long> e : seqs.entrySet()) {
+            spec = spec.bind("i" + i, e.getKey()).bind("s" + i, e.getValue());
+            i++;
+        }
+        return spec.fetch().rowsUpdated().then();
+    }
+
+    private Mono<Void> publishAppended(List<GroupCommit.Outcome<StoredEvent>> outcomes) {
+        Map<JobId, Long> last = new LinkedHashMap<>();
+        for (var o : outcomes) {
+            if (o.value() != null) {
+                last.merge(o.value().jobId(), o.value().seq(), Math::max);
+            }
+        }
+        return Flux.fromIterable(last.entrySet())
+                .concatMap(e -> publish(new Signal.EventsAppended(e.getKey(), e.getValue())))
+                .then();
+    }
+
+    /**
+     * Inserts execution rows, skipping cells that already have one; emits, per result, whether its
+     * row was inserted. PostgreSQL does it in one statement ({@code RETURNING} names the inserted
+     * cells); H2 has no {@code RETURNING}, so there it is one statement per row.
+     */
+    private Mono<List<Boolean>> insertExecutions(List<ExecutionResult> results, List<JobId> jobIds) {
+        if (results.isEmpty()) {
+            return Mono.just(List.of());
+        }
+        if (dialect.supportsReturning()) {
+            GenericExecuteSpec spec = bindExecutions(results, jobIds, " ON CONFLICT DO NOTHING RETURNING job_id, question_id, model_id, region");
+            return spec.map((row, meta) -> row.get("job_id", UUID.class) + "|" + row.get("question_id", String.class)
+                            + "|" + row.get("model_id", String.class) + "|" + row.get("region", String.class))
+                    .all().collect(Collectors.toSet())
+                    .map(keys -> {
+                        // A cell twice in one statement is inserted once: only its first occurrence counts.
+                        List<Boolean> inserted = new ArrayList<>();
+                        for (int i = 0; i < results.size(); i++) {
+                            inserted.add(keys.remove(cellKey(jobIds.get(i), results.get(i).cell())));
+                        }
+                        return inserted;
+                    });
+        }
+        return Flux.range(0, results.size())
+                .concatMap(i -> bindExecutions(List.of(results.get(i)), List.of(jobIds.get(i)), " ON CONFLICT DO NOTHING")
+                        .fetch().rowsUpdated().map(n -> n > 0))
+                .collectList();
+    }
+
+    private static String cellKey(JobId jobId, Cell cell) {
+        return jobId.value() + "|" + cell.questionId() + "|" + cell.endpoint().model() + "|" + cell.endpoint().region();
+    }
+
+    private GenericExecuteSpec bindExecutions(List<ExecutionResult> results, List<JobId> jobIds, String suffix) {
+        StringBuilder sql = new StringBuilder("INSERT INTO {executions} (" + EXECUTION_COLUMNS + ") VALUES ");
+        for (int i = 0; i < results.size(); i++) {
+            sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :q%1$d, :m%1$d, :r%1$d, :p%1$d, :s%1$d, :a%1$d, %2$s, %3$s, :ec%1$d, :em%1$d, :sa%1$d, :ca%1$d, :l%1$d)"
+                    .formatted(i, dialect.json("o" + i), dialect.json("rc" + i)));
+        }
+        // One bindValues call: binding one by one copies the binding map per call (quadratic in rows).
+        Map<String, Object> values = new HashMap<>();
+        for (int i = 0; i < results.size(); i++) {
+            ExecutionResult r = results.get(i);
+            values.put("j" + i, jobIds.get(i).value());
+            values.put("q" + i, r.cell().questionId());
+            values.put("m" + i, r.cell().endpoint().model());
+            values.put("r" + i, r.cell().endpoint().region());
+            values.put("s" + i, r.status().name());
+            values.put("a" + i, r.attempts());
+            values.put("ca" + i, ts(r.completedAt()));
+            values.put("p" + i, Parameter.fromOrEmpty(r.providerId(), String.class));
+            values.put("o" + i, Parameter.fromOrEmpty(json.writeOutput(r.output()), String.class));
+            values.put("rc" + i, Parameter.fromOrEmpty(json.writeReceipt(r.receipt()), String.class));
+            values.put("ec" + i, Parameter.fromOrEmpty(r.error() == null ? null : r.error().code(), String.class));
+            values.put("em" + i, Parameter.fromOrEmpty(r.error() == null ? null : r.error().message(), String.class));
+            values.put("sa" + i, Parameter.fromOrEmpty(r.startedAt() == null ? null : ts(r.startedAt()), OffsetDateTime.class));
+            values.put("l" + i, Parameter.fromOrEmpty(r.latencyMs(), Long.class));
+        }
+        GenericExecuteSpec spec = sql(sql + suffix).bindValues(values);
+        return spec;
+    }
+
+    private Mono<Void> insertEvents(List<StoredEvent> events) {
+        if (events.isEmpty()) {
+            return Mono.empty();
+        }
+        StringBuilder sql = new StringBuilder("INSERT INTO {job_events} (job_id, seq, type, data, created_at) VALUES ");
+        for (int i = 0; i < events.size(); i++) {
+            sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :s%1$d, :t%1$d, %2$s, :c%1$d)".formatted(i, dialect.json("d" + i)));
+        }
+        Map<String, Object> values = new HashMap<>();
+        for (int i = 0; i < events.size(); i++) {
+            StoredEvent e = events.get(i);
+            values.put("j" + i, e.jobId().value());
+            values.put("s" + i, e.seq());
+            values.put("t" + i, e.type());
+            values.put("d" + i, json.writeEventData(e));
+            values.put("c" + i, ts(e.createdAt()));
+        }
+        return sql(sql.toString()).bindValues(values).fetch().rowsUpdated().then();
+    }
+
+    private Mono<ExecutionCounts> counts(JobId id, int cells) {
+        return sql("SELECT status, COUNT(*) AS n FROM {executions} WHERE job_id = :id GROUP BY status")
+                .bind("id", id.value())
+                .map((row, meta) -> Map.entry(ExecutionStatus.valueOf(row.get("status", String.class)),
+                        row.get("n", Number.class).intValue()))
+                .all()
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue)
+                .map(by -> countsOf(cells, by.getOrDefault(ExecutionStatus.SUCCEEDED, 0), by.getOrDefault(ExecutionStatus.FAILED, 0),
+                        by.getOrDefault(ExecutionStatus.TIMED_OUT, 0), by.getOrDefault(ExecutionStatus.CANCELLED, 0)));
+    }
+
+    private static ExecutionCounts countsOf(int cells, int succeeded, int failed, int timedOut, int cancelled) {
+        int pending = Math.max(0, cells - succeeded - failed - timedOut - cancelled);
+        return new ExecutionCounts(succeeded, failed, timedOut, cancelled, pending);
+    }
+
+    // ------------------------------------------------------------------------------------ cancel
+
+    @Override
+    public Mono<CancelOutcome> requestCancel(JobId id) {
+        Mono<Cancel> work = sql(
+                "SELECT id, status, event_seq, cells, owner, spec FROM {jobs} WHERE id = :id FOR UPDATE")
+                .bind("id", id.value())
+                .map((row, meta) -> Map.entry(mapLocked(row), row.get("spec", String.class)))
+                .one()
+                .flatMap(found -> {
+                    LockedJob job = found.getKey();
+                    if (job.status().isTerminal()) {
+                        return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0));
+                    }
+                    if (job.status() == JobStatus.RUNNING) {
+                        return sql("UPDATE {jobs} SET cancel_requested = TRUE WHERE id = :id AND status = 'RUNNING'")
+                                .bind("id", id.value()).fetch().rowsUpdated()
+                                .thenReturn(new Cancel(CancelOutcome.REQUESTED, 0));
+                    }
+                    return cancelQueued(job, json.readSpec(found.getValue()));
+                })
+                .defaultIfEmpty(new Cancel(CancelOutcome.NOT_FOUND, 0));
+        return onDb(tx.transactional(work))
+                .retryWhen(retry)
+                .flatMap(result -> switch (result.outcome()) {
+                    case REQUESTED -> publish(new Signal.CancelRequested(id)).thenReturn(result.outcome());
+                    case CANCELLED -> publish(new Signal.EventsAppended(id, result.seq())).thenReturn(result.outcome());
+                    default -> Mono.just(result.outcome());
+                });
+    }
+
+    /** QUEUED → CANCELLED: a CANCELLED row for every cell, then {@code job.finished} with the row counts. */
+    private Mono<Cancel> cancelQueued(LockedJob job, JobSpec spec) {
+        if (!job.status().canTransitionTo(JobStatus.CANCELLED)) {
+            return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0));
+        }
+        Instant now = now();
+        var error = new ExecutionError(ExecutionError.CANCELLED, "job cancelled before it started");
+        List<ExecutionResult> rows = CellLayout.cells(spec).stream()
+                .map(cell -> ExecutionResult.notRun(cell, ExecutionStatus.CANCELLED, error, now))
+                .toList();
+        long seq = job.eventSeq() + 1;
+        return Flux.fromIterable(chunks(rows, CANCEL_CHUNK))
+                .concatMap(chunk -> bindExecutions(chunk, chunk.stream().map(r -> job.id()).toList(), " ON CONFLICT DO NOTHING")
+                        .fetch().rowsUpdated())
+                .then(counts(job.id(), job.cells()))
+                .flatMap(counts -> {
+                    var stored = new StoredEvent(job.id(), seq, now, new JobEvent.JobFinished(JobStatus.CANCELLED, counts));
+                    return finish(job, JobStatus.CANCELLED, seq, now).flatMap(n -> n == 0
+                            ? Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0))
+                            : insertEvents(List.of(stored)).thenReturn(new Cancel(CancelOutcome.CANCELLED, seq)));
+                });
+    }
+
+    private static <T> List<List<T>> chunks(List<T> all, int size) {
+        List<List<T>> result = new ArrayList<>();
+        for (int i = 0; i < all.size(); i += size) {
+            result.add(all.subList(i, Math.min(all.size(), i + size)));
+        }
+        return result;
+    }
+
+    /** What a cancel did, and the seq of the {@code job.finished} it stored (if it did). */
+    private record Cancel(CancelOutcome outcome, long seq) {
+    }
+
+    // ------------------------------------------------------------------------------------ claiming
+
+    @Override
+    public Mono<ClaimedJob> claimNext(String owner, Duration lease) {
+        requireOwner(owner);
+        requireLease(lease);
+        // Reads inside use the non-hopping queries: on H2 a transaction must stay on its thread, or
+        // blocked claimers can starve it of bounded-elastic threads while they wait for its lock.
+        Mono<ClaimedJob> work = dialect.skipLockedAfterLimit()
+                ? tx.transactional(claimLocked(owner, lease).flatMap(this::claimed))
+                // one autocommit compare-and-set per candidate: no lock outlives its statement
+                : claimOptimistic(owner, lease, 5).flatMap(this::claimed);
+        return onDb(work).retryWhen(retry);
+    }
+
+    private Mono<ClaimedJob> claimed(JobId id) {
+        return findQuery(id).zipWith(executionsQuery(id).collectList(), ClaimedJob::new);
+    }
+
+    // A claimed job stays QUEUED until the engine appends job.started, so "unclaimed" means no owner
+    // or an expired lease, whatever the status.
+    private static final String CLAIMABLE = """
+            SELECT id FROM {jobs}
+            WHERE status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)
+            ORDER BY created_at, id
+            """;
+
+    /** PostgreSQL: lock the oldest claimable row, skipping rows other claimers hold, and take it. */
+    private Mono<JobId> claimLocked(String owner, Duration lease) {
+        return Mono.defer(() -> {
+            Instant now = now();
+            return sql(CLAIMABLE + "LIMIT 1 FOR UPDATE SKIP LOCKED")
+                    .bind("now", ts(now))
+                    .map((row, meta) -> new JobId(row.get("id", UUID.class)))
+                    .one()
+                    .flatMap(id -> take(id, owner, now, lease).thenReturn(id));
+        });
+    }
+
+    /**
+     * H2: read a few claimable ids, then take the first one whose compare-and-set still matches. If
+     * every candidate was taken meanwhile, look again (at most {@code rounds} times).
+     */
+    private Mono<JobId> claimOptimistic(String owner, Duration lease, int rounds) {
+        return Mono.defer(() -> {
+            Instant now = now();
+            return sql(CLAIMABLE + "LIMIT 16")
+                    .bind("now", ts(now))
+                    .map((row, meta) -> new JobId(row.get("id", UUID.class)))
+                    .all().collectList()
+                    .flatMap(candidates -> Flux.fromIterable(candidates)
+                            .concatMap(id -> take(id, owner, now, lease).filter(n -> n > 0).map(n -> id), 1)
+                            .next()
+                            .switchIfEmpty(Mono.defer(() -> candidates.isEmpty() || rounds <= 1 ? Mono.empty()
+                                    : claimOptimistic(owner, lease, rounds - 1))));
+        });
+    }
+
+    private Mono<Long> take(JobId id, String owner, Instant now, Duration lease) {
+        return sql("""
+                UPDATE {jobs} SET owner = :owner, lease_until = :until
+                WHERE id = :id AND status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)""")
+                .bind("owner", owner).bind("until", ts(now.plus(lease))).bind("id", id.value()).bind("now", ts(now))
+                .fetch().rowsUpdated();
+    }
+
+    @Override
+    public Flux<JobId> renewLeases(String owner, Duration lease) {
+        requireOwner(owner);
+        requireLease(lease);
+        // QUEUED too: a claimed job stays QUEUED until its job.started is appended, and is owned meanwhile.
+        Mono<List<JobId>> work = sql("SELECT id FROM {jobs} WHERE owner = :owner AND status IN ('QUEUED', 'RUNNING') ORDER BY id FOR UPDATE")
+                .bind("owner", owner)
+                .map((row, meta) -> row.get("id", UUID.class))
+                .all().collectList()
+                .flatMap(ids -> ids.isEmpty() ? Mono.just(List.<JobId>of())
+                        : sql("UPDATE {jobs} SET lease_until = :until WHERE id IN (:ids)")
+                                .bind("until", ts(now().plus(lease))).bind("ids", ids)
+                                .fetch().rowsUpdated()
+                                .thenReturn(ids.stream().map(JobId::new).toList()));
+        return onDb(tx.transactional(work)).retryWhen(retry).flatMapIterable(ids -> ids);
+    }
+
+    @Override
+    public Mono<Void> release(JobId id, String owner) {
+        requireOwner(owner);
+        return onDb(sql("UPDATE {jobs} SET owner = NULL, lease_until = NULL WHERE id = :id AND owner = :owner")
+                .bind("id", id.value()).bind("owner", owner)
+                .fetch().rowsUpdated())
+                .retryWhen(retry)
+                .flatMap(n -> n > 0 ? publish(new Signal.JobAvailable()) : Mono.empty());
+    }
+
+    private static void requireOwner(String owner) {
+        if (owner == null || owner.isBlank() || owner.length() > 255) {
+            throw new IllegalArgumentException("owner must be 1-255 characters, but was '" + owner + "'");
+        }
+    }
+
+    private static void requireLease(Duration lease) {
+        if (lease == null || lease.isNegative() || lease.isZero()) {
+            throw new IllegalArgumentException("lease must be positive, but was " + lease);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------ locking
+
+    private record LockedJob(JobId id, JobStatus status, long eventSeq, int cells, String owner) {
+    }
+
+    /** One {@code execution.finished} append waiting for the group commit; {@code owner} null = unfenced. */
+    private record FinishedCell(JobId jobId, ExecutionResult result, String owner) {
+    }
+
+    private Mono<LockedJob> lock(JobId id) {
+        return sql("SELECT id, status, event_seq, cells, owner FROM {jobs} WHERE id = :id FOR UPDATE")
+                .bind("id", id.value())
+                .map((row, meta) -> mapLocked(row))
+                .one()
+                .switchIfEmpty(Mono.error(() -> new IllegalArgumentException("job must exist, but " + id + " does not")));
+    }
+
+    /** Locks the jobs rows in id order (callers pass a sorted set), so that two batches never deadlock. */
+    private Mono<Map<UUID, LockedJob>> lockAll(Set<UUID> ids) {
+        return sql("SELECT id, status, event_seq, cells, owner FROM {jobs} WHERE id IN (:ids) ORDER BY id FOR UPDATE")
+                .bind("ids", List.copyOf(ids))
+                .map((row, meta) -> mapLocked(row))
+                .all()
+                .collectMap(j -> j.id().value(), j -> j);
+    }
+
+    // ------------------------------------------------------------------------------------ row mappers
+
+    private static LockedJob mapLocked(Row row) {
+        return new LockedJob(new JobId(row.get("id", UUID.class)), JobStatus.valueOf(row.get("status", String.class)),
+                row.get("event_seq", Long.class), row.get("cells", Integer.class), row.get("owner", String.class));
+    }
+
+    /** Row mapper of {@code jobs} (with its per-status execution counts). */
+    private JobRecord mapJob(Row row, io.r2dbc.spi.RowMetadata meta) {
+        int cells = row.get("cells", Integer.class);
+        return new JobRecord(
+                new JobId(row.get("id", UUID.class)),
+                row.get("name", String.class),
+                JobStatus.valueOf(row.get("status", String.class)),
+                json.readSpec(row.get("spec", String.class)),
+                row.get("idempotency_key", String.class),
+                instant(row, "created_at"),
+                instant(row, "started_at"),
+                instant(row, "finished_at"),
+                countsOf(cells, count(row, "n_succeeded"), count(row, "n_failed"), count(row, "n_timed_out"), count(row, "n_cancelled")),
+                row.get("current_question", Integer.class),
+                row.get("owner", String.class),
+                Boolean.TRUE.equals(row.get("cancel_requested", Boolean.class)));
+    }
+
+    /** Row mapper of {@code executions}. */
+    private ExecutionResult mapExecution(Row row, io.r2dbc.spi.RowMetadata meta) {
+        String code = row.get("error_code", String.class);
+        return new ExecutionResult(
+                new Cell(row.get("question_id", String.class),
+                        new EndpointId(row.get("model_id", String.class), row.get("region", String.class))),
+                row.get("provider_id", String.class),
+                ExecutionStatus.valueOf(row.get("status", String.class)),
+                row.get("attempts", Integer.class),
+                instant(row, "started_at"),
+                instant(row, "completed_at"),
+                row.get("latency_ms", Long.class),
+                json.readOutput(row.get("output_json", String.class)),
+                code == null ? null : new ExecutionError(code, row.get("error_message", String.class)),
+                json.readReceipt(row.get("receipt_json", String.class)));
+    }
+
+    /** Row mapper of {@code job_events}. */
+    private StoredEvent mapEvent(Row row, io.r2dbc.spi.RowMetadata meta) {
+        return json.readEvent(new JobId(row.get("job_id", UUID.class)), row.get("seq", Long.class),
+                instant(row, "created_at"), row.get("data", String.class));
+    }
+
+    private static int count(Row row, String column) {
+        Number n = row.get(column, Number.class);
+        return n == null ? 0 : n.intValue();
+    }
+
+    private static Instant instant(Row row, String column) {
+        OffsetDateTime t = row.get(column, OffsetDateTime.class);
+        return t == null ? null : t.toInstant();
+    }
+
+    // ------------------------------------------------------------------------------------ plumbing
+
+    private GenericExecuteSpec sql(String sql) {
+        return db.sql(sql.replace("{jobs}", prefix + "jobs")
+                .replace("{executions}", prefix + "executions")
+                .replace("{job_events}", prefix + "job_events"));
+    }
+
+    private static <V> GenericExecuteSpec nullable(GenericExecuteSpec spec, String name, V value, Class<V> type) {
+        return value == null ? spec.bindNull(name, type) : spec.bind(name, value);
+    }
+
+    private <T> Mono<T> onDb(Mono<T> work) {
+        return work.subscribeOn(scheduler);
+    }
+
+    private <T> Flux<T> onDb(Flux<T> work) {
+        return work.subscribeOn(scheduler);
+    }
+
+    private Mono<Void> publish(Signal signal) {
+        if (signals == null) {
+            return Mono.empty();
+        }
+        // A signal only says "look again": losing one delays a reader, it must never fail a write.
+        return Mono.defer(() -> signals.publish(signal)).onErrorResume(e -> Mono.empty());
+    }
+
+    private Instant now() {
+        return micros(clock.instant());
+    }
+
+    /** Both databases keep microseconds; truncating first makes what is returned equal what is read back. */
+    private static Instant micros(Instant t) {
+        return t == null ? null : t.truncatedTo(ChronoUnit.MICROS);
+    }
+
+    private static ExecutionResult micros(ExecutionResult r) {
+        return new ExecutionResult(r.cell(), r.providerId(), r.status(), r.attempts(), micros(r.startedAt()),
+                micros(r.completedAt()), r.latencyMs(), r.output(), r.error(), r.receipt());
+    }
+
+    private static OffsetDateTime ts(Instant t) {
+        return OffsetDateTime.ofInstant(t, ZoneOffset.UTC);
+    }
+
+    /** Builds an {@link R2dbcJobStore}; only the connection factory is required. */
+    public static final class Builder {
+
+        private final ConnectionFactory connectionFactory;
+        private final DatabaseClient client;
+        private JobJson json = new JobJson();
+        private Clock clock = Clock.systemUTC();
+        private SqlDialect dialect;
+        private String schema;
+        private JobSignals signals;
+        private Scheduler scheduler;
+        private int maxBatch = 64;
+        private int maxBatchesInFlight = 2;
+        private int retries = 5;
+
+        private Builder(ConnectionFactory connectionFactory, DatabaseClient client) {
+            this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
+            this.client = client;
+        }
+
+        public Builder json(JobJson json) {
+            this.json = Objects.requireNonNull(json, "json");
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** The dialect; detected from the connection factory's metadata when not set. */
+        public Builder dialect(SqlDialect dialect) {
+            this.dialect = dialect;
+            return this;
+        }
+
+        /** The schema the tables live in (as given to {@link SchemaMigrator}), or {@code null} for the default. */
+        public Builder schema(String schema) {
+            this.schema = SchemaMigrator.checkSchema(schema);
+            return this;
+        }
+
+        /** Where to publish signals after commits; {@code null} for none. */
+        public Builder signals(JobSignals signals) {
+            this.signals = signals;
+            return this;
+        }
+
+        /** Where statements are subscribed; defaults to bounded-elastic for H2 (blocking driver), immediate otherwise. */
+        public Builder scheduler(Scheduler scheduler) {
+            this.scheduler = scheduler;
+            return this;
+        }
+
+        /**
+         * Group commit of {@code execution.finished}: at most {@code maxBatch} appends per transaction and
+         * {@code maxInFlight} such transactions at once (keep it below the pool size).
+         */
+        public Builder batching(int maxBatch, int maxInFlight) {
+            if (maxBatch < 1 || maxBatch > 1000) {
+                throw new IllegalArgumentException("maxBatch must be between 1 and 1000, but was " + maxBatch);
+            }
+            if (maxInFlight < 1) {
+                throw new IllegalArgumentException("maxInFlight must be >= 1, but was " + maxInFlight);
+            }
+            this.maxBatch = maxBatch;
+            this.maxBatchesInFlight = maxInFlight;
+            return this;
+        }
+
+        /** Retries of a write after a transient fault (0 for none). */
+        public Builder retries(int retries) {
+            if (retries < 0) {
+                throw new IllegalArgumentException("retries must be >= 0, but was " + retries);
+            }
+            this.retries = retries;
+            return this;
+        }
+
+        public R2dbcJobStore build() {
+            return new R2dbcJobStore(this);
+        }
+    }
+
+    /** Batches and items written by the group commit so far (for measurements). */
+    long[] batchStats() {
+        return new long[] {finished.batches(), finished.items()};
+    }
+}

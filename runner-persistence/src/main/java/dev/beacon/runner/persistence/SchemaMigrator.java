@@ -1,0 +1,80 @@
+package dev.beacon.runner.persistence;
+
+import java.util.Objects;
+import java.util.regex.Pattern;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+
+/**
+ * Applies the versioned schema migrations ({@code db/migration/postgresql} or {@code db/migration/h2})
+ * to the database named by an R2DBC URL, so that operators set one database URL only.
+ *
+ * <p>Flyway speaks JDBC, so {@link #migrate()} <b>blocks</b>: the JDBC URL is derived from the R2DBC URL
+ * ({@code r2dbc:postgresql://h:p/db?x} → {@code jdbc:postgresql://h:p/db?x}, {@code r2dbc:h2:mem:///n;o}
+ * → {@code jdbc:h2:mem:n;o}, {@code r2dbc:h2:file///./d;o} → {@code jdbc:h2:file:./d;o},
+ * {@code r2dbc:pool:…} accepted). That is acceptable only because it runs once at start-up, before
+ * any event loop serves requests; never call it from a reactive pipeline.
+ *
+ * <p>With a {@code schema}, the tables go into that schema (created if missing) and the stores must
+ * be given the same schema: they then qualify every table as {@code schema.table} in their SQL, which
+ * works whatever the connection's {@code search_path} is.
+ */
+public final class SchemaMigrator {
+
+    private static final Pattern SCHEMA = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+    private final String r2dbcUrl;
+    private final String user;
+    private final String password;
+    private final String schema;
+
+    /**
+     * @param schema lower-case SQL identifier, or {@code null} for the connection's default schema
+     */
+    public SchemaMigrator(String r2dbcUrl, String user, String password, String schema) {
+        this.r2dbcUrl = Objects.requireNonNull(r2dbcUrl, "r2dbcUrl");
+        this.user = user;
+        this.password = password;
+        this.schema = checkSchema(schema);
+        JdbcUrls.toJdbc(r2dbcUrl); // fail fast on a URL we cannot translate
+    }
+
+    /** A migrator for the default schema. */
+    public SchemaMigrator(String r2dbcUrl, String user, String password) {
+        this(r2dbcUrl, user, password, null);
+    }
+
+    /** The JDBC URL Flyway uses. */
+    public String jdbcUrl() {
+        return JdbcUrls.toJdbc(r2dbcUrl);
+    }
+
+    /** The dialect of the URL's database. */
+    public SqlDialect dialect() {
+        return SqlDialect.ofUrl(r2dbcUrl);
+    }
+
+    /**
+     * Applies every pending migration, blocking until done (start-up only); returns how many were applied.
+     *
+     * @throws org.flywaydb.core.api.FlywayException if the database cannot be reached or a migration fails
+     */
+    public int migrate() {
+        var config = Flyway.configure(SchemaMigrator.class.getClassLoader())
+                .dataSource(jdbcUrl(), user, password)
+                .locations("classpath:db/migration/" + dialect().vendor())
+                .failOnMissingLocations(true);
+        if (schema != null) {
+            config = config.schemas(schema).defaultSchema(schema).createSchemas(true);
+        }
+        MigrateResult result = config.load().migrate();
+        return result.migrationsExecuted;
+    }
+
+    static String checkSchema(String schema) {
+        if (schema != null && !SCHEMA.matcher(schema).matches()) {
+            throw new IllegalArgumentException("schema must be a lower-case SQL identifier, but was '" + schema + "'");
+        }
+        return schema;
+    }
+}

@@ -1,0 +1,66 @@
+package dev.beacon.runner.persistence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.beacon.runner.persistence.GroupCommit.Outcome;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.test.StepVerifier;
+
+class GroupCommitTest {
+
+    @Test
+    void writesArrivingWhileABatchIsInFlightShareTheNextBatch() {
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        Sinks.One<Void> gate = Sinks.one();
+        var commit = new GroupCommit<Integer, Integer>(10, 1, items -> {
+            batches.add(items);
+            Mono<Void> wait = batches.size() == 1 ? gate.asMono() : Mono.empty();
+            return wait.thenReturn(items.stream().map(i -> Outcome.of(i * 10)).toList());
+        });
+
+        var results = Flux.range(0, 25).flatMap(commit::submit, 25).collectList().toFuture();
+        gate.tryEmitEmpty();
+
+        assertThat(results.join()).containsExactlyInAnyOrderElementsOf(Flux.range(0, 25).map(i -> i * 10).collectList().block());
+        assertThat(batches.get(0)).containsExactly(0); // a lone write starts at once
+        assertThat(batches.subList(1, batches.size())).extracting(List::size).containsExactly(10, 10, 4);
+    }
+
+    @Test
+    void aFailedBatchIsRetriedItemByItemSoOnlyTheBadItemFails() {
+        Sinks.One<Void> gate = Sinks.one();
+        List<Integer> sizes = new CopyOnWriteArrayList<>();
+        var commit = new GroupCommit<Integer, Integer>(10, 1, items -> {
+            sizes.add(items.size());
+            Mono<Void> wait = sizes.size() == 1 ? gate.asMono() : Mono.empty();
+            return wait.then(items.contains(3) ? Mono.error(new IllegalStateException("bad 3"))
+                    : Mono.just(items.stream().map(Outcome::of).toList()));
+        });
+
+        Mono<Integer> first = commit.submit(0);
+        first.subscribe();
+        List<Mono<Integer>> rest = List.of(commit.submit(1), commit.submit(2), commit.submit(3), commit.submit(4));
+        rest.forEach(m -> m.onErrorResume(e -> Mono.empty()).subscribe());
+
+        StepVerifier.create(Flux.concat(rest.subList(0, 2)))
+                .then(gate::tryEmitEmpty)
+                .expectNext(1, 2).expectComplete().verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void emptyOutcomesCompleteEmptyAndErrorsReachTheirCallerOnly() {
+        var commit = new GroupCommit<Integer, Integer>(10, 2, items -> Mono.just(items.stream()
+                .map(i -> i == 0 ? Outcome.<Integer>empty() : i == 1 ? Outcome.<Integer>failed(new IllegalArgumentException("one")) : Outcome.of(i))
+                .toList()));
+
+        StepVerifier.create(commit.submit(0)).expectComplete().verify(Duration.ofSeconds(5));
+        StepVerifier.create(commit.submit(1)).expectErrorMessage("one").verify(Duration.ofSeconds(5));
+        StepVerifier.create(commit.submit(2)).expectNext(2).expectComplete().verify(Duration.ofSeconds(5));
+    }
+}

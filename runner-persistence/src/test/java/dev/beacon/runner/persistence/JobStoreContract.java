@@ -1,0 +1,445 @@
+package dev.beacon.runner.persistence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.beacon.runner.core.domain.Cell;
+import dev.beacon.runner.core.domain.ExecutionCounts;
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.ExecutionStatus;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.spec.CellLayout;
+import dev.beacon.runner.core.spec.JobSpec;
+import dev.beacon.runner.core.store.CancelOutcome;
+import dev.beacon.runner.core.store.ClaimedJob;
+import dev.beacon.runner.core.store.IdempotencyConflictException;
+import dev.beacon.runner.core.store.JobQuery;
+import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.store.JobSignals.Signal;
+import dev.beacon.runner.core.store.NewJob;
+import dev.beacon.runner.core.store.Submission;
+import dev.beacon.runner.persistence.testing.Jobs;
+import dev.beacon.runner.persistence.testing.MutableClock;
+import dev.beacon.runner.persistence.testing.TestDatabases.Database;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.springframework.r2dbc.core.DatabaseClient;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
+
+/**
+ * The behaviour every {@link R2dbcJobStore} must show, run against each database by a subclass.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class JobStoreContract {
+
+    static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
+    static final Duration WAIT = Duration.ofSeconds(60);
+
+    Database database;
+    MutableClock clock;
+    LocalJobSignals signals;
+    R2dbcJobStore store;
+
+    abstract Database createDatabase();
+
+    @BeforeAll
+    void startDatabase() {
+        database = createDatabase();
+    }
+
+    @AfterAll
+    void stopDatabase() {
+        database.close();
+    }
+
+    @BeforeEach
+    void freshStore() {
+        String prefix = database.schema() == null ? "" : database.schema() + ".";
+        DatabaseClient db = DatabaseClient.create(database.connectionFactory());
+        for (String table : List.of("job_events", "executions", "jobs")) {
+            db.sql("DELETE FROM " + prefix + table).then().block(WAIT);
+        }
+        clock = new MutableClock(T0);
+        signals = new LocalJobSignals();
+        store = R2dbcJobStore.builder(database.connectionFactory())
+                .clock(clock).signals(signals).schema(database.schema()).build();
+    }
+
+    JobRecord submit(JobSpec spec) {
+        clock.advance(Duration.ofSeconds(1));
+        return store.submit(Jobs.newJob(spec, null, clock.instant())).block(WAIT).job();
+    }
+
+    StoredEvent finish(JobId id, Cell cell) {
+        return store.append(id, new JobEvent.ExecutionFinished(Jobs.succeeded(cell, clock.instant()))).block(WAIT);
+    }
+
+    List<StoredEvent> events(JobId id) {
+        return store.events(id, 0).collectList().block(WAIT);
+    }
+
+    // ------------------------------------------------------------------ submit, find, list
+
+    @Test
+    void submittedJobIsQueuedWithAllCellsPendingAndAJobQueuedEvent() {
+        JobSpec spec = Jobs.spec("first", 3, 4);
+        NewJob job = Jobs.newJob(spec, null, T0);
+
+        Submission submission = store.submit(job).block(WAIT);
+
+        assertThat(submission.created()).isTrue();
+        JobRecord found = store.find(job.id()).block(WAIT);
+        assertThat(found).isEqualTo(submission.job());
+        assertThat(found.status()).isEqualTo(JobStatus.QUEUED);
+        assertThat(found.spec()).isEqualTo(spec);
+        assertThat(found.counts()).isEqualTo(ExecutionCounts.allPending(12));
+        assertThat(found.createdAt()).isEqualTo(T0);
+        assertThat(events(job.id())).singleElement()
+                .satisfies(e -> assertThat(e.event()).isEqualTo(new JobEvent.JobQueued(12)))
+                .satisfies(e -> assertThat(e.seq()).isEqualTo(1));
+    }
+
+    @Test
+    void unknownJobIsNotFound() {
+        StepVerifier.create(store.find(JobId.random())).expectComplete().verify(WAIT);
+        StepVerifier.create(store.requestCancel(JobId.random())).expectNext(CancelOutcome.NOT_FOUND).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void listIsNewestFirstFilteredByStatusAndPagedByKeyset() {
+        List<JobId> ids = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            ids.add(submit(Jobs.spec("job-" + i, 1, 1)).id());
+        }
+        store.requestCancel(ids.get(2)).block(WAIT);
+        store.requestCancel(ids.get(5)).block(WAIT);
+        List<JobId> newestFirst = new ArrayList<>(ids);
+        java.util.Collections.reverse(newestFirst);
+
+        List<JobId> page1 = store.list(new JobQuery(null, 3, null)).map(JobRecord::id).collectList().block(WAIT);
+        List<JobId> page2 = store.list(new JobQuery(null, 3, page1.get(2))).map(JobRecord::id).collectList().block(WAIT);
+        List<JobId> page3 = store.list(new JobQuery(null, 3, page2.get(2))).map(JobRecord::id).collectList().block(WAIT);
+        List<JobId> cancelled = store.list(new JobQuery(JobStatus.CANCELLED, 10, null)).map(JobRecord::id).collectList().block(WAIT);
+
+        assertThat(page1).containsExactlyElementsOf(newestFirst.subList(0, 3));
+        assertThat(page2).containsExactlyElementsOf(newestFirst.subList(3, 6));
+        assertThat(page3).containsExactlyElementsOf(newestFirst.subList(6, 7));
+        assertThat(cancelled).containsExactly(ids.get(5), ids.get(2));
+    }
+
+    @Test
+    void sameKeyAndSameSpecReturnsTheExistingJobWithoutStoringAnything() {
+        JobSpec spec = Jobs.spec("idem", 2, 2);
+        Submission first = store.submit(Jobs.newJob(spec, "key-1", T0)).block(WAIT);
+        Submission again = store.submit(Jobs.newJob(Jobs.spec("idem", 2, 2), "key-1", T0.plusSeconds(5))).block(WAIT);
+
+        assertThat(again.created()).isFalse();
+        assertThat(again.job().id()).isEqualTo(first.job().id());
+        assertThat(store.list(new JobQuery(null, 10, null)).count().block(WAIT)).isEqualTo(1);
+        assertThat(events(first.job().id())).hasSize(1);
+    }
+
+    @Test
+    void sameKeyWithADifferentSpecIsAConflictNamingTheExistingJob() {
+        Submission first = store.submit(Jobs.newJob(Jobs.spec("idem", 2, 2), "key-2", T0)).block(WAIT);
+
+        StepVerifier.create(store.submit(Jobs.newJob(Jobs.spec("idem", 3, 2), "key-2", T0)))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IdempotencyConflictException.class)
+                        .extracting(x -> ((IdempotencyConflictException) x).existing()).isEqualTo(first.job().id()))
+                .verify(WAIT);
+    }
+
+    @Test
+    void concurrentSubmitsWithTheSameKeyCreateOneJob() {
+        JobSpec spec = Jobs.spec("race", 2, 2);
+        List<Submission> results = Flux.range(0, 12)
+                .flatMap(i -> store.submit(Jobs.newJob(spec, "race-key", T0)).subscribeOn(Schedulers.parallel()), 12)
+                .collectList().block(WAIT);
+
+        assertThat(results).hasSize(12);
+        assertThat(results).filteredOn(Submission::created).hasSize(1);
+        assertThat(results).extracting(s -> s.job().id()).containsOnly(results.get(0).job().id());
+        assertThat(store.list(new JobQuery(null, 10, null)).count().block(WAIT)).isEqualTo(1);
+    }
+
+    // ------------------------------------------------------------------ append
+
+    @Test
+    void secondAppendOfTheSameCellEmitsNothingAndStoresOneRow() {
+        JobRecord job = submit(Jobs.spec("dup", 1, 2));
+        Cell cell = CellLayout.cells(job.spec()).get(0);
+
+        StoredEvent first = finish(job.id(), cell);
+        StepVerifier.create(store.append(job.id(), new JobEvent.ExecutionFinished(Jobs.failed(cell, clock.instant()))))
+                .expectComplete().verify(WAIT);
+
+        assertThat(first.seq()).isEqualTo(2);
+        assertThat(store.executions(job.id()).collectList().block(WAIT)).singleElement()
+                .satisfies(r -> assertThat(r).isEqualTo(((JobEvent.ExecutionFinished) first.event()).result()));
+        assertThat(events(job.id())).extracting(StoredEvent::seq).containsExactly(1L, 2L);
+        assertThat(store.find(job.id()).block(WAIT).counts()).isEqualTo(new ExecutionCounts(1, 0, 0, 0, 1));
+    }
+
+    @Test
+    void concurrentAppendsGetSequenceNumbersWithoutGaps() {
+        JobRecord job = submit(Jobs.spec("seq", 20, 5)); // 100 cells
+        List<JobEvent> appends = new ArrayList<>();
+        for (Cell cell : CellLayout.cells(job.spec())) {
+            appends.add(new JobEvent.ExecutionFinished(Jobs.succeeded(cell, clock.instant())));
+            appends.add(new JobEvent.QuestionStarted(cell.questionId(), 0, 20));
+        }
+
+        List<StoredEvent> stored = Flux.fromIterable(appends)
+                .flatMap(e -> store.append(job.id(), e), 32)
+                .collectList().block(WAIT);
+
+        assertThat(stored).hasSize(200);
+        assertThat(stored).extracting(StoredEvent::seq).doesNotHaveDuplicates();
+        assertThat(events(job.id())).extracting(StoredEvent::seq)
+                .containsExactlyElementsOf(LongStream.rangeClosed(1, 201).boxed().toList());
+        assertThat(store.executions(job.id()).count().block(WAIT)).isEqualTo(100);
+    }
+
+    @Test
+    void eventsAfterASeqAreThoseThatFollowInOrder() {
+        JobRecord job = submit(Jobs.spec("replay", 1, 3));
+        store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+        store.append(job.id(), new JobEvent.QuestionStarted("q0", 0, 1)).block(WAIT);
+        CellLayout.cells(job.spec()).forEach(c -> finish(job.id(), c));
+
+        List<StoredEvent> after2 = store.events(job.id(), 2).collectList().block(WAIT);
+
+        assertThat(after2).extracting(StoredEvent::seq).containsExactly(3L, 4L, 5L, 6L);
+        assertThat(after2.get(0).event()).isEqualTo(new JobEvent.QuestionStarted("q0", 0, 1));
+        assertThat(after2.get(1).event()).isInstanceOf(JobEvent.ExecutionFinished.class);
+        JobRecord running = store.find(job.id()).block(WAIT);
+        assertThat(running.status()).isEqualTo(JobStatus.RUNNING);
+        assertThat(running.startedAt()).isEqualTo(clock.instant());
+        assertThat(running.currentQuestion()).isEqualTo(0);
+    }
+
+    @Test
+    void jobFinishedIsCompareAndSetAndCarriesTheCountsOfTheStoredRows() {
+        JobRecord job = submit(Jobs.spec("finish", 2, 2));
+        store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+        List<Cell> cells = CellLayout.cells(job.spec());
+        finish(job.id(), cells.get(0));
+        store.append(job.id(), new JobEvent.ExecutionFinished(Jobs.failed(cells.get(1), clock.instant()))).block(WAIT);
+
+        // the engine's own counts are replaced by those of the rows
+        StoredEvent finished = store.append(job.id(),
+                new JobEvent.JobFinished(JobStatus.FAILED, ExecutionCounts.EMPTY)).block(WAIT);
+
+        assertThat(finished.event()).isEqualTo(new JobEvent.JobFinished(JobStatus.FAILED, new ExecutionCounts(1, 1, 0, 0, 2)));
+        StepVerifier.create(store.append(job.id(), new JobEvent.JobFinished(JobStatus.SUCCEEDED, ExecutionCounts.EMPTY)))
+                .expectComplete().verify(WAIT);
+        StepVerifier.create(store.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(2), clock.instant()))))
+                .expectComplete().verify(WAIT);
+        JobRecord done = store.find(job.id()).block(WAIT);
+        assertThat(done.status()).isEqualTo(JobStatus.FAILED);
+        assertThat(done.finishedAt()).isNotNull();
+        assertThat(done.owner()).isNull();
+        assertThat(events(job.id())).last().satisfies(e -> assertThat(e.isTerminal()).isTrue());
+        assertThat(store.executions(job.id()).count().block(WAIT)).isEqualTo(2);
+    }
+
+    @Test
+    void appendsPublishEventsAppendedAfterCommit() {
+        JobRecord job = submit(Jobs.spec("signal", 1, 1));
+        List<Signal> seen = new CopyOnWriteArrayList<>();
+        Disposable subscription = signals.signals().subscribe(seen::add);
+        try {
+            store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+            assertThat(seen).contains(new Signal.EventsAppended(job.id(), 2));
+        } finally {
+            subscription.dispose();
+        }
+    }
+
+    @Test
+    void orderedExecutionsFollowQuestionThenEndpointOrder() {
+        JobRecord job = submit(Jobs.spec("order", 3, 3));
+        List<Cell> cells = CellLayout.cells(job.spec());
+        List<Cell> shuffled = new ArrayList<>(cells);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(7));
+        Flux.fromIterable(shuffled).concatMap(c -> store.append(job.id(),
+                new JobEvent.ExecutionFinished(Jobs.succeeded(c, clock.instant())))).blockLast(WAIT);
+
+        assertThat(store.orderedExecutions(job.id()).map(ExecutionResult::cell).collectList().block(WAIT))
+                .containsExactlyElementsOf(cells);
+    }
+
+    // ------------------------------------------------------------------ cancel
+
+    @Test
+    void cancellingAQueuedJobStoresEveryCellCancelledAndFinishesIt() {
+        JobRecord job = submit(Jobs.spec("cancel", 4, 3));
+
+        StepVerifier.create(store.requestCancel(job.id())).expectNext(CancelOutcome.CANCELLED).expectComplete().verify(WAIT);
+
+        JobRecord cancelled = store.find(job.id()).block(WAIT);
+        assertThat(cancelled.status()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(cancelled.counts()).isEqualTo(new ExecutionCounts(0, 0, 0, 12, 0));
+        assertThat(store.orderedExecutions(job.id()).collectList().block(WAIT))
+                .hasSize(12)
+                .allSatisfy(r -> {
+                    assertThat(r.status()).isEqualTo(ExecutionStatus.CANCELLED);
+                    assertThat(r.error().code()).isEqualTo("CANCELLED");
+                })
+                .extracting(ExecutionResult::cell).containsExactlyElementsOf(CellLayout.cells(job.spec()));
+        assertThat(events(job.id())).extracting(StoredEvent::event).containsExactly(
+                new JobEvent.JobQueued(12), new JobEvent.JobFinished(JobStatus.CANCELLED, new ExecutionCounts(0, 0, 0, 12, 0)));
+        StepVerifier.create(store.requestCancel(job.id())).expectNext(CancelOutcome.ALREADY_TERMINAL).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void cancellingARunningJobFlagsItForItsOwnerAndSignals() {
+        JobRecord job = submit(Jobs.spec("cancel-running", 1, 2));
+        store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+        List<Signal> seen = new CopyOnWriteArrayList<>();
+        Disposable subscription = signals.signals().subscribe(seen::add);
+        try {
+            StepVerifier.create(store.requestCancel(job.id())).expectNext(CancelOutcome.REQUESTED).expectComplete().verify(WAIT);
+        } finally {
+            subscription.dispose();
+        }
+        JobRecord flagged = store.find(job.id()).block(WAIT);
+        assertThat(flagged.status()).isEqualTo(JobStatus.RUNNING);
+        assertThat(flagged.cancelRequested()).isTrue();
+        assertThat(seen).contains(new Signal.CancelRequested(job.id()));
+        assertThat(store.executions(job.id()).count().block(WAIT)).isZero();
+    }
+
+    // ------------------------------------------------------------------ claiming
+
+    @Test
+    void concurrentClaimersNeverGetTheSameJob() {
+        List<JobId> ids = IntStream.range(0, 20).mapToObj(i -> submit(Jobs.spec("claim-" + i, 1, 1)).id()).toList();
+
+        List<ClaimedJob> claims = Flux.range(0, 40)
+                .flatMap(i -> store.claimNext("owner-" + i, Duration.ofMinutes(1)).subscribeOn(Schedulers.parallel()), 40)
+                .collectList().block(WAIT);
+
+        assertThat(claims).extracting(c -> c.job().id()).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(ids);
+        StepVerifier.create(store.claimNext("late", Duration.ofMinutes(1))).expectComplete().verify(WAIT);
+        assertThat(store.list(new JobQuery(null, 50, null)).collectList().block(WAIT))
+                .allSatisfy(j -> assertThat(j.owner()).startsWith("owner-"));
+    }
+
+    @Test
+    void claimsTheOldestJobFirstAndLeavesItsStatusToTheEngine() {
+        JobId older = submit(Jobs.spec("older", 1, 1)).id();
+        submit(Jobs.spec("newer", 1, 1));
+
+        ClaimedJob claimed = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT);
+
+        assertThat(claimed.job().id()).isEqualTo(older);
+        assertThat(claimed.job().status()).isEqualTo(JobStatus.QUEUED);
+        assertThat(claimed.job().owner()).isEqualTo("runner-a");
+        assertThat(claimed.stored()).isEmpty();
+    }
+
+    @Test
+    void aJobWhoseLeaseExpiredIsReclaimedWithItsStoredRows() {
+        JobRecord job = submit(Jobs.spec("resume", 2, 2));
+        store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT);
+        store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+        List<Cell> cells = CellLayout.cells(job.spec());
+        finish(job.id(), cells.get(0));
+        finish(job.id(), cells.get(1));
+
+        StepVerifier.create(store.claimNext("runner-b", Duration.ofMinutes(1))).expectComplete().verify(WAIT);
+        clock.advance(Duration.ofSeconds(30));
+        assertThat(store.renewLeases("runner-a", Duration.ofMinutes(1)).collectList().block(WAIT)).containsExactly(job.id());
+        clock.advance(Duration.ofSeconds(61));
+        ClaimedJob resumed = store.claimNext("runner-b", Duration.ofMinutes(1)).block(WAIT);
+
+        assertThat(resumed.job().id()).isEqualTo(job.id());
+        assertThat(resumed.job().owner()).isEqualTo("runner-b");
+        assertThat(resumed.job().status()).isEqualTo(JobStatus.RUNNING);
+        assertThat(resumed.stored()).extracting(ExecutionResult::cell).containsExactlyInAnyOrder(cells.get(0), cells.get(1));
+        assertThat(store.renewLeases("runner-a", Duration.ofMinutes(1)).collectList().block(WAIT)).isEmpty();
+    }
+
+    @Test
+    void aReleasedJobCanBeClaimedAtOnceByAnotherOwner() {
+        JobRecord job = submit(Jobs.spec("release", 1, 1));
+        store.claimNext("runner-a", Duration.ofMinutes(10)).block(WAIT);
+        store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+
+        store.release(job.id(), "someone-else").block(WAIT);
+        StepVerifier.create(store.claimNext("runner-b", Duration.ofMinutes(1))).expectComplete().verify(WAIT);
+        store.release(job.id(), "runner-a").block(WAIT);
+
+        assertThat(store.claimNext("runner-b", Duration.ofMinutes(1)).block(WAIT).job().id()).isEqualTo(job.id());
+    }
+
+    @Test
+    void anOwnerThatLostItsLeaseCanNoLongerWriteTheJob() {
+        JobRecord job = submit(Jobs.spec("fence", 2, 2));
+        List<Cell> cells = CellLayout.cells(job.spec());
+        var journalA = store.journalFor("runner-a");
+        var journalB = store.journalFor("runner-b");
+        store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT);
+        journalA.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+        journalA.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(0), clock.instant()))).block(WAIT);
+
+        clock.advance(Duration.ofMinutes(2));
+        store.claimNext("runner-b", Duration.ofMinutes(1)).block(WAIT);
+
+        StepVerifier.create(journalA.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(1), clock.instant()))))
+                .expectError(LeaseLostException.class).verify(WAIT);
+        StepVerifier.create(journalA.append(job.id(), new JobEvent.QuestionStarted("q1", 1, 2)))
+                .expectError(LeaseLostException.class).verify(WAIT);
+        assertThat(journalB.append(job.id(), new JobEvent.JobStarted("runner-b")).block(WAIT)).isNotNull();
+        assertThat(journalB.append(job.id(), new JobEvent.ExecutionFinished(Jobs.failed(cells.get(1), clock.instant()))).block(WAIT))
+                .isNotNull();
+        assertThat(store.executions(job.id()).collectList().block(WAIT)).hasSize(2)
+                .anySatisfy(r -> assertThat(r.status()).isEqualTo(ExecutionStatus.FAILED));
+        assertThat(events(job.id())).extracting(StoredEvent::seq).containsExactly(1L, 2L, 3L, 4L, 5L);
+    }
+
+    // ------------------------------------------------------------------ volume
+
+    @Test
+    void aThousandExecutionsStreamedFromConcurrentJobsAreEachStoredOnce() {
+        List<JobRecord> jobs = IntStream.range(0, 10).mapToObj(i -> submit(Jobs.spec("bulk-" + i, 10, 10))).toList();
+        List<Mono<StoredEvent>> appends = new ArrayList<>();
+        for (int c = 0; c < 100; c++) {
+            for (JobRecord job : jobs) {
+                Cell cell = CellLayout.cells(job.spec()).get(c);
+                appends.add(Mono.defer(() -> store.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cell, clock.instant())))));
+                if (c % 10 == 0) { // the same cell again, racing the first
+                    appends.add(Mono.defer(() -> store.append(job.id(), new JobEvent.ExecutionFinished(Jobs.failed(cell, clock.instant())))));
+                }
+            }
+        }
+
+        List<StoredEvent> stored = Flux.fromIterable(appends).flatMap(m -> m, 64).collectList().block(WAIT);
+
+        assertThat(stored).hasSize(1000);
+        for (JobRecord job : jobs) {
+            assertThat(store.orderedExecutions(job.id()).map(ExecutionResult::cell).collectList().block(WAIT))
+                    .containsExactlyElementsOf(CellLayout.cells(job.spec()));
+            assertThat(events(job.id())).extracting(StoredEvent::seq)
+                    .containsExactlyElementsOf(LongStream.rangeClosed(1, 101).boxed().toList());
+            assertThat(store.find(job.id()).block(WAIT).counts().pending()).isZero();
+        }
+    }
+}

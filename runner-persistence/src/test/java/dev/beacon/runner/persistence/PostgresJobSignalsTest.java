@@ -1,0 +1,116 @@
+package dev.beacon.runner.persistence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.store.JobSignals;
+import dev.beacon.runner.core.store.JobSignals.Signal;
+import dev.beacon.runner.persistence.testing.Jobs;
+import dev.beacon.runner.persistence.testing.TestDatabases;
+import dev.beacon.runner.persistence.testing.TestDatabases.Database;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import reactor.test.StepVerifier;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PostgresJobSignalsTest {
+
+    static final Duration WAIT = Duration.ofSeconds(20);
+
+    Database database;
+    R2dbcJobSignals a;
+    R2dbcJobSignals b;
+
+    @BeforeAll
+    void start() {
+        database = TestDatabases.postgres();
+        a = R2dbcJobSignals.start(database.connectionFactory(), database.dedicated());
+        b = R2dbcJobSignals.start(database.connectionFactory(), database.dedicated());
+        a.listening().block(WAIT);
+        b.listening().block(WAIT);
+    }
+
+    @AfterAll
+    void stop() {
+        a.close();
+        b.close();
+        database.close();
+    }
+
+    @Test
+    void aSignalPublishedByOneInstanceReachesAnotherOnceAndItsOwnSubscribersOnce() {
+        JobId id = JobId.random();
+
+        StepVerifier.create(b.signals().take(3))
+                .then(() -> a.publish(new Signal.EventsAppended(id, 42)).then(a.publish(new Signal.CancelRequested(id)))
+                        .then(a.publish(new Signal.JobAvailable())).subscribe())
+                .expectNext(new Signal.EventsAppended(id, 42), new Signal.CancelRequested(id), new Signal.JobAvailable())
+                .expectComplete()
+                .verify(WAIT);
+
+        // a's own subscribers see the local delivery, and not again the NOTIFY echo
+        StepVerifier.create(a.signals().take(Duration.ofMillis(700)))
+                .then(() -> a.publish(new Signal.EventsAppended(id, 43)).subscribe())
+                .expectNext(new Signal.EventsAppended(id, 43))
+                .expectComplete()
+                .verify(WAIT);
+    }
+
+    @Test
+    void aStoreAppendOnOneInstanceWakesSubscribersOnAnother() {
+        // (the submit's own seq-1 signal may still be on its way: wait for seq 2 specifically)
+        R2dbcJobStore storeA = R2dbcJobStore.builder(database.connectionFactory()).signals(a).build();
+        JobId id = storeA.submit(Jobs.newJob(Jobs.spec("wake", 1, 1), null, Instant.now())).block(WAIT).job().id();
+
+        StepVerifier.create(b.signals().filter(s -> s instanceof Signal.EventsAppended e && e.jobId().equals(id) && e.seq() == 2).take(1))
+                .then(() -> storeA.append(id, new JobEvent.JobStarted("runner-a")).subscribe())
+                .expectNext(new Signal.EventsAppended(id, 2))
+                .expectComplete()
+                .verify(WAIT);
+    }
+
+    @Test
+    void aListenerWhoseConnectionDiesListensAgainAndSaysSo() {
+        JobId id = JobId.random();
+        var killer = org.springframework.r2dbc.core.DatabaseClient.create(database.connectionFactory());
+
+        // After re-LISTEN the instance emits JobAvailable locally: signals sent meanwhile were missed.
+        StepVerifier.create(b.signals().filter(s -> s instanceof Signal.JobAvailable).take(1))
+                .then(() -> killer.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                + " WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+                        .fetch().rowsUpdated().subscribe())
+                .expectNextCount(1)
+                .expectComplete()
+                .verify(WAIT);
+        StepVerifier.create(b.signals().filter(s -> s instanceof Signal.CancelRequested).take(1))
+                .then(() -> a.publish(new Signal.CancelRequested(id)).subscribe())
+                .expectNext(new Signal.CancelRequested(id))
+                .expectComplete()
+                .verify(WAIT);
+    }
+
+    @Test
+    void forDatabaseChoosesListenNotifyForPostgres() {
+        JobSignals chosen = R2dbcJobSignals.forDatabase(database.connectionFactory(), database::dedicated);
+        try {
+            assertThat(chosen).isInstanceOf(R2dbcJobSignals.class);
+        } finally {
+            ((R2dbcJobSignals) chosen).close();
+        }
+    }
+
+    @Test
+    void payloadsAreCompactAndRoundTrip() {
+        JobId id = JobId.parse("0f5e0000-0000-0000-0000-000000000001");
+        assertThat(R2dbcJobSignals.encode(new Signal.EventsAppended(id, 7))).isEqualTo("e:" + id + ":7");
+        assertThat(R2dbcJobSignals.encode(new Signal.CancelRequested(id))).isEqualTo("c:" + id);
+        assertThat(R2dbcJobSignals.encode(new Signal.JobAvailable())).isEqualTo("q");
+        assertThat(R2dbcJobSignals.decode("e:" + id + ":7")).isEqualTo(new Signal.EventsAppended(id, 7));
+        assertThat(R2dbcJobSignals.decode("x:nonsense")).isNull();
+    }
+}

@@ -1,0 +1,12 @@
+package dev.beacon.runner.persistence;
+
+import dev.beacon.runner.persistence.testing.TestDatabases;
+import dev.beacon.runner.persistence.testing.TestDatabases.Database;
+
+class PostgresJobStoreTest extends JobStoreContract {
+
+    @Override
+    Database createDatabase() {
+        return TestDatabases.postgres();
+    }
+}

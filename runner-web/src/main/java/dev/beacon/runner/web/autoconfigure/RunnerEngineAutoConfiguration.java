@@ -1,0 +1,143 @@
+package dev.beacon.runner.web.autoconfigure;
+
+import dev.beacon.runner.core.endpoint.EndpointCatalog;
+import dev.beacon.runner.core.engine.JobRunner;
+import dev.beacon.runner.core.engine.ReceiptSigner;
+import dev.beacon.runner.core.plan.ExecutionPlanner;
+import dev.beacon.runner.core.provider.InferenceClientFactory;
+import dev.beacon.runner.core.provider.InferenceClients;
+import dev.beacon.runner.core.spec.JobDefaults;
+import dev.beacon.runner.core.spec.JobSpecReader;
+import dev.beacon.runner.core.spec.SubmissionLimits;
+import dev.beacon.runner.core.store.JobStore;
+import dev.beacon.runner.web.config.BeaconRunnerProperties;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
+import dev.beacon.runner.core.observe.RunnerObservability;
+import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.context.annotation.Bean;
+
+/**
+ * The runner's engine from {@code beacon.runner.*}: the endpoint catalog, job defaults and limits,
+ * the spec reader and planner, the provider clients, the receipt signer, and the {@link JobRunner}
+ * (once a {@link JobStore} exists to journal into). The runner's meters go to the host's
+ * {@link MeterRegistry} when there is one. Every bean backs off when the host defines its own.
+ */
+@AutoConfiguration(afterName = {
+        "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
+        "org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration",
+        "org.springframework.boot.micrometer.metrics.autoconfigure.export.prometheus.PrometheusMetricsExportAutoConfiguration",
+        "dev.beacon.runner.web.autoconfigure.RunnerPersistenceAutoConfiguration"})
+@EnableConfigurationProperties(BeaconRunnerProperties.class)
+public final class RunnerEngineAutoConfiguration {
+
+    private static final Logger log = LoggerFactory.getLogger(RunnerEngineAutoConfiguration.class);
+
+    @Bean
+    @ConditionalOnMissingBean
+    EndpointCatalog beaconEndpointCatalog(BeaconRunnerProperties properties) {
+        EndpointCatalog catalog = properties.toEndpointCatalog();
+        if (catalog.endpoints().isEmpty()) {
+            log.warn("no endpoints configured (beacon.runner.endpoints): every submitted job will be rejected");
+        }
+        return catalog;
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    JobDefaults beaconJobDefaults(BeaconRunnerProperties properties) {
+        return properties.toJobDefaults();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    SubmissionLimits beaconSubmissionLimits(BeaconRunnerProperties properties) {
+        return properties.toSubmissionLimits();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    JobSpecReader beaconJobSpecReader(EndpointCatalog catalog, JobDefaults defaults, SubmissionLimits limits) {
+        return new JobSpecReader(catalog, defaults, limits);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    ExecutionPlanner beaconExecutionPlanner(EndpointCatalog catalog) {
+        return new ExecutionPlanner(catalog);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    Clock beaconClock() {
+        return Clock.systemUTC();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    ReceiptSigner beaconReceiptSigner(BeaconRunnerProperties properties) {
+        BeaconRunnerProperties.Receipts r = properties.getReceipts();
+        boolean hasPrivate = r.getPrivateKey() != null && !r.getPrivateKey().isBlank();
+        boolean hasPublic = r.getPublicKey() != null && !r.getPublicKey().isBlank();
+        if (!hasPrivate && !hasPublic) {
+            ReceiptSigner signer = ReceiptSigner.ephemeral();
+            log.info("no receipt key configured (beacon.runner.receipts.private-key): signing with an ephemeral key {}", signer.keyId());
+            return signer;
+        }
+        if (hasPrivate != hasPublic) {
+            String missing = hasPrivate ? "beacon.runner.receipts.public-key" : "beacon.runner.receipts.private-key";
+            throw new InvalidConfigurationPropertyValueException(missing, null, "both receipt keys must be set, or neither");
+        }
+        try {
+            return ReceiptSigner.fromBase64(r.getPrivateKey(), r.getPublicKey());
+        } catch (IllegalArgumentException e) {
+            // The key itself is never echoed.
+            throw new InvalidConfigurationPropertyValueException("beacon.runner.receipts.private-key", "(hidden)", e.getMessage());
+        }
+    }
+
+    /**
+     * The provider clients, with a connection pool sized above every provider's max-concurrency. A host
+     * that defines its own {@link InferenceClientFactory} replaces them.
+     */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean(InferenceClientFactory.class)
+    InferenceClients beaconInferenceClients(EndpointCatalog catalog) {
+        return InferenceClients.forProviders(catalog.endpoints().stream().flatMap(e -> e.providers().stream()).toList());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    @ConditionalOnBean(JobStore.class)
+    JobRunner beaconJobRunner(EndpointCatalog catalog, InferenceClientFactory clients, JobStore store, ReceiptSigner signer,
+                              Clock clock, RunnerInstance instance, ObjectProvider<MeterRegistry> meterRegistry,
+                              ObjectProvider<ObservationRegistry> observationRegistry) {
+        // Log lines of a job carry its ids once the host propagates the Reactor context to thread
+        // locals (spring.reactor.context-propagation=auto; the standalone app sets it).
+        RunnerObservability.registerMdcAccessor();
+        JobRunner.Builder builder = JobRunner.builder()
+                .endpoints(catalog)
+                .clients(clients)
+                .journal(store)
+                .receiptSigner(signer)
+                .clock(clock)
+                .runnerId(instance.id());
+        meterRegistry.ifAvailable(builder::meterRegistry);
+        observationRegistry.ifAvailable(builder::observationRegistry);
+        return builder.build();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    RunnerInstance beaconRunnerInstance(BeaconRunnerProperties properties) {
+        return RunnerInstance.of(properties.getDispatcher().getInstanceId());
+    }
+}

@@ -1,0 +1,94 @@
+package dev.beacon.runner.web.autoconfigure;
+
+import dev.beacon.runner.core.service.JobService;
+import dev.beacon.runner.core.spec.SubmissionLimits;
+import dev.beacon.runner.web.config.BeaconRunnerProperties;
+import dev.beacon.runner.web.http.RunnerRoutes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Sinks;
+
+/**
+ * Mounts the runner's HTTP API (contract sections 2–5) in a reactive web application, under
+ * {@code beacon.runner.web.base-path}, unless {@code beacon.runner.web.enabled=false}. The API is a
+ * single {@link RouterFunction} bean whose filters (bearer tokens, problem+json errors) apply to the
+ * runner's routes only; no global security chain or exception handler is installed.
+ */
+@AutoConfiguration(after = RunnerServiceAutoConfiguration.class, afterName = {
+        "org.springframework.boot.webflux.autoconfigure.WebFluxAutoConfiguration",
+        "org.springframework.boot.jackson.autoconfigure.JacksonAutoConfiguration"})
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.REACTIVE)
+@ConditionalOnBooleanProperty(name = "beacon.runner.web.enabled", matchIfMissing = true)
+@ConditionalOnBean(JobService.class)
+public final class RunnerWebAutoConfiguration {
+
+    private static final Logger log = LoggerFactory.getLogger(RunnerWebAutoConfiguration.class);
+
+    @Bean
+    @ConditionalOnMissingBean
+    EventStreamCloser beaconEventStreamCloser() {
+        return new EventStreamCloser();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean(name = "beaconRunnerRoutes")
+    RouterFunction<ServerResponse> beaconRunnerRoutes(JobService service, BeaconRunnerProperties properties, SubmissionLimits limits,
+                                                      EventStreamCloser closer) {
+        BeaconRunnerProperties.Security security = properties.getSecurity();
+        RunnerRoutes.Settings settings = new RunnerRoutes.Settings(properties.getWeb().getBasePath(), limits.maxBodyBytes(),
+                properties.getWeb().getSseKeepAlive(), security.effectiveTokens(), security.isOpenReads());
+        if (settings.secured()) {
+            log.info("runner API at '{}/': {} bearer token(s) configured; reads {}", settings.basePath(), settings.tokens().size(),
+                    security.isOpenReads() ? "open" : "need a token too");
+        } else {
+            log.warn("runner API at '{}/' is OPEN: no bearer token configured (beacon.runner.security.tokens); "
+                    + "anyone who can reach this port can submit and cancel jobs", settings.basePath());
+        }
+        return RunnerRoutes.create(service, settings, closer.closed());
+    }
+
+    /**
+     * Ends every open event stream when shutdown begins, before the web server's graceful shutdown
+     * ({@code Integer.MAX_VALUE - 1024}) would otherwise wait for them; clients reconnect with
+     * {@code Last-Event-ID} to a live instance and miss nothing.
+     */
+    public static final class EventStreamCloser implements SmartLifecycle {
+
+        private final Sinks.Empty<Void> closed = Sinks.empty();
+        private volatile boolean running;
+
+        reactor.core.publisher.Mono<Void> closed() {
+            return closed.asMono();
+        }
+
+        @Override
+        public void start() {
+            running = true;
+        }
+
+        @Override
+        public void stop() {
+            running = false;
+            closed.tryEmitEmpty();
+        }
+
+        @Override
+        public boolean isRunning() {
+            return running;
+        }
+
+        @Override
+        public int getPhase() {
+            return Integer.MAX_VALUE - 512;
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package dev.beacon.runner.web.http;
+
+import dev.beacon.runner.core.domain.ExecutionCounts;
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.engine.EndpointStatus;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.json.JobJson;
+import dev.beacon.runner.core.service.Comparison;
+import dev.beacon.runner.core.store.JobRecord;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Writes the JSON views of contract section 4 (job, execution), the event data of section 5, and the
+ * endpoint and comparison views. Execution views and event data come from {@link JobJson}, the one
+ * JSON form that storage also uses. The runner owns this JSON: it never goes through the host's
+ * {@code JsonMapper}, so a host's Jackson settings (naming strategy, date format) cannot change the
+ * contract. Links carry the configured base path.
+ */
+final class JobViews {
+
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+    private final JsonMapper mapper;
+    private final JobJson json;
+    private final String basePath;
+
+    JobViews(String basePath) {
+        this(JsonMapper.builder().build(), basePath);
+    }
+
+    private JobViews(JsonMapper mapper, String basePath) {
+        this.mapper = mapper;
+        this.json = new JobJson(mapper);
+        this.basePath = basePath;
+    }
+
+    /**
+     * The views as seen by this request: links and {@code Location} start with the application's
+     * context path ({@code spring.webflux.base-path}, if the host sets one), then the runner's base path.
+     */
+    JobViews at(org.springframework.web.reactive.function.server.ServerRequest request) {
+        String context = request.requestPath().contextPath().value();
+        return context.isEmpty() ? this : new JobViews(mapper, context + basePath);
+    }
+
+    String jobPath(Object id) {
+        return basePath + "/jobs/" + id;
+    }
+
+    String jobsPath() {
+        return basePath + "/jobs";
+    }
+
+    ObjectNode job(JobRecord r) {
+        ObjectNode node = NODES.objectNode();
+        node.put("id", r.id().toString());
+        node.put("name", r.name());
+        node.put("status", r.status().name());
+        node.put("createdAt", instant(r.createdAt()));
+        node.put("startedAt", instant(r.startedAt()));
+        node.put("finishedAt", instant(r.finishedAt()));
+        node.put("questions", r.questions());
+        node.put("endpoints", r.endpoints());
+        node.put("cells", r.cells());
+        node.set("counts", counts(r.counts()));
+        if (r.currentQuestion() == null) {
+            node.putNull("currentQuestion");
+        } else {
+            node.put("currentQuestion", r.currentQuestion().intValue());
+        }
+        String self = jobPath(r.id());
+        node.putObject("links")
+                .put("self", self)
+                .put("events", self + "/events")
+                .put("executions", self + "/executions");
+        return node;
+    }
+
+    ArrayNode jobs(List<JobRecord> records) {
+        ArrayNode array = NODES.arrayNode();
+        records.forEach(r -> array.add(job(r)));
+        return array;
+    }
+
+    ObjectNode counts(ExecutionCounts c) {
+        return json.countsNode(c);
+    }
+
+    /** The execution view of contract section 4, as storage writes it ({@link JobJson}). */
+    ObjectNode execution(ExecutionResult r) {
+        return json.executionNode(r);
+    }
+
+    /** The {@code data} of an event: {@code jobId}, {@code seq}, {@code type}, then the type's own fields. */
+    ObjectNode eventData(StoredEvent stored) {
+        return json.eventNode(stored);
+    }
+
+    /** Endpoints with their providers' state; never an api key, and URLs without user info or query. */
+    ArrayNode endpoints(List<EndpointStatus> statuses) {
+        ArrayNode array = NODES.arrayNode();
+        for (EndpointStatus s : statuses) {
+            ObjectNode e = array.addObject()
+                    .put("id", s.id().toString())
+                    .put("model", s.id().model())
+                    .put("region", s.id().region())
+                    .put("circuitState", s.circuitState())
+                    .put("inFlight", s.inFlight());
+            ArrayNode providers = e.putArray("providers");
+            for (EndpointStatus.Provider p : s.providers()) {
+                ObjectNode pn = providers.addObject()
+                        .put("id", p.id())
+                        .put("type", p.type())
+                        .put("url", publicUrl(p.url()))
+                        .put("maxConcurrency", p.maxConcurrency())
+                        .put("circuitState", p.circuitState())
+                        .put("inFlight", p.inFlight())
+                        .put("queued", p.queued());
+                if (p.lastError() == null) {
+                    pn.putNull("lastError");
+                } else {
+                    pn.putObject("lastError").put("code", p.lastError().code()).put("message", p.lastError().message());
+                }
+            }
+        }
+        return array;
+    }
+
+    JsonNode comparison(Comparison comparison) {
+        return mapper.valueToTree(comparison);
+    }
+
+    byte[] bytes(JsonNode node) {
+        return mapper.writeValueAsString(node).getBytes(StandardCharsets.UTF_8);
+    }
+
+    String line(JsonNode node) {
+        return mapper.writeValueAsString(node);
+    }
+
+    /** A URL as safe to show: scheme, host, port and path only (user info and query may hold secrets). */
+    static String publicUrl(String url) {
+        if (url == null || url.isBlank()) {
+            return null;
+        }
+        try {
+            URI u = new URI(url);
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+        } catch (URISyntaxException | RuntimeException e) {
+            return "(hidden)";
+        }
+    }
+
+    private static String instant(Instant instant) {
+        return instant == null ? null : instant.toString();
+    }
+}

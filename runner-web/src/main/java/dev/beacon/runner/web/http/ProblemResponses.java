@@ -1,0 +1,107 @@
+package dev.beacon.runner.web.http;
+
+import dev.beacon.runner.core.service.JobAlreadyTerminalException;
+import dev.beacon.runner.core.service.JobNotFoundException;
+import dev.beacon.runner.core.spec.FieldError;
+import dev.beacon.runner.core.spec.SpecValidationException;
+import dev.beacon.runner.core.store.IdempotencyConflictException;
+import java.nio.charset.StandardCharsets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.web.reactive.function.server.HandlerFilterFunction;
+import org.springframework.web.reactive.function.server.HandlerFunction;
+import org.springframework.web.reactive.function.server.ServerRequest;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.web.server.ResponseStatusException;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Turns every failure of the runner's handlers into an RFC 9457 {@code application/problem+json}
+ * response with {@code type}, {@code title}, {@code status}, {@code detail}, {@code instance} and an
+ * {@code errors} array of {@code {field, message}}. As a filter it wraps the runner's routes only;
+ * a host's own routes keep the host's error handling.
+ *
+ * <p>Known outcomes map to 4xx: validation 400, not found 404, conflicts 409, a body over the limit
+ * 413. Anything else is a fault of the runner: 500, logged with its stack trace, with a detail that
+ * reveals nothing internal.
+ */
+final class ProblemResponses implements HandlerFilterFunction<ServerResponse, ServerResponse> {
+
+    static final MediaType PROBLEM_JSON = MediaType.APPLICATION_PROBLEM_JSON;
+    private static final String TYPE_PREFIX = "urn:problem:beacon-runner:";
+    private static final Logger log = LoggerFactory.getLogger(ProblemResponses.class);
+
+    private final JsonMapper mapper = JsonMapper.builder().build();
+
+    /** Handles the request; on error emits the problem response instead; on cancel nothing is written. */
+    @Override
+    public Mono<ServerResponse> filter(ServerRequest request, HandlerFunction<ServerResponse> next) {
+        return Mono.defer(() -> next.handle(request)).onErrorResume(e -> render(request, e));
+    }
+
+    Mono<ServerResponse> render(ServerRequest request, Throwable error) {
+        return respond(request, toProblem(request, error));
+    }
+
+    Mono<ServerResponse> respond(ServerRequest request, ApiProblem problem) {
+        ObjectNode body = JsonNodeFactory.instance.objectNode()
+                .put("type", TYPE_PREFIX + problem.kind())
+                .put("title", problem.status().getReasonPhrase())
+                .put("status", problem.status().value())
+                .put("detail", problem.getMessage())
+                .put("instance", request.path());
+        ArrayNode errors = body.putArray("errors");
+        for (FieldError e : problem.errors()) {
+            errors.addObject().put("field", e.field()).put("message", e.message());
+        }
+        byte[] bytes = mapper.writeValueAsString(body).getBytes(StandardCharsets.UTF_8);
+        return ServerResponse.status(problem.status())
+                .contentType(PROBLEM_JSON)
+                .headers(h -> problem.headers().forEach(h::set))
+                .bodyValue(bytes);
+    }
+
+    private static ApiProblem toProblem(ServerRequest request, Throwable error) {
+        if (error instanceof ApiProblem p) {
+            return p;
+        }
+        if (error instanceof SpecValidationException e) {
+            return new ApiProblem(HttpStatus.BAD_REQUEST, "invalid-job",
+                    "the job was rejected: " + e.errors().size() + (e.errors().size() == 1 ? " error" : " errors"),
+                    e.errors(), java.util.Map.of());
+        }
+        if (error instanceof JobNotFoundException e) {
+            return ApiProblem.of(HttpStatus.NOT_FOUND, "job-not-found", "no job with id " + e.jobId());
+        }
+        if (error instanceof JobAlreadyTerminalException e) {
+            return ApiProblem.of(HttpStatus.CONFLICT, "job-terminal", "job " + e.jobId() + " is already " + e.status());
+        }
+        if (error instanceof IdempotencyConflictException e) {
+            return ApiProblem.of(HttpStatus.CONFLICT, "idempotency-conflict", e.getMessage(),
+                    new FieldError("Idempotency-Key", "was already used for job " + e.existing() + " with a different body"));
+        }
+        if (error instanceof DataBufferLimitException) {
+            return ApiProblem.of(HttpStatus.CONTENT_TOO_LARGE, "body-too-large", "the request body is too large",
+                    new FieldError("$", "body is larger than the limit"));
+        }
+        if (error instanceof ResponseStatusException e && e.getStatusCode().is4xxClientError()) {
+            HttpStatus status = HttpStatus.valueOf(e.getStatusCode().value());
+            return ApiProblem.of(status, "http-" + status.value(), e.getReason() == null ? status.getReasonPhrase() : e.getReason());
+        }
+        if (error instanceof io.r2dbc.spi.R2dbcTransientResourceException || error instanceof io.r2dbc.spi.R2dbcNonTransientResourceException
+                || error instanceof io.r2dbc.spi.R2dbcTimeoutException) {
+            log.warn("request {} {} failed: storage unavailable: {}", request.method(), request.path(), error.toString());
+            return new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "the job store is unavailable; retry later",
+                    java.util.List.of(), java.util.Map.of(org.springframework.http.HttpHeaders.RETRY_AFTER, "5"));
+        }
+        log.error("request {} {} failed", request.method(), request.path(), error);
+        return ApiProblem.of(HttpStatus.INTERNAL_SERVER_ERROR, "internal", "the runner could not handle this request; see its log");
+    }
+}

@@ -1,0 +1,81 @@
+package dev.beacon.runner.web;
+
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.HttpMethod;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.ByteBufFlux;
+import reactor.netty.http.client.HttpClient;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Sends requests exactly as written (no default content type, chosen framing) with Reactor Netty,
+ * for tests of what the server does with hostile input.
+ */
+final class RawHttp {
+
+    static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final HttpClient client;
+
+    RawHttp(int port) {
+        this.client = HttpClient.create().baseUrl("http://localhost:" + port).responseTimeout(Duration.ofSeconds(20));
+    }
+
+    /** A response as received. */
+    record Response(int status, io.netty.handler.codec.http.HttpHeaders headers, String body) {
+
+        JsonNode json() {
+            return JSON.readTree(body);
+        }
+
+        List<String> errorFields() {
+            JsonNode errors = json().path("errors");
+            return errors.valueStream().map(e -> e.path("field").asString()).toList();
+        }
+
+        String header(String name) {
+            return headers.get(name);
+        }
+    }
+
+    /** Sends {@code body} with a Content-Length; {@code null} sends no body at all. */
+    Response send(String method, String path, Map<String, String> headers, byte[] body) {
+        HttpClient c = client.headers(h -> {
+            headers.forEach(h::set);
+            if (body != null) {
+                h.set("Content-Length", body.length);
+            }
+        });
+        var request = c.request(HttpMethod.valueOf(method)).uri(path);
+        Mono<Response> response = (body == null ? request : request.send(ByteBufFlux.fromInbound(Mono.just(Unpooled.wrappedBuffer(body)))))
+                .responseSingle((res, content) -> content.asString(StandardCharsets.UTF_8).defaultIfEmpty("")
+                        .map(text -> new Response(res.status().code(), res.responseHeaders(), text)));
+        return response.block(Duration.ofSeconds(30));
+    }
+
+    /** Sends {@code chunks} with chunked transfer encoding, i.e. without declaring the length. */
+    Response sendChunked(String path, Map<String, String> headers, Flux<byte[]> chunks) {
+        return client.headers(h -> headers.forEach(h::set))
+                .post().uri(path)
+                .send(ByteBufFlux.fromInbound(chunks.map(Unpooled::wrappedBuffer)))
+                .responseSingle((res, content) -> content.asString(StandardCharsets.UTF_8).defaultIfEmpty("")
+                        .map(text -> new Response(res.status().code(), res.responseHeaders(), text)))
+                .block(Duration.ofSeconds(30));
+    }
+
+    Response get(String path, Map<String, String> headers) {
+        return send("GET", path, headers, null);
+    }
+
+    Response postJson(String path, String json, Map<String, String> headers) {
+        var all = new java.util.LinkedHashMap<>(headers);
+        all.putIfAbsent("Content-Type", "application/json");
+        return send("POST", path, all, json.getBytes(StandardCharsets.UTF_8));
+    }
+}
