@@ -1,14 +1,9 @@
 package dev.beacon.runner.web.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.beacon.runner.web.BeaconRunnerApplication;
-import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -21,14 +16,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
-import org.openqa.selenium.support.ui.WebDriverWait;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.ActiveProfiles;
@@ -38,9 +27,8 @@ import org.springframework.test.context.ActiveProfiles;
  * example job from the form and watch all 64 cells succeed, read the comparison, get a validation
  * error for a bad spec, cancel a slow job and see its cells turn cancelled.
  *
- * <p>Needs {@code chromium} and {@code chromium-driver} (Debian packages). Without them the test
- * fails rather than skips: CI installs them, so a missing browser is a broken machine. Selenium
- * Manager never runs: the driver and the browser binary are given explicitly.
+ * <p>Needs {@code chromium} and {@code chromium-driver} (Debian packages), see {@link HeadlessChromium}:
+ * without them the test fails rather than skips.
  *
  * <p>Runs with the {@code dashboard} profile: simulated endpoints of about 150 ms, so a job is seen
  * running and can be cancelled. Screenshots of every step land in {@code target/dashboard-screenshots/}.
@@ -57,15 +45,8 @@ class DashboardBrowserTest {
 
     static final String TOKEN = "dashboard-test-token";
 
-    private static final Path CHROMIUM = Path.of(System.getProperty("dashboard.chromium",
-            System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium")));
-    private static final Path CHROMEDRIVER = Path.of(System.getProperty("dashboard.chromedriver",
-            System.getenv().getOrDefault("CHROMEDRIVER", "/usr/bin/chromedriver")));
-    private static final Path SHOTS = Path.of("target", "dashboard-screenshots");
-    private static final Duration WAIT = Duration.ofSeconds(90);
-
+    private static HeadlessChromium browser;
     private static WebDriver driver;
-    private static Path userDataDir;
     private static String finishedJobId;
 
     @LocalServerPort
@@ -73,38 +54,14 @@ class DashboardBrowserTest {
 
     @BeforeAll
     static void startBrowser() throws IOException {
-        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
-            fail("The dashboard browser test needs Chromium and its driver at " + CHROMIUM + " and " + CHROMEDRIVER
-                    + " (install them with: apt-get update && apt-get install -y chromium chromium-driver;"
-                    + " or point -Ddashboard.chromium / -Ddashboard.chromedriver at them).");
-        }
-        Files.createDirectories(SHOTS);
-        userDataDir = Files.createTempDirectory("dashboard-chromium-");
-        System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
-
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toFile());
-        options.addArguments(
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1400,1000", "--user-data-dir=" + userDataDir);
-        ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(CHROMEDRIVER.toFile())
-                .usingAnyFreePort()
-                .build();
-        driver = new ChromeDriver(service, options);
-        driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(20));
+        browser = HeadlessChromium.start();
+        driver = browser.driver();
     }
 
     @AfterAll
     static void stopBrowser() throws IOException {
-        if (driver != null) {
-            driver.quit();
-        }
-        if (userDataDir != null) {
-            try (var paths = Files.walk(userDataDir)) {
-                paths.sorted((a, b) -> b.getNameCount() - a.getNameCount()).map(Path::toFile).forEach(File::delete);
-            }
+        if (browser != null) {
+            browser.close();
         }
     }
 
@@ -267,6 +224,7 @@ class DashboardBrowserTest {
         assertThat(driver.findElement(By.cssSelector("[data-count='CANCELLED'] .count-n")).getText())
                 .isEqualTo(String.valueOf(cancelled));
         assertThat(driver.findElement(By.id("cancel-job")).isEnabled()).isFalse();
+        js("document.querySelector(\"#matrix .cell[data-state='CANCELLED']\").closest('tr').scrollIntoView({block: 'center'});");
         screenshot("05b-slow-job-cancelled");
     }
 
@@ -313,27 +271,14 @@ class DashboardBrowserTest {
     }
 
     private Object js(String script, Object... args) {
-        return ((JavascriptExecutor) driver).executeScript(script, args);
+        return browser.js(script, args);
     }
 
     private void waitUntil(String what, java.util.function.BooleanSupplier condition) {
-        try {
-            new WebDriverWait(driver, WAIT, Duration.ofMillis(200))
-                    .ignoring(org.openqa.selenium.StaleElementReferenceException.class)
-                    .withMessage(what)
-                    .until(d -> condition.getAsBoolean());
-        } catch (RuntimeException e) {
-            screenshot("failed-" + what.replaceAll("[^A-Za-z0-9]+", "-"));
-            throw e;
-        }
+        browser.waitUntil(what, condition);
     }
 
     private void screenshot(String name) {
-        try {
-            byte[] png = ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES);
-            Files.write(SHOTS.resolve(name + ".png"), png);
-        } catch (IOException | RuntimeException e) {
-            System.err.println("could not save screenshot " + name + ": " + e);
-        }
+        browser.screenshot(name);
     }
 }
