@@ -20,6 +20,8 @@ import reactor.core.scheduler.Scheduler;
  */
 final class ProviderLane {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProviderLane.class);
+
     private final EndpointId endpoint;
     private final ProviderConfig config;
     private final InferenceClient client;
@@ -77,8 +79,12 @@ final class ProviderLane {
                 .transformDeferred(CircuitBreakerOperator.of(circuitBreaker))
                 .onErrorMap(CallNotPermittedException.class, e -> InferenceFailure.permanent(ExecutionError.CIRCUIT_OPEN,
                         "circuit of provider " + config.id() + " is open after repeated failures"))
-                .onErrorMap(e -> !(e instanceof InferenceFailure), e -> InferenceFailure.permanent(ExecutionError.INTERNAL,
-                        "provider " + config.id() + " failed unexpectedly: " + e.getClass().getSimpleName()))
+                .onErrorMap(e -> !(e instanceof InferenceFailure), e -> {
+                    // A bug, not a provider outage: keep the stack trace for whoever has to fix it.
+                    log.warn("provider {} failed unexpectedly", config.id(), e);
+                    return InferenceFailure.permanent(ExecutionError.INTERNAL,
+                            "provider " + config.id() + " failed unexpectedly: " + e.getClass().getSimpleName());
+                })
                 .doOnError(InferenceFailure.class, f -> lastError = f.toError());
     }
 }

@@ -58,6 +58,9 @@ public final class InferenceClients implements InferenceClientFactory, AutoClose
         this.simulationScheduler = Objects.requireNonNull(simulationScheduler, "simulationScheduler");
         this.clock = Clock.systemUTC();
         this.json = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+        // Fill Jackson's deserializer and serializer caches now: the first concurrent calls would
+        // otherwise take the caches' lock on an event loop.
+        json.writeValueAsString(json.readTree("{\"warm\":[1,\"x\",true,null,{}]}"));
         this.pool = ConnectionProvider.builder("beacon-providers")
                 .maxConnections(maxConnections)
                 .pendingAcquireMaxCount(-1)

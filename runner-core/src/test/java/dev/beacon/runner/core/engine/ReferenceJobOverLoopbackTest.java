@@ -68,25 +68,30 @@ class ReferenceJobOverLoopbackTest {
                     Matcher m = QUESTION.matcher(body);
                     int question = m.find() ? Integer.parseInt(m.group(1)) : -1;
                     questionOfEachRequest.add(question);
-                    if (questionInProgress != question) {
-                        // A new question may only begin once every cell of the previous one was answered.
-                        if (questionInProgress >= 0 && answeredOfQuestion.get() < 8) {
-                            overlappingQuestions.incrementAndGet();
-                        }
-                        questionInProgress = question;
-                        answeredOfQuestion.set(0);
-                    }
+                    noteQuestionStarted(question);
                     peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
                     String answer = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"answer from " + region
                             + " to " + question + "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}";
                     return Mono.delay(Duration.ofMillis(LATENCY_MS.get(region)))
                             .doOnCancel(disconnectedMidRequest::incrementAndGet)
                             .doFinally(s -> inFlight.decrementAndGet())
-                            .then(res.header("Content-Type", "application/json").sendString(Mono.just(answer)).then())
-                            .doOnSuccess(v -> answeredOfQuestion.incrementAndGet());
+                            // Counted before the answer is sent: the client cannot have it any earlier.
+                            .doOnSuccess(v -> answeredOfQuestion.incrementAndGet())
+                            .then(res.header("Content-Type", "application/json").sendString(Mono.just(answer)).then());
                 }).then()))
                 .bindNow();
         clients = new InferenceClients();
+    }
+
+    /** A new question may only begin once every cell of the previous one was answered. */
+    private synchronized void noteQuestionStarted(int question) {
+        if (questionInProgress != question) {
+            if (questionInProgress >= 0 && answeredOfQuestion.get() < 8) {
+                overlappingQuestions.incrementAndGet();
+            }
+            questionInProgress = question;
+            answeredOfQuestion.set(0);
+        }
     }
 
     @AfterEach
@@ -100,6 +105,8 @@ class ReferenceJobOverLoopbackTest {
         Fixture f = new Fixture();
         List<StoredEvent> events = f.runner.run(JobRun.fresh(f.plan)).collectList().block(Duration.ofSeconds(60));
 
+        List<ExecutionResult> all = f.journal.executions(f.plan.jobId()).collectList().block();
+        assertThat(all).filteredOn(r -> r.status() != ExecutionStatus.SUCCEEDED).isEmpty();
         assertThat(events).last().satisfies(e -> assertThat(((JobEvent.JobFinished) e.event()).status()).isEqualTo(JobStatus.SUCCEEDED));
         List<ExecutionResult> rows = f.journal.executions(f.plan.jobId()).collectList().block();
         assertThat(rows).hasSize(64).allMatch(r -> r.status() == ExecutionStatus.SUCCEEDED

@@ -19,6 +19,11 @@ public final class BlockHoundInstaller implements LauncherSessionListener {
                 .allowBlockingCallsInside("ch.qos.logback.core.OutputStreamAppender", "append")
                 // /dev/urandom never blocks; Netty's DNS resolver draws query ids from it.
                 .allowBlockingCallsInside("sun.security.provider.NativePRNG$RandomIO", "implNextBytes")
+                // Netty 4.2's adaptive allocator briefly takes a lock when a buffer is allocated off the
+                // event loop (e.g. a response written from a timer thread); Netty's own BlockHound
+                // integration does not list it yet.
+                .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup", "tryExpandMagazines")
+                .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free")
                 // Resolving a service loader reads class-path resources once, at first use.
                 .allowBlockingCallsInside("java.util.ServiceLoader$LazyClassPathLookupIterator", "parse"));
     }
