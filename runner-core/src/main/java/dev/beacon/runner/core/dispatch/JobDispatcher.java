@@ -254,7 +254,8 @@ public final class JobDispatcher {
                             // instance may own it now, so stop writing as its owner.
                             Disposable d = running.remove(id);
                             if (d != null) {
-                                log.warn("lost the lease of job {}; stopping it here", id);
+                                log.warn("lost the lease of job {} (another instance took it over, or it finished just now); "
+                                        + "stopping it here", id);
                                 d.dispose();
                             }
                         }
