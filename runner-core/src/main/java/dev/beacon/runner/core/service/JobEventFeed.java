@@ -48,7 +48,7 @@ final class JobEventFeed {
             AtomicLong last = new AtomicLong(afterSeq);
             Sinks.Many<StoredEvent> live = Sinks.many().unicast().onBackpressureBuffer();
             // The shared feed emits serially, so tryEmit only fails once this subscriber is gone.
-            Disposable joined = sharedFeed(jobId).subscribe(live::tryEmitNext, live::tryEmitError);
+            Disposable joined = sharedFeed(jobId).subscribe(live::tryEmitNext, live::tryEmitError, live::tryEmitComplete);
             return Flux.concat(store.events(jobId, afterSeq), live.asFlux())
                     .filter(e -> e.seq() > last.get())
                     .doOnNext(e -> last.set(e.seq()))

@@ -68,12 +68,13 @@ final class JobHandlers {
                     .map(service::parse)
                     .flatMap(spec -> service.submit(spec, key))
                     .flatMap(submission -> {
+                        JobViews v = views.at(request);
                         JobRecord job = submission.job();
-                        URI location = URI.create(views.jobPath(job.id()));
+                        URI location = URI.create(v.jobPath(job.id()));
                         ServerResponse.BodyBuilder response = submission.created()
                                 ? ServerResponse.accepted().location(location)
                                 : ServerResponse.ok().header(HttpHeaders.CONTENT_LOCATION, location.toString());
-                        return response.contentType(MediaType.APPLICATION_JSON).bodyValue(views.bytes(views.job(job)));
+                        return response.contentType(MediaType.APPLICATION_JSON).bodyValue(v.bytes(v.job(job)));
                     });
         });
     }
@@ -87,9 +88,9 @@ final class JobHandlers {
             JobId before = request.queryParam("before").filter(s -> !s.isBlank()).map(JobHandlers::before).orElse(null);
             return service.list(new JobQuery(status, limit, before)).collectList().flatMap(jobs -> {
                 ObjectNode page = JsonNodeFactory.instance.objectNode();
-                page.set("jobs", views.jobs(jobs));
+                page.set("jobs", views.at(request).jobs(jobs));
                 if (jobs.size() == limit) {
-                    String next = views.jobsPath() + "?limit=" + limit + "&before=" + jobs.get(jobs.size() - 1).id()
+                    String next = views.at(request).jobsPath() + "?limit=" + limit + "&before=" + jobs.get(jobs.size() - 1).id()
                             + (status == null ? "" : "&status=" + status.name());
                     page.put("next", next);
                 } else {
@@ -104,7 +105,7 @@ final class JobHandlers {
     Mono<ServerResponse> get(ServerRequest request) {
         return Mono.defer(() -> {
             acceptsJson(request);
-            return service.get(jobId(request)).flatMap(job -> json(HttpStatus.OK, views.job(job)));
+            return service.get(jobId(request)).flatMap(job -> json(HttpStatus.OK, views.at(request).job(job)));
         });
     }
 
@@ -130,7 +131,7 @@ final class JobHandlers {
     Mono<ServerResponse> cancel(ServerRequest request) {
         return Mono.defer(() -> {
             acceptsJson(request);
-            return service.cancel(jobId(request)).flatMap(job -> json(HttpStatus.ACCEPTED, views.job(job)));
+            return service.cancel(jobId(request)).flatMap(job -> json(HttpStatus.ACCEPTED, views.at(request).job(job)));
         });
     }
 

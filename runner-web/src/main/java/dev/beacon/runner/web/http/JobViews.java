@@ -29,12 +29,27 @@ final class JobViews {
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
-    private final JsonMapper mapper = JsonMapper.builder().build();
-    private final JobJson json = new JobJson(mapper);
+    private final JsonMapper mapper;
+    private final JobJson json;
     private final String basePath;
 
     JobViews(String basePath) {
+        this(JsonMapper.builder().build(), basePath);
+    }
+
+    private JobViews(JsonMapper mapper, String basePath) {
+        this.mapper = mapper;
+        this.json = new JobJson(mapper);
         this.basePath = basePath;
+    }
+
+    /**
+     * The views as seen by this request: links and {@code Location} start with the application's
+     * context path ({@code spring.webflux.base-path}, if the host sets one), then the runner's base path.
+     */
+    JobViews at(org.springframework.web.reactive.function.server.ServerRequest request) {
+        String context = request.requestPath().contextPath().value();
+        return context.isEmpty() ? this : new JobViews(mapper, context + basePath);
     }
 
     String jobPath(Object id) {
