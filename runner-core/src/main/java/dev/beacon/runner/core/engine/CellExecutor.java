@@ -7,6 +7,7 @@ import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.InferenceOutput;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.Receipt;
+import dev.beacon.runner.core.observe.RunnerObservability;
 import dev.beacon.runner.core.provider.InferenceFailure;
 import dev.beacon.runner.core.provider.InferenceRequest;
 import dev.beacon.runner.core.spec.InferenceParams;
@@ -39,14 +40,19 @@ final class CellExecutor {
     private final Clock clock;
     private final Scheduler scheduler;
     private final DoubleSupplier random;
+    private final EngineMetrics metrics;
+    private final EngineObservations observations;
 
-    CellExecutor(EndpointLanes lanes, RetryPolicy retryPolicy, ReceiptSigner signer, Clock clock, Scheduler scheduler, DoubleSupplier random) {
+    CellExecutor(EndpointLanes lanes, RetryPolicy retryPolicy, ReceiptSigner signer, Clock clock, Scheduler scheduler, DoubleSupplier random,
+                 EngineMetrics metrics, EngineObservations observations) {
         this.lanes = lanes;
         this.retryPolicy = retryPolicy;
         this.signer = signer;
         this.clock = clock;
         this.scheduler = scheduler;
         this.random = random == null ? () -> ThreadLocalRandom.current().nextDouble() : random;
+        this.metrics = metrics;
+        this.observations = observations;
     }
 
     /**
@@ -56,8 +62,18 @@ final class CellExecutor {
      * circuits become FAILED or TIMED_OUT results. On cancel (job cancelled or timed out) the
      * in-flight exchange is cancelled, its connection closed, and nothing is emitted; the caller
      * stores the cell's terminal row using {@code progress}.
+     *
+     * <p>The cell runs inside a {@code beacon.execution} observation, with its question, model and
+     * region in the MDC context.
      */
     Mono<ExecutionResult> execute(JobId jobId, Cell cell, String prompt, InferenceParams params, JobLimits limits, CellProgress progress) {
+        Mono<ExecutionResult> execution = run(jobId, cell, prompt, params, limits, progress);
+        return observations.execution(cell, progress, execution)
+                .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, cell.questionId(),
+                        RunnerObservability.MODEL, cell.endpoint().model(), RunnerObservability.REGION, cell.endpoint().region()));
+    }
+
+    private Mono<ExecutionResult> run(JobId jobId, Cell cell, String prompt, InferenceParams params, JobLimits limits, CellProgress progress) {
         return Mono.deferContextual(ctx -> {
             Instant now = clock.instant();
             Duration budget = limits.executionTimeout();
@@ -117,6 +133,7 @@ final class CellExecutor {
                 return Mono.error(failure);
             }
             log.debug("retrying provider {} in {} after {}", lane.id(), delay, f.code());
+            metrics.retried(lane);
             return Mono.delay(delay, scheduler);
         }));
     }

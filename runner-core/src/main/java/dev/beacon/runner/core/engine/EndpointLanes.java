@@ -17,12 +17,13 @@ final class EndpointLanes {
 
     private final Map<EndpointId, List<ProviderLane>> lanes = new LinkedHashMap<>();
 
-    EndpointLanes(EndpointCatalog catalog, InferenceClientFactory clients, CircuitBreakerRegistry circuits, Scheduler scheduler) {
+    EndpointLanes(EndpointCatalog catalog, InferenceClientFactory clients, CircuitBreakerRegistry circuits, Scheduler scheduler,
+                  EngineMetrics metrics) {
         for (EndpointConfig endpoint : catalog.endpoints()) {
             List<ProviderLane> providers = new ArrayList<>();
             for (ProviderConfig provider : endpoint.providers()) {
                 providers.add(new ProviderLane(endpoint.id(), provider, clients.create(endpoint.id(), provider),
-                        circuits.circuitBreaker(provider.id()), scheduler));
+                        circuits.circuitBreaker(provider.id()), scheduler, metrics));
             }
             lanes.put(endpoint.id(), List.copyOf(providers));
         }

@@ -10,6 +10,7 @@ import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.endpoint.EndpointCatalog;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.observe.RunnerObservability;
 import dev.beacon.runner.core.plan.ExecutionPlan;
 import dev.beacon.runner.core.plan.PlannedQuestion;
 import dev.beacon.runner.core.provider.InferenceClientFactory;
@@ -17,6 +18,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -54,6 +56,7 @@ public final class JobRunner {
     private final EndpointLanes lanes;
     private final CellExecutor executor;
     private final EngineMetrics metrics;
+    private final EngineObservations observations;
     private final Clock clock;
     private final Scheduler scheduler;
     private final String runnerId;
@@ -64,10 +67,11 @@ public final class JobRunner {
         this.scheduler = b.scheduler;
         this.runnerId = b.runnerId;
         CircuitBreakerRegistry circuits = CircuitBreakerRegistry.of(b.circuitBreakerConfig);
-        this.lanes = new EndpointLanes(b.catalog, b.clients, circuits, b.scheduler);
         this.metrics = new EngineMetrics(b.meterRegistry);
+        this.observations = new EngineObservations(b.observationRegistry);
+        this.lanes = new EndpointLanes(b.catalog, b.clients, circuits, b.scheduler, metrics);
         lanes.all().forEach(metrics::registerLane);
-        this.executor = new CellExecutor(lanes, b.retryPolicy, b.signer, clock, b.scheduler, b.random);
+        this.executor = new CellExecutor(lanes, b.retryPolicy, b.signer, clock, b.scheduler, b.random, metrics, observations);
     }
 
     public static Builder builder() {
@@ -99,6 +103,13 @@ public final class JobRunner {
      * intact, to be resumed. On cancel of the
      * subscription itself (shutdown, lost lease) in-flight calls are cancelled and nothing more is
      * written: the job stays resumable.
+     *
+     * <p>Everything the job does runs with its ids in the Reactor context: the MDC values of
+     * {@link RunnerObservability} (in the MDC once the host enables automatic context propagation)
+     * and the {@code beacon.job} → {@code beacon.question} → {@code beacon.execution} observations
+     * of the builder's {@code ObservationRegistry}, the job's a child of the caller's current
+     * observation. On error the job observation records the error; on either error or cancel it
+     * stops with status {@code UNFINISHED}.
      */
     public Flux<StoredEvent> run(JobRun run) {
         return Flux.defer(() -> {
@@ -123,7 +134,7 @@ public final class JobRunner {
                     .concatMap(q -> runQuestion(plan, q, state))
                     .takeUntilOther(stop);
             AtomicBoolean active = new AtomicBoolean();
-            return journal.append(jobId, new JobEvent.JobStarted(runnerId))
+            Flux<StoredEvent> job = journal.append(jobId, new JobEvent.JobStarted(runnerId))
                     .doOnNext(e -> {
                         active.set(true);
                         metrics.jobStarted();
@@ -138,8 +149,9 @@ public final class JobRunner {
                         if (active.getAndSet(false)) {
                             metrics.jobStopped();
                         }
-                    })
-                    .contextWrite(ctx -> JobDeadline.with(ctx, deadline));
+                    });
+            return observations.job(jobId, job)
+                    .contextWrite(ctx -> LogContext.with(JobDeadline.with(ctx, deadline), RunnerObservability.JOB_ID, jobId.toString()));
         });
     }
 
@@ -148,7 +160,7 @@ public final class JobRunner {
         int total = plan.questions().size();
         List<Cell> todo = question.cells().stream().filter(c -> !state.isDone(c)).toList();
         int concurrency = plan.spec().limits().concurrency();
-        return Flux.defer(() -> {
+        Flux<StoredEvent> events = Flux.defer(() -> {
             Instant questionStart = clock.instant();
             Instant previousResult = state.lastResultAt();
             if (previousResult != null) {
@@ -170,9 +182,14 @@ public final class JobRunner {
             });
             return started.concatWith(executions).concatWith(finished);
         });
+        return observations.question(jobId, question, events)
+                .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, question.question().id()));
     }
 
-    /** Stores a result; the cell counts as finished only once the journal has committed it. */
+    /**
+     * Stores a result; the cell counts as finished only once the journal has committed it. A cell
+     * that did not succeed is logged at INFO with its error code, the cell's ids in the MDC.
+     */
     private Mono<StoredEvent> record(JobId jobId, ExecutionResult result, RunState state) {
         return journal.append(jobId, new JobEvent.ExecutionFinished(result))
                 .doOnNext(stored -> metrics.executionFinished(result))
@@ -183,7 +200,10 @@ public final class JobRunner {
                         log.info("job {} cell {} {}: {} {}", jobId, result.cell(), result.status(),
                                 result.error().code(), result.error().message());
                     }
-                });
+                })
+                .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, result.cell().questionId(),
+                        RunnerObservability.MODEL, result.cell().endpoint().model(), RunnerObservability.REGION, result.cell().endpoint().region(),
+                        RunnerObservability.PROVIDER, result.providerId()));
     }
 
     private Flux<StoredEvent> finish(ExecutionPlan plan, RunState state) {
@@ -228,6 +248,7 @@ public final class JobRunner {
         private InferenceClientFactory clients;
         private JobJournal journal;
         private MeterRegistry meterRegistry = new SimpleMeterRegistry();
+        private ObservationRegistry observationRegistry = ObservationRegistry.NOOP;
         private Clock clock;
         private Scheduler scheduler = Schedulers.parallel();
         private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
@@ -256,6 +277,16 @@ public final class JobRunner {
 
         public Builder meterRegistry(MeterRegistry registry) {
             this.meterRegistry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /**
+         * Registry for the {@code beacon.job}, {@code beacon.question} and {@code beacon.execution}
+         * observations (see {@link RunnerObservability}); defaults to {@link ObservationRegistry#NOOP},
+         * which observes nothing.
+         */
+        public Builder observationRegistry(ObservationRegistry registry) {
+            this.observationRegistry = Objects.requireNonNull(registry, "registry");
             return this;
         }
 

@@ -10,7 +10,12 @@ import dev.beacon.runner.core.provider.InferenceRequest;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
+import dev.beacon.runner.core.observe.RunnerObservability;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 
@@ -20,7 +25,7 @@ import reactor.core.scheduler.Scheduler;
  */
 final class ProviderLane {
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProviderLane.class);
+    private static final Logger log = LoggerFactory.getLogger(ProviderLane.class);
 
     private final EndpointId endpoint;
     private final ProviderConfig config;
@@ -28,15 +33,18 @@ final class ProviderLane {
     private final ConcurrencyGate gate;
     private final CircuitBreaker circuitBreaker;
     private final Scheduler scheduler;
+    private final EngineMetrics metrics;
     private volatile ExecutionError lastError;
 
-    ProviderLane(EndpointId endpoint, ProviderConfig config, InferenceClient client, CircuitBreaker circuitBreaker, Scheduler scheduler) {
+    ProviderLane(EndpointId endpoint, ProviderConfig config, InferenceClient client, CircuitBreaker circuitBreaker, Scheduler scheduler,
+                 EngineMetrics metrics) {
         this.endpoint = endpoint;
         this.config = config;
         this.client = client;
         this.gate = new ConcurrencyGate(config.maxConcurrency());
         this.circuitBreaker = circuitBreaker;
         this.scheduler = scheduler;
+        this.metrics = metrics;
     }
 
     EndpointId endpoint() {
@@ -65,17 +73,25 @@ final class ProviderLane {
 
     /**
      * One attempt: fails fast with {@code CIRCUIT_OPEN} while the circuit is open, otherwise waits
-     * for a concurrency permit and calls the provider with the provider's attempt timeout.
+     * for a concurrency permit (the wait is recorded) and calls the provider with the provider's
+     * attempt timeout. The provider's id is in the MDC context of everything the attempt does, and
+     * a failure is logged at INFO with its error code.
      *
      * <p>On error emits an {@link InferenceFailure} ({@code TIMEOUT} for the attempt timeout). On
      * cancel leaves the gate's queue or cancels the exchange, which closes its connection.
      */
     Mono<InferenceOutput> attempt(InferenceRequest request) {
-        Mono<InferenceOutput> call = client.infer(request)
-                .timeout(config.timeout(), scheduler)
-                .onErrorMap(TimeoutException.class, e -> InferenceFailure.retryable(ExecutionError.TIMEOUT,
-                        "provider " + config.id() + " did not answer within " + config.timeout()));
-        return gate.run(call)
+        return Mono.defer(() -> {
+                    long queuedAt = scheduler.now(TimeUnit.NANOSECONDS);
+                    Mono<InferenceOutput> call = Mono.defer(() -> {
+                                metrics.queueWaited(this, Duration.ofNanos(scheduler.now(TimeUnit.NANOSECONDS) - queuedAt));
+                                return client.infer(request);
+                            })
+                            .timeout(config.timeout(), scheduler)
+                            .onErrorMap(TimeoutException.class, e -> InferenceFailure.retryable(ExecutionError.TIMEOUT,
+                                    "provider " + config.id() + " did not answer within " + config.timeout()));
+                    return gate.run(call);
+                })
                 .transformDeferred(CircuitBreakerOperator.of(circuitBreaker))
                 .onErrorMap(CallNotPermittedException.class, e -> InferenceFailure.permanent(ExecutionError.CIRCUIT_OPEN,
                         "circuit of provider " + config.id() + " is open after repeated failures"))
@@ -85,6 +101,12 @@ final class ProviderLane {
                     return InferenceFailure.permanent(ExecutionError.INTERNAL,
                             "provider " + config.id() + " failed unexpectedly: " + e.getClass().getSimpleName());
                 })
-                .doOnError(InferenceFailure.class, f -> lastError = f.toError());
+                .doOnError(InferenceFailure.class, f -> {
+                    lastError = f.toError();
+                    // Failure messages name the provider and the problem, never a key or a response body.
+                    log.info("provider {} attempt failed: {} ({}) {}", config.id(), f.code(),
+                            f.retryable() ? "transient" : "permanent", f.getMessage());
+                })
+                .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.PROVIDER, config.id()));
     }
 }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 /** Builds engines over {@link ScriptedClient}s on a virtual-time scheduler. */
@@ -52,6 +53,12 @@ final class EngineFixture {
     }
 
     EngineFixture(int providersPerEndpoint, int maxConcurrency, ProviderScript script, RetryPolicy retryPolicy) {
+        this(providersPerEndpoint, maxConcurrency, script, retryPolicy, builder -> { });
+    }
+
+    /** As above, with {@code customizer} adding to the runner's builder (registries, for instance). */
+    EngineFixture(int providersPerEndpoint, int maxConcurrency, ProviderScript script, RetryPolicy retryPolicy,
+                  Consumer<JobRunner.Builder> customizer) {
         List<EndpointConfig> endpoints = new ArrayList<>();
         REFERENCE_MODELS.forEach((model, regions) -> {
             for (String region : regions) {
@@ -65,7 +72,7 @@ final class EngineFixture {
         });
         catalog = new EndpointCatalog(endpoints);
         journal = new InMemoryJobJournal(new JobRunner.SchedulerClock(scheduler));
-        runner = JobRunner.builder()
+        JobRunner.Builder builder = JobRunner.builder()
                 .endpoints(catalog)
                 .clients((endpoint, provider) -> clients.computeIfAbsent(provider.id(),
                         id -> new ScriptedClient(id, scheduler, inFlight, peak, (req, attempt) -> script.apply(id, req, attempt))))
@@ -73,8 +80,9 @@ final class EngineFixture {
                 .scheduler(scheduler)
                 .retryPolicy(retryPolicy)
                 .jitterSource(() -> 0.5) // no spread: delays are exactly initial × 2^n
-                .runnerId("test-runner")
-                .build();
+                .runnerId("test-runner");
+        customizer.accept(builder);
+        runner = builder.build();
     }
 
     ExecutionPlan plan(int questions, JobLimits limits) {

@@ -14,6 +14,8 @@ import dev.beacon.runner.core.store.JobStore;
 import dev.beacon.runner.persistence.R2dbcJobStore;
 import dev.beacon.runner.web.config.BeaconRunnerProperties;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
+import dev.beacon.runner.core.observe.RunnerObservability;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -124,7 +126,11 @@ public final class RunnerEngineAutoConfiguration {
     @ConditionalOnMissingBean
     @ConditionalOnBean(JobStore.class)
     JobRunner beaconJobRunner(EndpointCatalog catalog, InferenceClientFactory clients, JobStore store, ReceiptSigner signer,
-                              Clock clock, RunnerInstance instance, ObjectProvider<MeterRegistry> meterRegistry) {
+                              Clock clock, RunnerInstance instance, ObjectProvider<MeterRegistry> meterRegistry,
+                              ObjectProvider<ObservationRegistry> observationRegistry) {
+        // Log lines of a job carry its ids once the host propagates the Reactor context to thread
+        // locals (spring.reactor.context-propagation=auto; the standalone app sets it).
+        RunnerObservability.registerMdcAccessor();
         JobRunner.Builder builder = JobRunner.builder()
                 .endpoints(catalog)
                 .clients(clients)
@@ -133,6 +139,7 @@ public final class RunnerEngineAutoConfiguration {
                 .clock(clock)
                 .runnerId(instance.id());
         meterRegistry.ifAvailable(builder::meterRegistry);
+        observationRegistry.ifAvailable(builder::observationRegistry);
         return builder.build();
     }
 

@@ -1,0 +1,101 @@
+package dev.beacon.runner.web;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A loopback TCP relay to a real server that a test can cut and restore, to play a database that
+ * goes away and comes back. Plain threads on purpose: it stands for the network, not for our code.
+ */
+final class TcpForwarder implements AutoCloseable {
+
+    private final String targetHost;
+    private final int targetPort;
+    private final int port;
+    private final List<Socket> open = new CopyOnWriteArrayList<>();
+    private volatile ServerSocket server;
+
+    TcpForwarder(String targetHost, int targetPort) throws IOException {
+        this.targetHost = targetHost;
+        this.targetPort = targetPort;
+        ServerSocket first = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this.port = first.getLocalPort();
+        start(first);
+    }
+
+    int port() {
+        return port;
+    }
+
+    /** Closes every relayed connection and refuses new ones. */
+    synchronized void cut() throws IOException {
+        server.close();
+        for (Socket s : open) {
+            s.close();
+        }
+        open.clear();
+    }
+
+    /** Accepts connections again on the same port. */
+    synchronized void restore() throws IOException {
+        ServerSocket again = new ServerSocket();
+        again.setReuseAddress(true);
+        again.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        start(again);
+    }
+
+    private void start(ServerSocket socket) {
+        this.server = socket;
+        Thread acceptor = new Thread(() -> {
+            while (!socket.isClosed()) {
+                try {
+                    Socket client = socket.accept();
+                    Socket upstream = new Socket(targetHost, targetPort);
+                    open.add(client);
+                    open.add(upstream);
+                    pump(client, upstream);
+                    pump(upstream, client);
+                } catch (IOException e) {
+                    // closed by cut(), or the target refused: the client sees its connection fail
+                }
+            }
+        }, "tcp-forwarder-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    private static void pump(Socket from, Socket to) {
+        Thread t = new Thread(() -> {
+            byte[] buffer = new byte[16 * 1024];
+            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    out.write(buffer, 0, n);
+                    out.flush();
+                }
+            } catch (IOException e) {
+                // either side closed
+            } finally {
+                try {
+                    to.close();
+                } catch (IOException ignored) {
+                    // already closed
+                }
+            }
+        }, "tcp-forwarder-pump");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    @Override
+    public void close() throws IOException {
+        cut();
+    }
+}
