@@ -133,6 +133,30 @@ final class RunnerProcess implements AutoCloseable {
         }
     }
 
+    /** SIGSTOP (paused, as in a long GC pause or a frozen VM) or SIGCONT (resumed). */
+    void signal(String name) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+            if (kill.waitFor() != 0) {
+                throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The whole output of the process so far. */
+    String log() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     /** The last lines of the process's output, for failure messages. */
     String logTail() {
         try {
@@ -155,6 +179,7 @@ final class RunnerProcess implements AutoCloseable {
     @Override
     public void close() {
         if (process.isAlive()) {
+            signal("CONT"); // a stopped process would not die until continued
             kill();
         }
     }

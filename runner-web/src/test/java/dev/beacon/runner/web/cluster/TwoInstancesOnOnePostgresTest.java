@@ -163,6 +163,54 @@ class TwoInstancesOnOnePostgresTest {
 
     @Test
     @Order(3)
+    void pausedOwnerResumingAfterTakeoverWritesNothingAndTheNewOwnerFinishesTheJob() {
+        cluster.provider.latency(Duration.ofMillis(300));
+        String tag = "paused";
+        int questions = 6;
+        String id = cluster.submit(b, Cluster.job(tag, questions));
+        UUID uuid = UUID.fromString(id);
+        String runner = awaitRunner(id, Duration.ofSeconds(20));
+        RunnerProcess owner = runner.equals("a") ? a : b;
+        RunnerProcess other = owner == a ? b : a;
+        await(() -> cluster.count("SELECT COUNT(*) FROM executions WHERE job_id = :id", Map.of("id", uuid)) >= 12, Duration.ofSeconds(30), "12 cells");
+        await(() -> cluster.provider.inFlight().stream().filter(c -> c.contains("|" + tag + " ")).count() >= 4, Duration.ofSeconds(5),
+                "cells in flight");
+
+        owner.signal("STOP"); // its in-flight answers arrive while it cannot read them
+        try {
+            await(() -> awaitRunners(uuid).size() == 2, LEASE.plus(POLL).plus(Duration.ofSeconds(5)), "takeover");
+        } finally {
+            owner.signal("CONT");
+        }
+        Map<String, String> statuses = cluster.awaitTerminal(List.of(id), Duration.ofSeconds(60));
+        assertThat(statuses).as(cluster.logs()).containsEntry(id, "SUCCEEDED");
+        Cluster.sleep(1500); // the resumed owner's late writes, if it made any, would land now
+
+        assertThat(awaitRunners(uuid)).containsExactly(owner.name(), other.name());
+        Map<String, Object> ids = Map.of("id", uuid);
+        assertThat(cluster.count("SELECT COUNT(*) FROM executions WHERE job_id = :id", ids)).isEqualTo(questions * 8L);
+        assertThat(cluster.count("SELECT COUNT(*) FROM job_events WHERE job_id = :id AND type = 'execution.finished'", ids))
+                .isEqualTo(questions * 8L);
+        assertThat(cluster.count("SELECT COUNT(*) FROM job_events WHERE job_id = :id AND type = 'job.finished'", ids)).isEqualTo(1);
+        // without fencing the old owner would record question.finished for the question it was in
+        var finishedPerQuestion = cluster.rows("SELECT data->>'index' AS q, COUNT(*) AS n FROM job_events"
+                + " WHERE job_id = :id AND type = 'question.finished' GROUP BY data->>'index'", ids);
+        assertThat(finishedPerQuestion).hasSize(questions).allSatisfy(r -> assertThat(((Number) r.get("n")).longValue()).isEqualTo(1));
+        long lastSeq = cluster.count("SELECT MAX(seq) FROM job_events WHERE job_id = :id", ids);
+        assertThat(cluster.count("SELECT COUNT(*) FROM job_events WHERE job_id = :id", ids)).isEqualTo(lastSeq);
+        assertThat(owner.log()).as("the resumed owner stopped the job").containsAnyOf("its lease was lost", "lost the lease of job " + id);
+        assertThat(owner.isAlive()).isTrue();
+        System.out.printf("paused owner %s resumed after takeover by %s: %s%n", owner.name(), other.name(),
+                owner.log().contains("its lease was lost") ? "its writes were refused (fenced)" : "its heartbeat found the lease lost");
+    }
+
+    private static List<String> awaitRunners(UUID id) {
+        return cluster.rows("SELECT data->>'runner' AS runner FROM job_events WHERE job_id = :id AND type = 'job.started' ORDER BY seq",
+                Map.of("id", id)).stream().map(r -> (String) r.get("runner")).toList();
+    }
+
+    @Test
+    @Order(4)
     void killedInstancesJobIsResumedByTheOtherRerunningOnlyCellsInFlight() {
         cluster.provider.latency(Duration.ofMillis(300));
         String tag = "orphan";
