@@ -6,6 +6,7 @@ import dev.beacon.runner.core.endpoint.EndpointCatalog;
 import dev.beacon.runner.core.service.JobService;
 import dev.beacon.runner.core.spec.SubmissionLimits;
 import dev.beacon.runner.web.autoconfigure.RunnerEngineAutoConfiguration;
+import dev.beacon.runner.web.autoconfigure.RunnerHealthAutoConfiguration;
 import dev.beacon.runner.web.config.BeaconRunnerProperties;
 import dev.beacon.runner.web.autoconfigure.RunnerPersistenceAutoConfiguration;
 import dev.beacon.runner.web.autoconfigure.RunnerServiceAutoConfiguration;
@@ -102,6 +103,65 @@ class RunnerAutoConfigurationTest {
         new ReactiveWebApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(RunnerWebAutoConfiguration.class))
                 .run(context -> assertThat(context).doesNotHaveBean("beaconRunnerRoutes"));
+    }
+
+    /** The whole stack over an in-memory H2 database in a reactive web context, as a host would have it. */
+    private ReactiveWebApplicationContextRunner withDatabase() {
+        String url = "r2dbc:h2:mem:///ctx-" + java.util.UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1";
+        return new ReactiveWebApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(RunnerPersistenceAutoConfiguration.class, RunnerEngineAutoConfiguration.class,
+                        RunnerServiceAutoConfiguration.class, RunnerWebAutoConfiguration.class, RunnerHealthAutoConfiguration.class))
+                .withBean(io.r2dbc.spi.ConnectionFactory.class, () -> io.r2dbc.spi.ConnectionFactories.get(
+                        io.r2dbc.spi.ConnectionFactoryOptions.parse(url).mutate()
+                                .option(io.r2dbc.spi.ConnectionFactoryOptions.USER, "sa")
+                                .option(io.r2dbc.spi.ConnectionFactoryOptions.PASSWORD, "").build()))
+                .withPropertyValues("spring.r2dbc.url=" + url, "spring.r2dbc.username=sa", "spring.r2dbc.password=",
+                        "beacon.runner.endpoints[0].model=m1", "beacon.runner.endpoints[0].region=eu",
+                        "beacon.runner.endpoints[0].providers[0].id=p1");
+    }
+
+    @Test
+    void withADatabaseEveryPartIsConfigured() {
+        withDatabase().run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context).hasSingleBean(dev.beacon.runner.core.store.JobStore.class)
+                    .hasSingleBean(dev.beacon.runner.core.store.JobSignals.class)
+                    .hasSingleBean(dev.beacon.runner.core.engine.JobRunner.class)
+                    .hasSingleBean(JobService.class)
+                    .hasSingleBean(dev.beacon.runner.core.dispatch.JobDispatcher.class)
+                    .hasBean("beaconRunnerRoutes")
+                    .hasBean("beaconDispatcherHealthIndicator");
+        });
+    }
+
+    @Test
+    void eachHostBeanMakesTheRunnersBackOff() {
+        java.time.Clock clock = java.time.Clock.fixed(java.time.Instant.parse("2026-01-01T00:00:00Z"), java.time.ZoneOffset.UTC);
+        dev.beacon.runner.core.provider.InferenceClientFactory clients = (endpoint, provider) -> request -> reactor.core.publisher.Mono.empty();
+        withDatabase()
+                .withBean("hostClock", java.time.Clock.class, () -> clock)
+                .withBean("hostClients", dev.beacon.runner.core.provider.InferenceClientFactory.class, () -> clients)
+                .withBean("hostSignals", dev.beacon.runner.core.store.JobSignals.class, dev.beacon.runner.persistence.LocalJobSignals::new)
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(java.time.Clock.class)).isSameAs(clock);
+                    assertThat(context.getBean(dev.beacon.runner.core.provider.InferenceClientFactory.class)).isSameAs(clients);
+                    assertThat(context).hasSingleBean(dev.beacon.runner.core.store.JobSignals.class)
+                            .doesNotHaveBean(dev.beacon.runner.core.provider.InferenceClients.class);
+                });
+        dev.beacon.runner.core.spec.SubmissionLimits strict = new dev.beacon.runner.core.spec.SubmissionLimits(5, 100, 4096);
+        withDatabase().withBean("hostLimits", dev.beacon.runner.core.spec.SubmissionLimits.class, () -> strict)
+                .run(context -> assertThat(context.getBean(dev.beacon.runner.core.spec.SubmissionLimits.class)).isSameAs(strict));
+    }
+
+    @Test
+    void disablingTheWebLayerKeepsTheProgrammaticApi() {
+        withDatabase().withPropertyValues("beacon.runner.web.enabled=false").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context).hasSingleBean(JobService.class).doesNotHaveBean("beaconRunnerRoutes");
+        });
+        withDatabase().withPropertyValues("beacon.runner.dispatcher.enabled=false").run(context ->
+                assertThat(context).hasSingleBean(JobService.class).doesNotHaveBean(dev.beacon.runner.core.dispatch.JobDispatcher.class));
     }
 
     private static Throwable rootCause(Throwable t) {
