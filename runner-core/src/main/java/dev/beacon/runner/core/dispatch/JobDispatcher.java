@@ -16,6 +16,7 @@ import dev.beacon.runner.core.store.ClaimedJob;
 import dev.beacon.runner.core.store.JobRecord;
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobStore;
+import dev.beacon.runner.core.store.OwnershipLostException;
 import java.time.Clock;
 import java.util.Map;
 import java.util.Objects;
@@ -85,7 +86,7 @@ public final class JobDispatcher {
         }
         Disposable.Composite composite = Disposables.composite();
         Flux<Object> wakeups = Flux.merge(
-                Mono.just(Boolean.TRUE),
+                releaseLeftovers().thenReturn(Boolean.TRUE),
                 signals.signals().filter(s -> s instanceof JobSignals.Signal.JobAvailable),
                 Flux.interval(settings.pollInterval(), scheduler));
         composite.add(wakeups
@@ -130,6 +131,28 @@ public final class JobDispatcher {
         });
     }
 
+    /**
+     * Releases the jobs still held under this instance's id while it runs none: leases of an earlier
+     * process with the same configured id, which this instance's heartbeat would otherwise keep alive
+     * forever. Runs before the first claim; on error logs and completes (the leases then expire).
+     */
+    private Mono<Void> releaseLeftovers() {
+        return Mono.defer(() -> {
+            if (!running.isEmpty()) {
+                return Mono.empty();
+            }
+            return store.renewLeases(settings.instanceId(), settings.lease())
+                    .concatMap(id -> {
+                        log.info("releasing job {}, left claimed by an earlier process named {}", id, settings.instanceId());
+                        return store.release(id, settings.instanceId());
+                    })
+                    .then();
+        }).onErrorResume(e -> {
+            log.warn("could not release jobs left by an earlier process named {}: {}", settings.instanceId(), e.toString());
+            return Mono.empty();
+        });
+    }
+
     private Mono<Void> claimWhileCapacity() {
         return Mono.defer(() -> {
             if (!started.get() || running.size() >= settings.capacity()) {
@@ -166,12 +189,27 @@ public final class JobDispatcher {
                         e -> {
                         },
                         e -> {
+                            if (isOwnershipLost(e)) {
+                                // Fenced: another instance owns the job now and resumes it; nothing to release.
+                                log.warn("job {} stopped here: its lease was lost to another instance ({})", id, e.getMessage());
+                                return;
+                            }
                             log.error("job {} stopped by a storage error; releasing it to be resumed", id, e);
+                            // release(id, owner) clears only while this instance still owns the job.
                             store.release(id, settings.instanceId()).onErrorResume(x -> Mono.empty())
                                     .then(signals.publish(new JobSignals.Signal.JobAvailable()))
                                     .onErrorResume(x -> Mono.empty()).subscribe();
                         },
                         () -> signals.publish(new JobSignals.Signal.JobAvailable()).onErrorResume(x -> Mono.empty()).subscribe()));
+    }
+
+    private static boolean isOwnershipLost(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof OwnershipLostException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Signals when a cancel was requested: already flagged at claim time, signalled, or seen by a slow poll. */
@@ -219,7 +257,8 @@ public final class JobDispatcher {
                             // instance may own it now, so stop writing as its owner.
                             Disposable d = running.remove(id);
                             if (d != null) {
-                                log.warn("lost the lease of job {}; stopping it here", id);
+                                log.warn("lost the lease of job {} (another instance took it over, or it finished just now); "
+                                        + "stopping it here", id);
                                 d.dispose();
                             }
                         }

@@ -91,15 +91,18 @@ public final class JobRunner {
 
     /**
      * Runs (or resumes) a job and emits each event once it is stored, ending with
-     * {@code job.finished}.
+     * {@code job.finished}. If the journal stores no {@code job.started} (the job is already
+     * terminal, e.g. cancelled while queued) nothing runs and the flux completes empty.
      *
      * <p>Cells already in {@code run.stored()} are skipped. When {@code run.cancellation()}
      * signals, or the job deadline ({@code startedAt + jobTimeout}) passes, in-flight calls are
      * cancelled (their connections closed) and every unfinished cell is stored {@code CANCELLED}
      * or {@code TIMED_OUT} before {@code job.finished}.
      *
-     * <p>On error (the journal could not store an event even after its retries) the flux errors and
-     * the job is left {@code RUNNING} with every stored row intact, to be resumed. On cancel of the
+     * <p>On error (the journal could not store an event even after its retries, or refused it with an
+     * {@code OwnershipLostException} because another instance owns the job now) the flux errors, the
+     * other in-flight cells are cancelled, and the job is left {@code RUNNING} with every stored row
+     * intact, to be resumed. On cancel of the
      * subscription itself (shutdown, lost lease) in-flight calls are cancelled and nothing more is
      * written: the job stays resumable.
      *
@@ -144,9 +147,10 @@ public final class JobRunner {
                         log.info("job {} started on {}: {} questions x {} endpoints, {} cells already stored",
                                 jobId, runnerId, plan.questions().size(), plan.endpoints().size(), run.stored().size());
                     })
-                    .flux()
-                    .concatWith(questions)
-                    .concatWith(Flux.defer(() -> finish(plan, state)))
+                    // Empty: the job is already terminal (cancelled while queued), so nothing runs.
+                    .flatMapMany(started -> Flux.just(started)
+                            .concatWith(questions)
+                            .concatWith(Flux.defer(() -> finish(plan, state))))
                     .doFinally(signal -> {
                         if (active.getAndSet(false)) {
                             metrics.jobStopped();

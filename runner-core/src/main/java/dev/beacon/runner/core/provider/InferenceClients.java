@@ -72,7 +72,21 @@ public final class InferenceClients implements InferenceClientFactory, AutoClose
                 .evictInBackground(Duration.ofSeconds(30))
                 .build();
         this.http = HttpClient.create(pool)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000);
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                // Reactor Netty's client meters (reactor.netty.http.client.*, Micrometer's global
+                // registry), with the URI reduced to the protocol's route so tags stay bounded.
+                .metrics(true, InferenceClients::routeOf);
+    }
+
+    /** The protocol route of a request path: {@code /v1/chat/completions}, {@code /api/chat}, or {@code /} (Modal). */
+    static String routeOf(String path) {
+        if (path.endsWith("/v1/chat/completions")) {
+            return "/v1/chat/completions";
+        }
+        if (path.endsWith("/api/chat")) {
+            return "/api/chat";
+        }
+        return "/";
     }
 
     /**

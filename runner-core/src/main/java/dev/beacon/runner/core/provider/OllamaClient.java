@@ -5,7 +5,6 @@ import dev.beacon.runner.core.domain.TokenUsage;
 import java.net.URI;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
@@ -39,11 +38,7 @@ final class OllamaClient implements InferenceClient {
     ObjectNode body(InferenceRequest request) {
         ObjectNode body = transport.newObject();
         body.put("model", model);
-        ArrayNode messages = body.putArray("messages");
-        if (request.systemPrompt() != null) {
-            messages.addObject().put("role", "system").put("content", request.systemPrompt());
-        }
-        messages.addObject().put("role", "user").put("content", request.prompt());
+        ProviderTransport.putChatMessages(body, request);
         body.put("stream", false);
         ObjectNode options = body.putObject("options");
         options.put("temperature", request.temperature());

@@ -5,7 +5,6 @@ import dev.beacon.runner.core.domain.TokenUsage;
 import java.net.URI;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
@@ -38,11 +37,7 @@ final class OpenAiClient implements InferenceClient {
     ObjectNode body(InferenceRequest request) {
         ObjectNode body = transport.newObject();
         body.put("model", model);
-        ArrayNode messages = body.putArray("messages");
-        if (request.systemPrompt() != null) {
-            messages.addObject().put("role", "system").put("content", request.systemPrompt());
-        }
-        messages.addObject().put("role", "user").put("content", request.prompt());
+        ProviderTransport.putChatMessages(body, request);
         body.put("temperature", request.temperature());
         body.put("max_tokens", request.maxTokens());
         if (request.seed() != null) {

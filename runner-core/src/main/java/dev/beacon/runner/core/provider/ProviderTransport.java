@@ -316,4 +316,13 @@ final class ProviderTransport {
             return bytes.toByteArray();
         }
     }
+
+    /** Writes the chat {@code messages} both chat protocols share: the system prompt if any, then the question. */
+    static void putChatMessages(ObjectNode body, InferenceRequest request) {
+        var messages = body.putArray("messages");
+        if (request.systemPrompt() != null) {
+            messages.addObject().put("role", "system").put("content", request.systemPrompt());
+        }
+        messages.addObject().put("role", "user").put("content", request.prompt());
+    }
 }

@@ -1,6 +1,7 @@
 package dev.beacon.runner.web.autoconfigure;
 
 import dev.beacon.runner.core.endpoint.EndpointCatalog;
+import dev.beacon.runner.core.engine.JobJournal;
 import dev.beacon.runner.core.engine.JobRunner;
 import dev.beacon.runner.core.engine.ReceiptSigner;
 import dev.beacon.runner.core.plan.ExecutionPlanner;
@@ -10,6 +11,7 @@ import dev.beacon.runner.core.spec.JobDefaults;
 import dev.beacon.runner.core.spec.JobSpecReader;
 import dev.beacon.runner.core.spec.SubmissionLimits;
 import dev.beacon.runner.core.store.JobStore;
+import dev.beacon.runner.persistence.R2dbcJobStore;
 import dev.beacon.runner.web.config.BeaconRunnerProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.observation.ObservationRegistry;
@@ -114,6 +116,12 @@ public final class RunnerEngineAutoConfiguration {
         return InferenceClients.forProviders(catalog.endpoints().stream().flatMap(e -> e.providers().stream()).toList());
     }
 
+    /**
+     * The engine. It journals through {@code store}; for the runner's own {@link R2dbcJobStore} through
+     * the journal fenced to this instance ({@link R2dbcJobStore#journalFor}), so that once another
+     * instance has taken a job over (this one paused past its lease), every further write of this
+     * instance is refused with a {@code LeaseLostException} instead of landing as the owner's.
+     */
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnBean(JobStore.class)
@@ -126,13 +134,18 @@ public final class RunnerEngineAutoConfiguration {
         JobRunner.Builder builder = JobRunner.builder()
                 .endpoints(catalog)
                 .clients(clients)
-                .journal(store)
+                .journal(journalOf(store, instance))
                 .receiptSigner(signer)
                 .clock(clock)
                 .runnerId(instance.id());
         meterRegistry.ifAvailable(builder::meterRegistry);
         observationRegistry.ifAvailable(builder::observationRegistry);
         return builder.build();
+    }
+
+    /** The journal the engine writes through: fenced to this instance when the store can fence. */
+    static JobJournal journalOf(JobStore store, RunnerInstance instance) {
+        return store instanceof R2dbcJobStore r2dbc ? r2dbc.journalFor(instance.id()) : store;
     }
 
     @Bean

@@ -1,0 +1,31 @@
+package dev.beacon.runner.core.store;
+
+import dev.beacon.runner.core.domain.JobId;
+import java.util.Objects;
+
+/**
+ * Signals that a write for a job was refused because the writer no longer owns the job: another
+ * instance has claimed it (the writer's lease expired) or it was released. Not a fault: the writer
+ * stops running the job and leaves it to its new owner. Stores throw their own subtype.
+ */
+public class OwnershipLostException extends IllegalStateException {
+
+    private final JobId jobId;
+    private final String owner;
+
+    public OwnershipLostException(JobId jobId, String owner, String message) {
+        super(message);
+        this.jobId = Objects.requireNonNull(jobId, "jobId");
+        this.owner = owner;
+    }
+
+    /** The job whose write was refused. */
+    public JobId jobId() {
+        return jobId;
+    }
+
+    /** The instance that tried to write as the job's owner. */
+    public String owner() {
+        return owner;
+    }
+}

@@ -1,0 +1,284 @@
+package dev.beacon.runner.web.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.beacon.runner.web.BeaconRunnerApplication;
+import java.io.IOException;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.ActiveProfiles;
+
+/**
+ * Drives the dashboard in a real headless Chromium against the running application: submit the
+ * example job from the form and watch all 64 cells succeed, read the comparison, get a validation
+ * error for a bad spec, cancel a slow job and see its cells turn cancelled.
+ *
+ * <p>Needs {@code chromium} and {@code chromium-driver} (Debian packages), see {@link HeadlessChromium}:
+ * without them the test fails rather than skips.
+ *
+ * <p>Runs with the {@code dashboard} profile: simulated endpoints of about 150 ms, so a job is seen
+ * running and can be cancelled. Screenshots of every step land in {@code target/dashboard-screenshots/}.
+ */
+@SpringBootTest(
+        classes = BeaconRunnerApplication.class,
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+                "beacon.runner.security.tokens[0]=" + DashboardBrowserTest.TOKEN,
+        })
+@ActiveProfiles("dashboard")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DashboardBrowserTest {
+
+    static final String TOKEN = "dashboard-test-token";
+
+    private static HeadlessChromium browser;
+    private static WebDriver driver;
+    private static String finishedJobId;
+
+    @LocalServerPort
+    int port;
+
+    @BeforeAll
+    static void startBrowser() throws IOException {
+        browser = HeadlessChromium.start();
+        driver = browser.driver();
+    }
+
+    @AfterAll
+    static void stopBrowser() throws IOException {
+        if (browser != null) {
+            browser.close();
+        }
+    }
+
+    private String baseUrl() {
+        return "http://127.0.0.1:" + port + "/";
+    }
+
+    @Test
+    @Order(1)
+    void submittingTheExampleJobFillsTheWholeMatrixLive() {
+        openJobsPage();
+        enterToken();
+        WebElement spec = driver.findElement(By.id("spec"));
+        waitUntil("the form is prefilled with the example job", () -> spec.getDomProperty("value").contains("tiananmen"));
+        screenshot("01-jobs-page");
+
+        driver.findElement(By.id("submit-job")).click();
+        waitUntil("the job page opens", () -> driver.getCurrentUrl().contains("#/jobs/"));
+        String jobId = jobIdFromUrl();
+        waitUntil("the matrix shows 64 cells", () -> cells().size() == 64);
+        waitUntil("the job runs", () -> cellsIn("RUNNING") > 0 || cellsIn("SUCCEEDED") > 0);
+        screenshot("02-job-running");
+
+        waitUntil("all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
+        waitUntil("the job is shown as succeeded", () -> jobStatus().equals("SUCCEEDED"));
+        waitUntil("the stream is closed after job.finished",
+                () -> "done".equals(driver.findElement(By.id("conn-state")).getDomAttribute("data-state")));
+        assertThat(driver.findElement(By.cssSelector("[data-count='SUCCEEDED'] .count-n")).getText()).isEqualTo("64");
+        assertThat(driver.findElement(By.cssSelector("[data-count='PENDING'] .count-n")).getText()).isEqualTo("0");
+        assertThat(driver.findElement(By.id("cancel-job")).isEnabled()).isFalse();
+        screenshot("03-job-finished");
+
+        // A cell opens its execution by keyboard, and keeps the focus while the page updates.
+        WebElement cell = driver.findElement(By.cssSelector("#matrix .cell[data-question='climate'][data-endpoint='mistral-7b@eu']"));
+        cell.sendKeys(Keys.ENTER);
+        waitUntil("the cell's answer is shown", () -> driver.findElement(By.id("cell-detail")).isDisplayed());
+        assertThat(driver.findElement(By.cssSelector("#cell-detail h2")).getText()).contains("climate").contains("mistral-7b@eu");
+        assertThat(driver.findElement(By.cssSelector("#cell-detail .answer")).getText()).isNotBlank();
+        assertThat(js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@eu");
+        screenshot("03b-cell-detail");
+        // Arrow keys move between cells.
+        driver.switchTo().activeElement().sendKeys(Keys.ARROW_RIGHT);
+        assertThat(js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@asia");
+        driver.switchTo().activeElement().sendKeys(Keys.ARROW_DOWN);
+        assertThat(js("return document.activeElement.dataset.question;")).isEqualTo("tiananmen");
+
+        // A full reload replays the stream from the start and shows the same finished matrix.
+        driver.navigate().refresh();
+        waitUntil("the reloaded page shows all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
+
+        // The job is listed on the jobs page with its status.
+        openJobsPage();
+        waitUntil("the finished job is listed", () -> !driver.findElements(
+                By.cssSelector("#jobs-table tr[data-job-id='" + jobId + "'] [data-status='SUCCEEDED']")).isEmpty());
+        finishedJobId = jobId;
+    }
+
+    @Test
+    @Order(2)
+    void comparisonShowsEveryRegionsAnswerSideBySide() {
+        assertThat(finishedJobId).as("a finished job from the previous step").isNotNull();
+        driver.get(baseUrl() + "#/jobs/" + finishedJobId);
+        waitUntil("the job page loads", () -> cellsIn("SUCCEEDED") == 64);
+        driver.findElement(By.id("open-comparison")).click();
+
+        waitUntil("8 questions are compared", () -> driver.findElements(By.cssSelector("#comparison section.question")).size() == 8);
+        assertThat(driver.findElements(By.cssSelector("#comparison .model-block"))).hasSize(8 * 3);
+        List<WebElement> columns = driver.findElements(By.cssSelector("#comparison .region-col"));
+        assertThat(columns).hasSize(8 * 8);
+        assertThat(driver.findElements(By.cssSelector("#comparison .answer-text")))
+                .allSatisfy(answer -> assertThat(answer.getText()).isNotBlank());
+        // Similarity scores: 3 pairs for each 3-region model, 1 for the 2-region one.
+        assertThat(driver.findElements(By.cssSelector("#comparison .sims .sim"))).hasSize(8 * (3 + 1 + 3));
+        screenshot("06-comparison");
+
+        // The page's word diff: LCS over words, case and punctuation ignored.
+        Object diff = ((JavascriptExecutor) driver).executeAsyncScript("""
+                const done = arguments[arguments.length - 1];
+                import('./diff.js').then(m => {
+                  const a = m.diffWords('The sky is blue.', 'the sky is very blue today');
+                  const b = m.diffWords('one two three four', 'one three four five');
+                  done([a.same, a.added, a.removed, b.same, b.added, b.removed,
+                        b.parts.filter(p => p.kind !== 'space').map(p => p.kind[0] + ':' + p.text).join(' ')].join('|'));
+                }).catch(e => done('error: ' + e));
+                """);
+        assertThat(diff).isEqualTo("4|2|0|3|1|1|s:one d:two s:three s:four a:five");
+
+        // The region columns of a question sit side by side.
+        WebElement first = driver.findElement(By.cssSelector("#comparison .model-block .region-col:nth-child(1)"));
+        WebElement second = driver.findElement(By.cssSelector("#comparison .model-block .region-col:nth-child(2)"));
+        assertThat(second.getRect().getX()).isGreaterThan(first.getRect().getX());
+        assertThat(second.getRect().getY()).isEqualTo(first.getRect().getY());
+    }
+
+    @Test
+    @Order(3)
+    void aBadSpecShowsTheApisValidationErrorsAtTheirFields() {
+        openJobsPage();
+        js("window.scrollTo(0, 0);");
+        String bad = """
+                {
+                  "name": "bad-spec",
+                  "questions": [{"id": "climate", "text": "What is your stance on climate change?"}],
+                  "models": [
+                    {"id": "llama3.2-1b", "regions": ["us"]},
+                    {"id": "mistral-7b", "regions": ["mars"]}
+                  ]
+                }
+                """;
+        setSpec(bad);
+        String before = driver.getCurrentUrl();
+        driver.findElement(By.id("submit-job")).click();
+
+        By error = By.cssSelector("#spec-errors .form-error[data-field='models[1].regions[0]']");
+        waitUntil("the unknown region is reported at its field", () -> !driver.findElements(error).isEmpty());
+        assertThat(driver.findElement(error).getText()).contains("models[1].regions[0]").contains("mars").contains("line 6");
+        assertThat(driver.findElement(By.id("spec")).getDomAttribute("aria-invalid")).isEqualTo("true");
+        assertThat(driver.findElements(By.cssSelector(".gutter .gutter-error")))
+                .extracting(WebElement::getText).contains("! 6");
+        assertThat(driver.getCurrentUrl()).isEqualTo(before);
+        screenshot("04-validation-error");
+
+        // Going to the field selects its line in the editor.
+        driver.findElement(error).findElement(By.cssSelector("button.error-field")).click();
+        Object selected = js("const t = document.getElementById('spec'); return t.value.substring(t.selectionStart, t.selectionEnd);");
+        assertThat(String.valueOf(selected)).contains("mars");
+    }
+
+    @Test
+    @Order(4)
+    void cancellingASlowJobTurnsItsRemainingCellsCancelled() {
+        openJobsPage();
+        String questions = IntStream.range(0, 60)
+                .mapToObj(i -> "{\"id\": \"q" + i + "\", \"text\": \"Question number " + i + ": is the sky blue?\"}")
+                .collect(Collectors.joining(",\n    "));
+        setSpec("""
+                {
+                  "name": "slow-60q",
+                  "questions": [
+                    %s
+                  ],
+                  "models": [
+                    {"id": "llama3.2-1b", "regions": ["us", "eu", "asia"]},
+                    {"id": "mistral-7b", "regions": ["eu", "asia"]},
+                    {"id": "qwen2.5-1.5b", "regions": ["us", "eu", "asia"]}
+                  ]
+                }
+                """.formatted(questions));
+        driver.findElement(By.id("submit-job")).click();
+        waitUntil("the job page opens", () -> driver.getCurrentUrl().contains("#/jobs/"));
+        waitUntil("the job runs", () -> cellsIn("RUNNING") > 0 || cellsIn("SUCCEEDED") > 0);
+        screenshot("05a-slow-job-running");
+
+        driver.findElement(By.id("cancel-job")).click();
+        waitUntil("the job is shown as cancelled", () -> jobStatus().equals("CANCELLED"));
+        waitUntil("every cell is terminal", () -> cellsIn("PENDING") == 0 && cellsIn("RUNNING") == 0);
+        int cancelled = cellsIn("CANCELLED");
+        assertThat(cancelled).isGreaterThan(0);
+        assertThat(cells()).hasSize(60 * 8);
+        assertThat(driver.findElement(By.cssSelector("[data-count='CANCELLED'] .count-n")).getText())
+                .isEqualTo(String.valueOf(cancelled));
+        assertThat(driver.findElement(By.id("cancel-job")).isEnabled()).isFalse();
+        js("document.querySelector(\"#matrix .cell[data-state='CANCELLED']\").closest('tr').scrollIntoView({block: 'center'});");
+        screenshot("05b-slow-job-cancelled");
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void openJobsPage() {
+        driver.get(baseUrl() + "#/");
+        waitUntil("the jobs page loads", () -> !driver.findElements(By.id("submit-form")).isEmpty());
+    }
+
+    private void enterToken() {
+        WebElement input = driver.findElement(By.id("token-input"));
+        input.clear();
+        input.sendKeys(TOKEN);
+        driver.findElement(By.cssSelector("#token-form button[type='submit']")).click();
+        waitUntil("the token is kept for the session",
+                () -> TOKEN.equals(js("return sessionStorage.getItem('beacon.runner.token');")));
+    }
+
+    private void setSpec(String json) {
+        WebElement spec = driver.findElement(By.id("spec"));
+        waitUntil("the editor is ready", () -> !spec.getDomProperty("value").isEmpty());
+        js("const t = document.getElementById('spec'); t.value = arguments[0];"
+                + " t.dispatchEvent(new Event('input', {bubbles: true}));", json);
+    }
+
+    private List<WebElement> cells() {
+        return driver.findElements(By.cssSelector("#matrix .cell"));
+    }
+
+    private int cellsIn(String state) {
+        Object n = js("return document.querySelectorAll(\"#matrix .cell[data-state='\" + arguments[0] + \"']\").length;", state);
+        return ((Number) n).intValue();
+    }
+
+    private String jobStatus() {
+        List<WebElement> badge = driver.findElements(By.cssSelector("#job-status [data-status]"));
+        return badge.isEmpty() ? "" : badge.get(0).getDomAttribute("data-status");
+    }
+
+    private String jobIdFromUrl() {
+        String url = driver.getCurrentUrl();
+        return url.substring(url.indexOf("#/jobs/") + "#/jobs/".length()).replaceAll("/.*$", "");
+    }
+
+    private Object js(String script, Object... args) {
+        return browser.js(script, args);
+    }
+
+    private void waitUntil(String what, java.util.function.BooleanSupplier condition) {
+        browser.waitUntil(what, condition);
+    }
+
+    private void screenshot(String name) {
+        browser.screenshot(name);
+    }
+}

@@ -1,0 +1,68 @@
+package dev.beacon.runner.web.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.beacon.runner.web.BeaconRunnerApplication;
+import java.io.IOException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebDriver;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+
+/**
+ * With the API mounted under {@code beacon.runner.web.base-path=/beacon}, the dashboard is served
+ * there too and reaches the API, its event stream and the comparison through its relative URLs.
+ */
+@SpringBootTest(
+        classes = BeaconRunnerApplication.class,
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "beacon.runner.web.base-path=/beacon")
+class DashboardUnderBasePathBrowserTest {
+
+    private static HeadlessChromium browser;
+    private static WebDriver driver;
+
+    @LocalServerPort
+    int port;
+
+    @BeforeAll
+    static void startBrowser() throws IOException {
+        browser = HeadlessChromium.start();
+        driver = browser.driver();
+    }
+
+    @AfterAll
+    static void stopBrowser() throws IOException {
+        if (browser != null) {
+            browser.close();
+        }
+    }
+
+    @Test
+    void theDashboardRunsAJobUnderTheRunnersBasePath() {
+        // Without the trailing slash: redirected, so that the page's relative URLs stay under /beacon/.
+        driver.get("http://127.0.0.1:" + port + "/beacon");
+        browser.waitUntil("the jobs page loads under /beacon/", () -> !driver.findElements(By.id("submit-form")).isEmpty());
+        assertThat(driver.getCurrentUrl()).startsWith("http://127.0.0.1:" + port + "/beacon/");
+        browser.waitUntil("the form is prefilled from /beacon/example-job.json",
+                () -> driver.findElement(By.id("spec")).getDomProperty("value").contains("tiananmen"));
+
+        driver.findElement(By.id("submit-job")).click();
+        browser.waitUntil("the job page opens", () -> driver.getCurrentUrl().contains("#/jobs/"));
+        browser.waitUntil("all 64 cells succeeded over /beacon/jobs/{id}/events",
+                () -> ((Number) browser.js("return document.querySelectorAll(\"#matrix .cell[data-state='SUCCEEDED']\").length;"))
+                        .intValue() == 64);
+        browser.screenshot("07-base-path-job");
+
+        driver.findElement(By.id("open-comparison")).click();
+        browser.waitUntil("the comparison loads from /beacon/jobs/{id}/comparison",
+                () -> driver.findElements(By.cssSelector("#comparison section.question")).size() == 8);
+
+        driver.get("http://127.0.0.1:" + port + "/beacon/#/");
+        browser.waitUntil("the job is listed from /beacon/jobs",
+                () -> !driver.findElements(By.cssSelector("#jobs-table [data-status='SUCCEEDED']")).isEmpty());
+    }
+}

@@ -1,0 +1,116 @@
+package dev.beacon.runner.web.dashboard;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.function.BooleanSupplier;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * Debian's headless Chromium driven through its ChromeDriver, for the dashboard tests, with waits
+ * that leave a screenshot behind when they time out.
+ *
+ * <p>Selenium Manager never runs: the driver and the browser binary are given explicitly
+ * ({@code /usr/bin/chromedriver}, {@code /usr/bin/chromium}; override with
+ * {@code -Ddashboard.chromedriver=…}, {@code -Ddashboard.chromium=…} or {@code CHROMEDRIVER} /
+ * {@code CHROME_BIN}). Without them the test fails, it is not skipped: CI installs them, so a
+ * missing browser means a broken machine.
+ */
+final class HeadlessChromium implements AutoCloseable {
+
+    static final Path SHOTS = Path.of("target", "dashboard-screenshots");
+    private static final Duration WAIT = Duration.ofSeconds(90);
+
+    private final WebDriver driver;
+    private final Path userDataDir;
+
+    private HeadlessChromium(WebDriver driver, Path userDataDir) {
+        this.driver = driver;
+        this.userDataDir = userDataDir;
+    }
+
+    /** Starts a fresh browser with its own profile directory; fails the test if Chromium is not installed. */
+    static HeadlessChromium start() throws IOException {
+        Path chromium = Path.of(System.getProperty("dashboard.chromium",
+                System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium")));
+        Path chromedriver = Path.of(System.getProperty("dashboard.chromedriver",
+                System.getenv().getOrDefault("CHROMEDRIVER", "/usr/bin/chromedriver")));
+        if (!Files.isExecutable(chromium) || !Files.isExecutable(chromedriver)) {
+            fail("The dashboard browser tests need Chromium and its driver at " + chromium + " and " + chromedriver
+                    + " (install them with: apt-get update && apt-get install -y chromium chromium-driver;"
+                    + " or point -Ddashboard.chromium / -Ddashboard.chromedriver at them).");
+        }
+        Files.createDirectories(SHOTS);
+        Path userDataDir = Files.createTempDirectory("dashboard-chromium-");
+        System.setProperty("webdriver.chrome.driver", chromedriver.toString());
+
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(chromium.toFile());
+        options.addArguments(
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1400,1000", "--user-data-dir=" + userDataDir);
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(chromedriver.toFile())
+                .usingAnyFreePort()
+                .build();
+        WebDriver driver = new ChromeDriver(service, options);
+        driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(20));
+        return new HeadlessChromium(driver, userDataDir);
+    }
+
+    WebDriver driver() {
+        return driver;
+    }
+
+    Object js(String script, Object... args) {
+        return ((JavascriptExecutor) driver).executeScript(script, args);
+    }
+
+    /** Waits up to 90 s for {@code condition}; on time-out saves a screenshot named after {@code what} and fails. */
+    void waitUntil(String what, BooleanSupplier condition) {
+        try {
+            new WebDriverWait(driver, WAIT, Duration.ofMillis(200))
+                    .ignoring(StaleElementReferenceException.class)
+                    .withMessage(what)
+                    .until(d -> condition.getAsBoolean());
+        } catch (RuntimeException e) {
+            screenshot("failed-" + what.replaceAll("[^A-Za-z0-9]+", "-"));
+            throw e;
+        }
+    }
+
+    /** Saves the visible page as {@code target/dashboard-screenshots/{name}.png}. */
+    void screenshot(String name) {
+        try {
+            byte[] png = ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES);
+            Files.write(SHOTS.resolve(name + ".png"), png);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("could not save screenshot " + name + ": " + e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            driver.quit();
+        } finally {
+            try (var paths = Files.walk(userDataDir)) {
+                paths.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+            }
+        }
+    }
+}
