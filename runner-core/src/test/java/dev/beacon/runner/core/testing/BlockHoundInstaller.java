@@ -8,11 +8,19 @@ import reactor.blockhound.BlockHound;
  * Installs BlockHound before any test runs, so a blocking call on a Reactor non-blocking thread
  * (event loop, parallel scheduler) fails the test that made it. Registered through
  * {@code META-INF/services}; other modules can register it the same way.
+ *
+ * <p>{@code -Dbeacon.blockhound=off} (set by the {@code bench} profile) skips it: benchmarks measure
+ * the code as it runs in production, without the instrumentation, and at a benchmark's scale
+ * BlockHound also reports a merely contended JDK lock (a timer's cancel from an event loop) as a
+ * blocking call, which breaks the pipeline it was raised in.
  */
 public final class BlockHoundInstaller implements LauncherSessionListener {
 
     @Override
     public void launcherSessionOpened(LauncherSession session) {
+        if ("off".equals(System.getProperty("beacon.blockhound"))) {
+            return;
+        }
         BlockHound.install(builder -> builder
                 // Test logging goes to the console synchronously; that is the test's own I/O, not the code's.
                 .allowBlockingCallsInside("ch.qos.logback.core.OutputStreamAppender", "writeBytes")
