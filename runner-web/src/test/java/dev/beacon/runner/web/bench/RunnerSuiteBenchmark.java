@@ -230,11 +230,28 @@ class RunnerSuiteBenchmark {
                 Double.NaN, runs, afterGc <= 512, load, "peak used heap sampled every 20 ms, garbage included: %.0f MB (no -Xmx set)".formatted(heap)));
         rows.add(new Row("same", "peak live threads (harness excluded); with " + small.jobs + " jobs", "no growth with job count", threads, "threads",
                 small.peakThreads, threads / (double) small.peakThreads, runs, threads <= small.peakThreads + 4, load,
-                "reference = the same scenario with " + small.jobs + " jobs"));
+                "reference = the same scenario with " + small.jobs + " jobs; threads only at the larger peak: " + extraThreads(small, samples)));
+    }
+
+    /** Thread names (digits dropped, counted) present at the larger runs' peak beyond those of the small run's peak. */
+    static String extraThreads(Sample small, List<Sample> large) {
+        java.util.Map<String, Long> before = small.threadNames().stream()
+                .collect(java.util.stream.Collectors.groupingBy(n -> n.replaceAll("\\d+", "#"), java.util.stream.Collectors.counting()));
+        Sample peak = large.stream().max(java.util.Comparator.comparingInt(Sample::peakThreads)).orElseThrow();
+        java.util.Map<String, Long> after = peak.threadNames().stream()
+                .collect(java.util.stream.Collectors.groupingBy(n -> n.replaceAll("\\d+", "#"), java.util.stream.Collectors.counting()));
+        StringBuilder extra = new StringBuilder();
+        after.forEach((name, n) -> {
+            long more = n - before.getOrDefault(name, 0L);
+            if (more > 0) {
+                extra.append(extra.length() == 0 ? "" : ", ").append(more).append(" × ").append(name);
+            }
+        });
+        return extra.length() == 0 ? "none" : extra.toString();
     }
 
     record Sample(int jobs, double wallSeconds, double peakHeapMb, int peakThreads, double peakAfterGcMb, double submittedSeconds,
-                  double lastStartedSeconds) {
+                  double lastStartedSeconds, List<String> threadNames) {
     }
 
     Sample concurrentJobs(String name, int jobs) throws Exception {
@@ -242,6 +259,7 @@ class RunnerSuiteBenchmark {
         AtomicBoolean sampling = new AtomicBoolean(true);
         AtomicLong peakHeap = new AtomicLong();
         AtomicLong peakAfterGc = new AtomicLong();
+        java.util.concurrent.atomic.AtomicReference<List<String>> peakNames = new java.util.concurrent.atomic.AtomicReference<>(List.of());
         AtomicInteger peakThreads = new AtomicInteger();
         Thread sampler = new Thread(() -> {
             var memory = ManagementFactory.getMemoryMXBean();
@@ -255,8 +273,12 @@ class RunnerSuiteBenchmark {
                 }
                 peakAfterGc.accumulateAndGet(afterGc, Math::max);
                 // The runner's threads: everything but this harness's own (bench-*).
-                int threads = (int) Thread.getAllStackTraces().keySet().stream().filter(t -> !t.getName().startsWith("bench-")).count();
-                peakThreads.accumulateAndGet(threads, Math::max);
+                List<String> names = Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+                        .filter(n -> !n.startsWith("bench-")).toList();
+                if (names.size() > peakThreads.get()) {
+                    peakThreads.set(names.size());
+                    peakNames.set(names);
+                }
                 sleep(20);
             }
         }, "bench-sampler");
@@ -270,7 +292,7 @@ class RunnerSuiteBenchmark {
             double submitted = Duration.between(t0, Instant.now()).toNanos() / 1e9;
             Instant[] last = awaitJobs(name, jobs, Duration.ofMinutes(5));
             return new Sample(jobs, Duration.between(t0, last[0]).toNanos() / 1e9, peakHeap.get() / (1024.0 * 1024), peakThreads.get(),
-                    peakAfterGc.get() / (1024.0 * 1024), submitted, Duration.between(t0, last[1]).toNanos() / 1e9);
+                    peakAfterGc.get() / (1024.0 * 1024), submitted, Duration.between(t0, last[1]).toNanos() / 1e9, peakNames.get());
         } finally {
             sampling.set(false);
             sampler.join();
