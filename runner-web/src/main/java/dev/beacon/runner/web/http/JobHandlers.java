@@ -167,13 +167,9 @@ final class JobHandlers {
             JobId id = jobId(request);
             long after = resumeAfter(request);
             return service.get(id).flatMap(job -> {
-                // A finished job's log is complete: read it from the start and skip up to the cursor, so
-                // that the stream also ends for a cursor at (or past) job.finished, where a feed that
-                // starts after the cursor would never see the terminal event.
-                Flux<StoredEvent> source = job.status().isTerminal() && after > 0
-                        ? service.events(id, 0).filter(e -> e.seq() > after)
-                        : service.events(id, after);
-                Flux<ServerSentEvent<String>> events = source
+                // The service's stream also ends for a cursor at or past job.finished: the job's shared
+                // feed sees the terminal event and completes every subscriber.
+                Flux<ServerSentEvent<String>> events = service.events(id, after)
                         .map(this::toSse)
                         .onErrorResume(e -> {
                             log.warn("event stream of job {} ended early: {}", id, e.toString());
