@@ -188,6 +188,30 @@ class JobLogCorrelationTest {
         assertThat(registry.getCurrentObservation()).as("nothing leaks into the caller's thread").isNull();
     }
 
+    @Test
+    void providerHttpExchangesAreObservedAsChildrenOfTheirExecution() {
+        // Reactor Netty reports its client exchanges to this registry (the Boot auto-configuration
+        // sets the host's); with .metrics(true, …) on the provider client they nest under the
+        // execution observation found in the Reactor context.
+        ObservationRegistry previous = reactor.netty.Metrics.observationRegistry(registry);
+        try {
+            Fixture f = new Fixture();
+            f.runner.run(JobRun.fresh(f.plan)).blockLast(Duration.ofSeconds(30));
+
+            List<Observation.Context> exchanges = observations.started.stream()
+                    .filter(c -> c.getName() != null && c.getName().contains("http.client")).toList();
+            assertThat(exchanges).as("names: %s", observations.started.stream().map(Observation.Context::getName).distinct().toList())
+                    .hasSizeGreaterThanOrEqualTo(16)
+                    .allSatisfy(c -> assertThat(RecordingObservationHandler.parentOf(c)).isNotNull()
+                            .extracting(Observation.Context::getName).isEqualTo(RunnerObservability.EXECUTION_OBSERVATION));
+            // 16 cells, one retried: 17 responses, each tagged with the protocol route, not the full URL.
+            assertThat(exchanges).filteredOn(c -> c.getName().endsWith("response.time")).hasSize(17)
+                    .allSatisfy(c -> assertThat(RecordingObservationHandler.low(c)).containsEntry("uri", "/v1/chat/completions"));
+        } finally {
+            reactor.netty.Metrics.observationRegistry(previous);
+        }
+    }
+
     /** A list appender that snapshots each event's MDC on the thread that logged it. */
     private static final class CapturingAppender extends ListAppender<ILoggingEvent> {
         @Override

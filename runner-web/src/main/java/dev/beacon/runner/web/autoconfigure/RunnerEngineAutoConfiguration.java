@@ -139,7 +139,12 @@ public final class RunnerEngineAutoConfiguration {
                 .clock(clock)
                 .runnerId(instance.id());
         meterRegistry.ifAvailable(builder::meterRegistry);
-        observationRegistry.ifAvailable(builder::observationRegistry);
+        observationRegistry.ifAvailable(registry -> {
+            builder.observationRegistry(registry);
+            // Reactor Netty reports client exchanges to one process-wide registry; with it, each
+            // provider call appears as a child of its beacon.execution observation.
+            reactor.netty.Metrics.observationRegistry(registry);
+        });
         return builder.build();
     }
 
