@@ -12,6 +12,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
@@ -30,6 +31,8 @@ import org.springframework.test.context.DynamicPropertySource;
         "spring.r2dbc.pool.max-validation-time=2s",
         "spring.r2dbc.pool.validation-query=SELECT 1",
         "beacon.runner.dispatcher.poll-interval=PT0.5S"})
+// Closed after the class: its database relay is gone then, and a cached context would keep retrying it.
+@DirtiesContext
 class ActuatorTest {
 
     private static TcpForwarder database;

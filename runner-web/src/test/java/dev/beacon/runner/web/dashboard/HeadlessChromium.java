@@ -2,6 +2,8 @@ package dev.beacon.runner.web.dashboard;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import org.junit.jupiter.api.Assumptions;
+
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,8 +28,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * <p>Selenium Manager never runs: the driver and the browser binary are given explicitly
  * ({@code /usr/bin/chromedriver}, {@code /usr/bin/chromium}; override with
  * {@code -Ddashboard.chromedriver=…}, {@code -Ddashboard.chromium=…} or {@code CHROMEDRIVER} /
- * {@code CHROME_BIN}). Without them the test fails, it is not skipped: CI installs them, so a
- * missing browser means a broken machine.
+ * {@code CHROME_BIN}). Without them the test fails under CI (which installs them, so a missing
+ * browser means a broken machine) and reports itself skipped elsewhere, naming what to install.
  */
 final class HeadlessChromium implements AutoCloseable {
 
@@ -49,9 +51,16 @@ final class HeadlessChromium implements AutoCloseable {
         Path chromedriver = Path.of(System.getProperty("dashboard.chromedriver",
                 System.getenv().getOrDefault("CHROMEDRIVER", "/usr/bin/chromedriver")));
         if (!Files.isExecutable(chromium) || !Files.isExecutable(chromedriver)) {
-            fail("The dashboard browser tests need Chromium and its driver at " + chromium + " and " + chromedriver
+            String missing = "The dashboard browser tests need Chromium and its driver at " + chromium + " and " + chromedriver
                     + " (install them with: apt-get update && apt-get install -y chromium chromium-driver;"
-                    + " or point -Ddashboard.chromium / -Ddashboard.chromedriver at them).");
+                    + " or point -Ddashboard.chromium / -Ddashboard.chromedriver at them).";
+            // CI installs the browser, so there its absence is a failure. On a developer's machine with
+            // only a JDK the rest of `./mvnw verify` must still pass: the browser tests report themselves
+            // as skipped, naming what to install.
+            if (System.getenv("CI") != null) {
+                fail(missing);
+            }
+            Assumptions.abort(missing);
         }
         Files.createDirectories(SHOTS);
         Path userDataDir = Files.createTempDirectory("dashboard-chromium-");
