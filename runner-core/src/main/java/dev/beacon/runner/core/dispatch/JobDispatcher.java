@@ -176,7 +176,11 @@ public final class JobDispatcher {
         } catch (SpecValidationException e) {
             // The configuration changed since the job was accepted; it can never run here.
             log.warn("job {} cannot run on this configuration: {}", id, e.getMessage());
-            running.put(id, failUnplannable(job, e.getMessage()).subscribe());
+            // Registered before it starts, removed when it ends: a synchronous finish cannot leave a
+            // stale entry that would hold a unit of capacity forever.
+            Disposable.Swap failing = Disposables.swap();
+            running.put(id, failing);
+            failing.update(failUnplannable(job, e.getMessage()).doFinally(s -> running.remove(id, failing)).subscribe());
             return;
         }
         Mono<Object> cancellation = cancellationOf(job);
@@ -234,7 +238,6 @@ public final class JobDispatcher {
                 .concatMap(cell -> store.append(job.id(), new JobEvent.ExecutionFinished(
                         ExecutionResult.notRun(cell, ExecutionStatus.FAILED, error, now))))
                 .then(store.append(job.id(), new JobEvent.JobFinished(JobStatus.FAILED, job.counts())))
-                .doFinally(s -> running.remove(job.id()))
                 .onErrorResume(e -> {
                     log.error("could not fail job {}", job.id(), e);
                     return Mono.empty();

@@ -196,6 +196,21 @@ class DispatcherLeaseTest {
         assertThat(count("SELECT COUNT(*) FROM executions WHERE job_id = :id", id)).isEqualTo(4);
     }
 
+    @Test
+    void jobThatNoLongerFitsTheConfigurationFailsWithEveryCellStoredAndFreesItsCapacity() {
+        // Accepted when region r2 was configured; this instance serves only r0 and r1 now.
+        JobSpec spec = Jobs.spec("unplannable", 2, 3);
+        JobId id = store.submit(Jobs.newJob(spec, null, clock.instant())).block(Duration.ofSeconds(10)).job().id();
+
+        a.dispatcher.start();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> statusOf(id) == JobStatus.FAILED);
+        await().atMost(Duration.ofSeconds(5)).until(() -> a.dispatcher.runningJobs().isEmpty());
+        assertThat(count("SELECT COUNT(*) FROM executions WHERE job_id = :id AND status = 'FAILED' AND error_code = 'UNPLANNABLE'", id))
+                .isEqualTo(6);
+        assertThat(a.calls).hasValue(0);
+    }
+
     private JobId submit(int questions) {
         JobSpec spec = Jobs.spec("lease", questions, 2);
         return store.submit(Jobs.newJob(spec, null, clock.instant())).block(Duration.ofSeconds(10)).job().id();
