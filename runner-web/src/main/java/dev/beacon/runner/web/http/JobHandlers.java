@@ -45,8 +45,6 @@ final class JobHandlers {
 
     private final JobService service;
     private final JobViews views;
-    /** Live events reach every subscriber of a job at once: encode each one once. */
-    private final EncodedEvents encoded = new EncodedEvents(16_384);
     private final BoundedBody body;
     private final Duration keepAlive;
     private final Mono<Void> closing;
@@ -194,7 +192,7 @@ final class JobHandlers {
         return ServerSentEvent.<String>builder()
                 .id(Long.toString(event.seq()))
                 .event(event.type())
-                .data(encoded.line(event, e -> views.line(views.eventData(e))))
+                .data(views.line(views.eventData(event)))
                 .build();
     }
 
