@@ -36,6 +36,29 @@ final class EngineFixture {
         REFERENCE_MODELS.put("qwen2.5-1.5b", List.of("us", "eu", "asia"));
     }
 
+    /** The reference models and regions as a job selects them. */
+    static List<ModelSelection> referenceModels() {
+        List<ModelSelection> models = new ArrayList<>();
+        REFERENCE_MODELS.forEach((model, regions) -> models.add(new ModelSelection(model, regions)));
+        return models;
+    }
+
+    /**
+     * The reference endpoints, each one {@code openai} provider on a loopback server under
+     * {@code /<region>}, so that the server can tell the regions apart.
+     */
+    static EndpointCatalog loopbackCatalog(int port) {
+        List<EndpointConfig> endpoints = new ArrayList<>();
+        REFERENCE_MODELS.forEach((model, regions) -> {
+            for (String region : regions) {
+                java.net.URI url = java.net.URI.create("http://127.0.0.1:" + port + "/" + region);
+                endpoints.add(new EndpointConfig(new EndpointId(model, region), List.of(new ProviderConfig(
+                        model + "@" + region, ProviderType.OPENAI, url, "sk-test", null, 4, Duration.ofSeconds(10), null))));
+            }
+        });
+        return new EndpointCatalog(endpoints);
+    }
+
     final VirtualTimeScheduler scheduler = VirtualTimeScheduler.create();
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicInteger peak = new AtomicInteger();

@@ -7,14 +7,10 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.domain.Question;
 import dev.beacon.runner.core.endpoint.EndpointCatalog;
-import dev.beacon.runner.core.endpoint.EndpointConfig;
-import dev.beacon.runner.core.endpoint.ProviderConfig;
-import dev.beacon.runner.core.endpoint.ProviderType;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.observe.RunnerObservability;
@@ -31,10 +27,8 @@ import dev.beacon.runner.core.spec.ModelSelection;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccessor;
-import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -227,17 +221,8 @@ class JobLogCorrelationTest {
         final ExecutionPlan plan;
 
         Fixture() {
-            List<EndpointConfig> endpoints = new ArrayList<>();
-            List<ModelSelection> models = new ArrayList<>();
-            EngineFixture.REFERENCE_MODELS.forEach((model, regions) -> {
-                models.add(new ModelSelection(model, regions));
-                for (String region : regions) {
-                    URI url = URI.create("http://127.0.0.1:" + server.port() + "/" + region);
-                    endpoints.add(new EndpointConfig(new EndpointId(model, region), List.of(new ProviderConfig(
-                            model + "@" + region, ProviderType.OPENAI, url, "sk-test", null, 4, Duration.ofSeconds(10), null))));
-                }
-            });
-            EndpointCatalog catalog = new EndpointCatalog(endpoints);
+            List<ModelSelection> models = EngineFixture.referenceModels();
+            EndpointCatalog catalog = EngineFixture.loopbackCatalog(server.port());
             InferenceClientFactory logging = (endpoint, provider) -> {
                 InferenceClient real = clients.create(endpoint, provider);
                 return request -> Mono.deferContextual(ctx -> {

@@ -3,16 +3,12 @@ package dev.beacon.runner.core.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.domain.Question;
 import dev.beacon.runner.core.endpoint.EndpointCatalog;
-import dev.beacon.runner.core.endpoint.EndpointConfig;
-import dev.beacon.runner.core.endpoint.ProviderConfig;
-import dev.beacon.runner.core.endpoint.ProviderType;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.plan.ExecutionPlan;
@@ -22,7 +18,6 @@ import dev.beacon.runner.core.spec.InferenceParams;
 import dev.beacon.runner.core.spec.JobLimits;
 import dev.beacon.runner.core.spec.JobSpec;
 import dev.beacon.runner.core.spec.ModelSelection;
-import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -144,17 +139,8 @@ class ReferenceJobOverLoopbackTest {
         final ExecutionPlan plan;
 
         Fixture() {
-            List<EndpointConfig> endpoints = new ArrayList<>();
-            List<ModelSelection> models = new ArrayList<>();
-            EngineFixture.REFERENCE_MODELS.forEach((model, regions) -> {
-                models.add(new ModelSelection(model, regions));
-                for (String region : regions) {
-                    URI url = URI.create("http://127.0.0.1:" + server.port() + "/" + region);
-                    endpoints.add(new EndpointConfig(new EndpointId(model, region), List.of(new ProviderConfig(
-                            model + "@" + region, ProviderType.OPENAI, url, "sk-test", null, 4, Duration.ofSeconds(10), null))));
-                }
-            });
-            EndpointCatalog catalog = new EndpointCatalog(endpoints);
+            List<ModelSelection> models = EngineFixture.referenceModels();
+            EndpointCatalog catalog = EngineFixture.loopbackCatalog(server.port());
             runner = JobRunner.builder().endpoints(catalog).clients(clients).journal(journal).build();
             List<Question> questions = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
