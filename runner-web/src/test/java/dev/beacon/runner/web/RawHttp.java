@@ -56,7 +56,9 @@ final class RawHttp {
         Mono<Response> response = (body == null ? request : request.send(ByteBufFlux.fromInbound(Mono.just(Unpooled.wrappedBuffer(body)))))
                 .responseSingle((res, content) -> content.asString(StandardCharsets.UTF_8).defaultIfEmpty("")
                         .map(text -> new Response(res.status().code(), res.responseHeaders(), text)));
-        return response.block(Duration.ofSeconds(30));
+        // Name the request in a failure: a bare ReadTimeoutException does not say which call hung.
+        return response.onErrorMap(e -> new AssertionError(method + " " + path + " got no complete answer: " + e, e))
+                .block(Duration.ofSeconds(30));
     }
 
     /** Sends {@code chunks} with chunked transfer encoding, i.e. without declaring the length. */
