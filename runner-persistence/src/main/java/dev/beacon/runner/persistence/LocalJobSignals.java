@@ -5,6 +5,7 @@ import java.util.Objects;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * {@link JobSignals} within one JVM: a signal published here reaches this instance's subscribers at
@@ -25,10 +26,18 @@ public final class LocalJobSignals implements JobSignals {
         return Mono.fromRunnable(() -> deliver(signal));
     }
 
-    /** Hot: signals published after subscription; never completes; on cancel the subscriber is removed. */
+    /**
+     * Hot: signals published after subscription, each subscriber served on its own worker of the
+     * parallel scheduler; never completes; on cancel the subscriber is removed.
+     *
+     * <p>Not on the publisher's thread: a subscriber may do real work on a signal (a cancel stops a
+     * job and stores its rows), and doing it inside {@link #deliver}'s lock, on the thread of the write
+     * that published, let that work wait on another write which was itself waiting for the lock — a
+     * cancel request then never answered.
+     */
     @Override
     public Flux<Signal> signals() {
-        return sink.asFlux();
+        return sink.asFlux().publishOn(Schedulers.parallel());
     }
 
     void deliver(Signal signal) {

@@ -863,7 +863,7 @@ public final class R2dbcJobStore implements JobStore {
 
     /**
      * Publishes {@code signal} without making the write wait for it. Local subscribers get it at once
-     * (synchronously, on subscribe); only the {@code pg_notify} round trip to other instances runs
+     * (handed to them on subscribe); only the {@code pg_notify} round trip to other instances runs
      * behind. Used for {@code EventsAppended}, the signal of every append: awaiting its round trip (on
      * a second pooled connection) put one more database round trip between a cell's commit and the
      * engine going on, three per question boundary, which the benchmark suite showed as a large share
