@@ -266,7 +266,7 @@ abstract class JobStoreContract {
         Disposable subscription = signals.signals().subscribe(seen::add);
         try {
             store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
-            assertThat(seen).contains(new Signal.EventsAppended(job.id(), 2));
+            org.awaitility.Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(seen).contains(new Signal.EventsAppended(job.id(), 2)));
         } finally {
             subscription.dispose();
         }
@@ -316,13 +316,14 @@ abstract class JobStoreContract {
         Disposable subscription = signals.signals().subscribe(seen::add);
         try {
             StepVerifier.create(store.requestCancel(job.id())).expectNext(CancelOutcome.REQUESTED).expectComplete().verify(WAIT);
+            // Signals reach subscribers on their own worker, shortly after the publish.
+            org.awaitility.Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(seen).contains(new Signal.CancelRequested(job.id())));
         } finally {
             subscription.dispose();
         }
         JobRecord flagged = store.find(job.id()).block(WAIT);
         assertThat(flagged.status()).isEqualTo(JobStatus.RUNNING);
         assertThat(flagged.cancelRequested()).isTrue();
-        assertThat(seen).contains(new Signal.CancelRequested(job.id()));
         assertThat(store.executions(job.id()).count().block(WAIT)).isZero();
     }
 
