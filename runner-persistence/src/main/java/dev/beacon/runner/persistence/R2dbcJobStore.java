@@ -19,10 +19,12 @@ import dev.beacon.runner.core.store.ClaimedJob;
 import dev.beacon.runner.core.store.IdempotencyConflictException;
 import dev.beacon.runner.core.store.JobQuery;
 import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.store.JobLease;
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobSignals.Signal;
 import dev.beacon.runner.core.store.JobStore;
 import dev.beacon.runner.core.store.NewJob;
+import dev.beacon.runner.core.store.StoreUnavailableException;
 import dev.beacon.runner.core.store.Submission;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Row;
@@ -33,6 +35,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -72,9 +75,20 @@ import reactor.util.retry.RetryBackoffSpec;
  * never fails the write.
  *
  * <p>Fencing: {@link #journalFor(String)} gives an owner its own {@code JobJournal} whose appends
- * are refused with {@link LeaseLostException} once the job has another owner (or none), checked under
- * the job's row lock. Appends through the store itself are not fenced; they still never store a cell
- * twice nor change a terminal job, because those writes are compare-and-set.
+ * are refused with {@link LeaseLostException} once the job has another owner (or none) or, when the
+ * append runs with a {@link JobLease} in its Reactor context, once the job was claimed again since that
+ * lease (its fencing token moved on) — checked under the job's row lock. Appends through the store
+ * itself are not fenced; they still never store a cell twice nor change a terminal job, because those
+ * writes are compare-and-set. Under a lease, the bookkeeping events ({@code job.started},
+ * {@code question.started}, {@code question.finished}) are idempotent too: a retry after a commit
+ * whose answer was lost finds the stored event (by a key of kind, question and token) and emits it.
+ *
+ * <p>Leases are measured on the database's clock ({@code CURRENT_TIMESTAMP}), never the instance's:
+ * instances whose clocks disagree still agree on when a lease ends.
+ *
+ * <p>Every operation waits at most the builder's {@code timeout} for the database (for a query that
+ * streams rows: for its first row) and then errors with {@link StoreUnavailableException}: a stalled
+ * database makes callers fail fast instead of hanging. Such a timeout is not retried here.
  */
 public final class R2dbcJobStore implements JobStore {
 
@@ -95,6 +109,9 @@ public final class R2dbcJobStore implements JobStore {
     private final TransactionalOperator tx;
     private final JobJson json;
     private final Clock clock;
+    /** Tests only: measures leases on this clock instead of the database's. */
+    private final Clock leaseClock;
+    private final Duration timeout;
     private final SqlDialect dialect;
     private final String prefix;
     private final JobSignals signals;
@@ -107,6 +124,8 @@ public final class R2dbcJobStore implements JobStore {
         this.tx = TransactionalOperator.create(new R2dbcTransactionManager(b.connectionFactory));
         this.json = b.json;
         this.clock = b.clock;
+        this.leaseClock = b.leaseClock;
+        this.timeout = b.timeout;
         this.dialect = b.dialect != null ? b.dialect : SqlDialect.of(b.connectionFactory);
         this.prefix = b.schema == null ? "" : b.schema + ".";
         this.signals = b.signals;
@@ -264,20 +283,23 @@ public final class R2dbcJobStore implements JobStore {
      */
     @Override
     public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
-        return append(jobId, event, null);
+        return append(jobId, event, null, null);
     }
 
     /**
      * The journal of one runner instance: the same appends as {@link #append(JobId, JobEvent)}, but
      * fenced: while the job is not terminal, an append errors with {@link LeaseLostException} (and
-     * stores nothing) unless {@code owner} still holds the job, as set by {@link #claimNext}.
+     * stores nothing) unless {@code owner} still holds the job, as set by {@link #claimNext} — and, if
+     * the append's Reactor context carries the {@link JobLease} of the job, still under that lease's
+     * fencing token.
      */
     public JobJournal journalFor(String owner) {
         requireOwner(owner);
         return new JobJournal() {
             @Override
             public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
-                return R2dbcJobStore.this.append(jobId, event, owner);
+                return Mono.deferContextual(ctx -> R2dbcJobStore.this.append(jobId, event, owner,
+                        JobLease.of(ctx, jobId).map(JobLease::token).orElse(null)));
             }
 
             @Override
@@ -287,25 +309,56 @@ public final class R2dbcJobStore implements JobStore {
         };
     }
 
-    private Mono<StoredEvent> append(JobId jobId, JobEvent event, String owner) {
+    private Mono<StoredEvent> append(JobId jobId, JobEvent event, String owner, Long token) {
         Objects.requireNonNull(jobId, "jobId");
         Objects.requireNonNull(event, "event");
         if (event instanceof JobEvent.ExecutionFinished f) {
-            return finished.submit(new FinishedCell(jobId, micros(f.result()), owner));
+            return finished.submit(new FinishedCell(jobId, micros(f.result()), owner, token));
         }
-        return onDb(tx.transactional(lock(jobId).flatMap(job -> fenced(job, owner)
+        String dedupeKey = token == null ? null : dedupeKey(event, token);
+        return onDb(tx.transactional(lock(jobId).flatMap(job -> fenced(job, owner, token)
                         ? Mono.error(new LeaseLostException(jobId, owner, job.owner()))
-                        : appendInTransaction(job, event))))
+                        : dedupeKey == null ? appendInTransaction(job, event, null)
+                        : storedWithKey(jobId, dedupeKey).switchIfEmpty(Mono.defer(() -> appendInTransaction(job, event, dedupeKey))))))
                 .retryWhen(retry)
                 .doOnNext(stored -> publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
     }
 
-    /** Whether {@code owner}'s write must be refused: the job is live and held by someone else. */
-    private static boolean fenced(LockedJob job, String owner) {
-        return owner != null && !job.status().isTerminal() && !owner.equals(job.owner());
+    /**
+     * Whether {@code owner}'s write (under fencing token {@code token}, if not null) must be refused:
+     * the job is live and held by someone else, or claimed again since that token.
+     */
+    private static boolean fenced(LockedJob job, String owner, Long token) {
+        return owner != null && !job.status().isTerminal()
+                && (!owner.equals(job.owner()) || token != null && token != job.leaseToken());
     }
 
-    private Mono<StoredEvent> appendInTransaction(LockedJob job, JobEvent event) {
+    /**
+     * The key that makes a bookkeeping append of one run idempotent, or {@code null} for events that
+     * are idempotent by themselves ({@code execution.finished} per cell, {@code job.finished} by its
+     * transition).
+     */
+    private static String dedupeKey(JobEvent event, long token) {
+        if (event instanceof JobEvent.JobStarted) {
+            return "job.started@" + token;
+        }
+        if (event instanceof JobEvent.QuestionStarted q) {
+            return "question.started:" + q.index() + "@" + token;
+        }
+        if (event instanceof JobEvent.QuestionFinished q) {
+            return "question.finished:" + q.index() + "@" + token;
+        }
+        return null;
+    }
+
+    /** The event stored earlier under {@code dedupeKey}, if any (a retried append). */
+    private Mono<StoredEvent> storedWithKey(JobId jobId, String dedupeKey) {
+        return sql("SELECT job_id, seq, data, created_at FROM {job_events} WHERE job_id = :id AND dedupe_key = :key")
+                .bind("id", jobId.value()).bind("key", dedupeKey)
+                .map(this::mapEvent).one();
+    }
+
+    private Mono<StoredEvent> appendInTransaction(LockedJob job, JobEvent event, String dedupeKey) {
         Instant now = now();
         long seq = job.eventSeq() + 1;
         StoredEvent stored;
@@ -343,7 +396,7 @@ public final class R2dbcJobStore implements JobStore {
             change = update.bind("seq", seq).bind("id", job.id().value()).bind("expected", job.status().name())
                     .fetch().rowsUpdated();
         }
-        return change.flatMap(n -> n == 0 ? Mono.<StoredEvent>empty() : insertEvents(List.of(stored)).thenReturn(stored));
+        return change.flatMap(n -> n == 0 ? Mono.<StoredEvent>empty() : insertEvent(stored, dedupeKey).thenReturn(stored));
     }
 
     private Mono<Long> finish(LockedJob job, JobStatus to, long seq, Instant now) {
@@ -363,7 +416,7 @@ public final class R2dbcJobStore implements JobStore {
             Set<Integer> refused = new java.util.HashSet<>();
             for (int i = 0; i < items.size(); i++) {
                 LockedJob job = locked.get(items.get(i).jobId().value());
-                if (job != null && fenced(job, items.get(i).owner())) {
+                if (job != null && fenced(job, items.get(i).owner(), items.get(i).token())) {
                     refused.add(i);
                 } else if (job != null && !job.status().isTerminal()) {
                     writable.add(i);
@@ -500,6 +553,15 @@ public final class R2dbcJobStore implements JobStore {
         return spec;
     }
 
+    /** Inserts one event with its dedupe key ({@code null} for none). */
+    private Mono<Void> insertEvent(StoredEvent event, String dedupeKey) {
+        GenericExecuteSpec spec = sql("INSERT INTO {job_events} (job_id, seq, type, data, created_at, dedupe_key) VALUES (:j, :s, :t, %s, :c, :k)"
+                .formatted(dialect.json("d")))
+                .bind("j", event.jobId().value()).bind("s", event.seq()).bind("t", event.type())
+                .bind("d", json.writeEventData(event)).bind("c", ts(event.createdAt()));
+        return nullable(spec, "k", dedupeKey, String.class).fetch().rowsUpdated().then();
+    }
+
     private Mono<Void> insertEvents(List<StoredEvent> events) {
         if (events.isEmpty()) {
             return Mono.empty();
@@ -541,7 +603,7 @@ public final class R2dbcJobStore implements JobStore {
     @Override
     public Mono<CancelOutcome> requestCancel(JobId id) {
         Mono<Cancel> work = sql(
-                "SELECT id, status, event_seq, cells, owner, spec FROM {jobs} WHERE id = :id FOR UPDATE")
+                "SELECT id, status, event_seq, cells, owner, lease_token, spec FROM {jobs} WHERE id = :id FOR UPDATE")
                 .bind("id", id.value())
                 .map((row, meta) -> Map.entry(mapLocked(row), row.get("spec", String.class)))
                 .one()
@@ -606,15 +668,7 @@ public final class R2dbcJobStore implements JobStore {
 
     @Override
     public Mono<ClaimedJob> claimNext(String owner, Duration lease) {
-        requireOwner(owner);
-        requireLease(lease);
-        // Reads inside use the non-hopping queries: on H2 a transaction must stay on its thread, or
-        // blocked claimers can starve it of bounded-elastic threads while they wait for its lock.
-        Mono<ClaimedJob> work = dialect.skipLockedAfterLimit()
-                ? tx.transactional(claimLocked(owner, lease).flatMap(this::claimed))
-                // one autocommit compare-and-set per candidate: no lock outlives its statement
-                : claimOptimistic(owner, lease, 5).flatMap(this::claimed);
-        return onDb(work).retryWhen(retry);
+        return claim(owner, lease, 1, Set.of()).next();
     }
 
     /**
@@ -625,116 +679,159 @@ public final class R2dbcJobStore implements JobStore {
      * and reads them back. Claiming one job per transaction made a burst of submissions wait for the
      * dispatcher: each claim queued for a pooled connection behind the writes of the jobs already
      * running, and the benchmark suite's 500 concurrent jobs were still being claimed 49 s after the
-     * last one was accepted. H2 claims one by one (see {@link #claimNext}).
+     * last one was accepted.
+     *
+     * <p>H2 applies {@code LIMIT} before {@code SKIP LOCKED} (see {@link SqlDialect#skipLockedAfterLimit}),
+     * so there each job is claimed by an autocommit compare-and-set on one of a few candidates: no
+     * lock outlives its statement, and on H2 a transaction must stay on its thread, or blocked
+     * claimers can starve it of bounded-elastic threads while they wait for its lock.
      */
     @Override
-    public Flux<ClaimedJob> claim(String owner, Duration lease, int max) {
+    public Flux<ClaimedJob> claim(String owner, Duration lease, int max, Set<JobId> excluded) {
         requireOwner(owner);
         requireLease(lease);
         if (max < 1) {
             throw new IllegalArgumentException("max must be >= 1, but was " + max);
         }
-        if (!dialect.skipLockedAfterLimit() || max == 1) {
-            return JobStore.super.claim(owner, lease, max);
+        Objects.requireNonNull(excluded, "excluded");
+        if (!dialect.skipLockedAfterLimit()) {
+            return Flux.range(0, max)
+                    .concatMap(i -> onDb(claimOptimistic(owner, lease, excluded, 5).flatMap(this::claimed)).retryWhen(retry)
+                            .map(java.util.Optional::of).defaultIfEmpty(java.util.Optional.empty()), 1)
+                    .takeWhile(java.util.Optional::isPresent)
+                    .map(java.util.Optional::get);
         }
-        Mono<List<ClaimedJob>> work = tx.transactional(Mono.defer(() -> {
-            Instant now = now();
-            return sql(CLAIMABLE + "LIMIT :max FOR UPDATE SKIP LOCKED")
-                    .bind("now", ts(now)).bind("max", max)
-                    .map((row, meta) -> new JobId(row.get("id", UUID.class)))
-                    .all().collectList()
-                    .flatMap(ids -> ids.isEmpty() ? Mono.just(List.<ClaimedJob>of())
-                            : takeAll(ids, owner, now, lease).thenMany(Flux.fromIterable(ids).concatMap(this::claimed, 1)).collectList());
-        }));
+        Mono<List<ClaimedJob>> work = tx.transactional(Mono.defer(() -> bindNow(claimable(excluded, "LIMIT :max FOR UPDATE SKIP LOCKED"), excluded)
+                .bind("max", max)
+                .map((row, meta) -> new JobId(row.get("id", UUID.class)))
+                .all().collectList()
+                .flatMap(ids -> ids.isEmpty() ? Mono.just(List.<ClaimedJob>of())
+                        : take(ids, owner, lease).thenMany(Flux.fromIterable(ids).concatMap(this::claimed, 1)).collectList())));
         return onDb(work).retryWhen(retry).flatMapIterable(claimed -> claimed);
     }
 
-    /** Takes rows this transaction has locked (so the conditions still hold; they are kept as a guard). */
-    private Mono<Long> takeAll(List<JobId> ids, String owner, Instant now, Duration lease) {
-        return sql("""
-                UPDATE {jobs} SET owner = :owner, lease_until = :until
-                WHERE id IN (:ids) AND status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)""")
-                .bind("owner", owner).bind("until", ts(now.plus(lease))).bind("ids", ids.stream().map(JobId::value).toList())
-                .bind("now", ts(now))
-                .fetch().rowsUpdated();
+    /**
+     * The oldest claimable jobs: no owner, or an expired lease, whatever the status (a claimed job
+     * stays {@code QUEUED} until the engine appends {@code job.started}); never one of {@code excluded}.
+     */
+    private GenericExecuteSpec claimable(Set<JobId> excluded, String tail) {
+        return sql("SELECT id FROM {jobs} WHERE " + CLAIMABLE.formatted(dbNow()) + (excluded.isEmpty() ? "" : " AND id NOT IN (:excluded)")
+                + " ORDER BY created_at, id " + tail);
     }
 
-    private Mono<ClaimedJob> claimed(JobId id) {
-        return findQuery(id).zipWith(executionsQuery(id).collectList(), ClaimedJob::new);
-    }
-
-    // A claimed job stays QUEUED until the engine appends job.started, so "unclaimed" means no owner
-    // or an expired lease, whatever the status.
-    private static final String CLAIMABLE = """
-            SELECT id FROM {jobs}
-            WHERE status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)
-            ORDER BY created_at, id
-            """;
-
-    /** PostgreSQL: lock the oldest claimable row, skipping rows other claimers hold, and take it. */
-    private Mono<JobId> claimLocked(String owner, Duration lease) {
-        return Mono.defer(() -> {
-            Instant now = now();
-            return sql(CLAIMABLE + "LIMIT 1 FOR UPDATE SKIP LOCKED")
-                    .bind("now", ts(now))
-                    .map((row, meta) -> new JobId(row.get("id", UUID.class)))
-                    .one()
-                    .flatMap(id -> take(id, owner, now, lease).thenReturn(id));
-        });
-    }
+    private static final String CLAIMABLE =
+            "status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < %s)";
 
     /**
      * H2: read a few claimable ids, then take the first one whose compare-and-set still matches. If
      * every candidate was taken meanwhile, look again (at most {@code rounds} times).
      */
-    private Mono<JobId> claimOptimistic(String owner, Duration lease, int rounds) {
-        return Mono.defer(() -> {
-            Instant now = now();
-            return sql(CLAIMABLE + "LIMIT 16")
-                    .bind("now", ts(now))
-                    .map((row, meta) -> new JobId(row.get("id", UUID.class)))
-                    .all().collectList()
-                    .flatMap(candidates -> Flux.fromIterable(candidates)
-                            .concatMap(id -> take(id, owner, now, lease).filter(n -> n > 0).map(n -> id), 1)
-                            .next()
-                            .switchIfEmpty(Mono.defer(() -> candidates.isEmpty() || rounds <= 1 ? Mono.empty()
-                                    : claimOptimistic(owner, lease, rounds - 1))));
-        });
+    private Mono<JobId> claimOptimistic(String owner, Duration lease, Set<JobId> excluded, int rounds) {
+        return Mono.defer(() -> bindNow(claimable(excluded, "LIMIT 16"), excluded)
+                .map((row, meta) -> new JobId(row.get("id", UUID.class)))
+                .all().collectList()
+                .flatMap(candidates -> Flux.fromIterable(candidates)
+                        .concatMap(id -> take(List.of(id), owner, lease).filter(n -> n > 0).map(n -> id), 1)
+                        .next()
+                        .switchIfEmpty(Mono.defer(() -> candidates.isEmpty() || rounds <= 1 ? Mono.empty()
+                                : claimOptimistic(owner, lease, excluded, rounds - 1)))));
     }
 
-    private Mono<Long> take(JobId id, String owner, Instant now, Duration lease) {
-        return sql("""
-                UPDATE {jobs} SET owner = :owner, lease_until = :until
-                WHERE id = :id AND status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < :now)""")
-                .bind("owner", owner).bind("until", ts(now.plus(lease))).bind("id", id.value()).bind("now", ts(now))
+    /**
+     * Takes claimable jobs for {@code owner} and raises their fencing tokens. On PostgreSQL the rows
+     * are locked by this transaction already; the conditions are kept as the H2 compare-and-set.
+     */
+    private Mono<Long> take(List<JobId> ids, String owner, Duration lease) {
+        return bindLease(sql("UPDATE {jobs} SET owner = :owner, lease_until = " + leaseEnd() + ", lease_token = lease_token + 1"
+                + " WHERE id IN (:ids) AND " + CLAIMABLE.formatted(dbNow())), lease)
+                .bind("owner", owner).bind("ids", ids.stream().map(JobId::value).toList())
                 .fetch().rowsUpdated();
     }
 
+    private Mono<ClaimedJob> claimed(JobId id) {
+        return findQuery(id)
+                .zipWith(executionsQuery(id).collectList())
+                .zipWith(sql("SELECT lease_token FROM {jobs} WHERE id = :id").bind("id", id.value())
+                        .map((row, meta) -> row.get("lease_token", Long.class)).one())
+                .map(t -> new ClaimedJob(t.getT1().getT1(), t.getT1().getT2(), new JobLease(id, t.getT1().getT1().owner(), t.getT2())));
+    }
+
     @Override
-    public Flux<JobId> renewLeases(String owner, Duration lease) {
+    public Flux<JobId> renewLeases(String owner, Collection<JobId> jobs, Duration lease) {
         requireOwner(owner);
         requireLease(lease);
+        if (jobs.isEmpty()) {
+            return Flux.empty();
+        }
         // QUEUED too: a claimed job stays QUEUED until its job.started is appended, and is owned meanwhile.
-        Mono<List<JobId>> work = sql("SELECT id FROM {jobs} WHERE owner = :owner AND status IN ('QUEUED', 'RUNNING') ORDER BY id FOR UPDATE")
-                .bind("owner", owner)
-                .map((row, meta) -> row.get("id", UUID.class))
-                .all().collectList()
+        Mono<List<JobId>> work = lockOwned(owner, jobs, true)
                 .flatMap(ids -> ids.isEmpty() ? Mono.just(List.<JobId>of())
-                        : sql("UPDATE {jobs} SET lease_until = :until WHERE id IN (:ids)")
-                                .bind("until", ts(now().plus(lease))).bind("ids", ids)
+                        : bindLease(sql("UPDATE {jobs} SET lease_until = " + leaseEnd() + " WHERE id IN (:ids)"), lease)
+                                .bind("ids", ids)
                                 .fetch().rowsUpdated()
                                 .thenReturn(ids.stream().map(JobId::new).toList()));
         return onDb(tx.transactional(work)).retryWhen(retry).flatMapIterable(ids -> ids);
     }
 
     @Override
-    public Mono<Void> release(JobId id, String owner) {
-        requireOwner(owner);
-        return onDb(sql("UPDATE {jobs} SET owner = NULL, lease_until = NULL WHERE id = :id AND owner = :owner")
-                .bind("id", id.value()).bind("owner", owner)
+    public Mono<Void> release(JobLease lease) {
+        Objects.requireNonNull(lease, "lease");
+        return onDb(sql("UPDATE {jobs} SET owner = NULL, lease_until = NULL WHERE id = :id AND owner = :owner AND lease_token = :token")
+                .bind("id", lease.jobId().value()).bind("owner", lease.owner()).bind("token", lease.token())
                 .fetch().rowsUpdated())
                 .retryWhen(retry)
                 .flatMap(n -> n > 0 ? publish(new Signal.JobAvailable()) : Mono.empty());
+    }
+
+    @Override
+    public Flux<JobId> releaseOwned(String owner, Set<JobId> kept) {
+        requireOwner(owner);
+        Mono<List<JobId>> work = lockOwned(owner, kept, false)
+                .flatMap(ids -> ids.isEmpty() ? Mono.just(List.<JobId>of())
+                        : sql("UPDATE {jobs} SET owner = NULL, lease_until = NULL WHERE id IN (:ids)")
+                                .bind("ids", ids)
+                                .fetch().rowsUpdated()
+                                .thenReturn(ids.stream().map(JobId::new).toList()));
+        return onDb(tx.transactional(work)).retryWhen(retry)
+                .flatMapMany(ids -> ids.isEmpty() ? Flux.<JobId>empty() : publish(new Signal.JobAvailable()).thenMany(Flux.fromIterable(ids)));
+    }
+
+    /**
+     * Locks the unfinished jobs held by {@code owner} that are among {@code ids} ({@code among}) or
+     * not among them, in id order; emits their ids.
+     */
+    private Mono<List<UUID>> lockOwned(String owner, Collection<JobId> ids, boolean among) {
+        String filter = ids.isEmpty() ? "" : among ? " AND id IN (:ids)" : " AND id NOT IN (:ids)";
+        GenericExecuteSpec spec = sql("SELECT id FROM {jobs} WHERE owner = :owner AND status IN ('QUEUED', 'RUNNING')" + filter
+                + " ORDER BY id FOR UPDATE")
+                .bind("owner", owner);
+        if (!ids.isEmpty()) {
+            spec = spec.bind("ids", ids.stream().map(JobId::value).toList());
+        }
+        return spec.map((row, meta) -> row.get("id", UUID.class)).all().collectList();
+    }
+
+    /** The database's now, or the lease clock's in tests (bind it with {@link #bindNow}). */
+    private String dbNow() {
+        return leaseClock == null ? "CURRENT_TIMESTAMP" : "CAST(:leaseNow AS TIMESTAMP WITH TIME ZONE)";
+    }
+
+    /** The end of a lease that starts now (bind it with {@link #bindLease}). */
+    private String leaseEnd() {
+        return dialect.plusMillis(dbNow(), ":leaseMs");
+    }
+
+    private GenericExecuteSpec bindNow(GenericExecuteSpec spec) {
+        return leaseClock == null ? spec : spec.bind("leaseNow", ts(micros(leaseClock.instant())));
+    }
+
+    private GenericExecuteSpec bindNow(GenericExecuteSpec spec, Set<JobId> excluded) {
+        GenericExecuteSpec bound = bindNow(spec);
+        return excluded.isEmpty() ? bound : bound.bind("excluded", excluded.stream().map(JobId::value).toList());
+    }
+
+    private GenericExecuteSpec bindLease(GenericExecuteSpec spec, Duration lease) {
+        return bindNow(spec).bind("leaseMs", lease.toMillis());
     }
 
     private static void requireOwner(String owner) {
@@ -751,15 +848,18 @@ public final class R2dbcJobStore implements JobStore {
 
     // ------------------------------------------------------------------------------------ locking
 
-    private record LockedJob(JobId id, JobStatus status, long eventSeq, int cells, String owner) {
+    private record LockedJob(JobId id, JobStatus status, long eventSeq, int cells, String owner, long leaseToken) {
     }
 
-    /** One {@code execution.finished} append waiting for the group commit; {@code owner} null = unfenced. */
-    private record FinishedCell(JobId jobId, ExecutionResult result, String owner) {
+    /**
+     * One {@code execution.finished} append waiting for the group commit; {@code owner} null = unfenced,
+     * {@code token} null = fenced by owner only.
+     */
+    private record FinishedCell(JobId jobId, ExecutionResult result, String owner, Long token) {
     }
 
     private Mono<LockedJob> lock(JobId id) {
-        return sql("SELECT id, status, event_seq, cells, owner FROM {jobs} WHERE id = :id FOR UPDATE")
+        return sql("SELECT id, status, event_seq, cells, owner, lease_token FROM {jobs} WHERE id = :id FOR UPDATE")
                 .bind("id", id.value())
                 .map((row, meta) -> mapLocked(row))
                 .one()
@@ -768,7 +868,7 @@ public final class R2dbcJobStore implements JobStore {
 
     /** Locks the jobs rows in id order (callers pass a sorted set), so that two batches never deadlock. */
     private Mono<Map<UUID, LockedJob>> lockAll(Set<UUID> ids) {
-        return sql("SELECT id, status, event_seq, cells, owner FROM {jobs} WHERE id IN (:ids) ORDER BY id FOR UPDATE")
+        return sql("SELECT id, status, event_seq, cells, owner, lease_token FROM {jobs} WHERE id IN (:ids) ORDER BY id FOR UPDATE")
                 .bind("ids", List.copyOf(ids))
                 .map((row, meta) -> mapLocked(row))
                 .all()
@@ -779,7 +879,8 @@ public final class R2dbcJobStore implements JobStore {
 
     private static LockedJob mapLocked(Row row) {
         return new LockedJob(new JobId(row.get("id", UUID.class)), JobStatus.valueOf(row.get("status", String.class)),
-                row.get("event_seq", Long.class), row.get("cells", Integer.class), row.get("owner", String.class));
+                row.get("event_seq", Long.class), row.get("cells", Integer.class), row.get("owner", String.class),
+                row.get("lease_token", Long.class));
     }
 
     /** Row mapper of {@code jobs} (with its per-status execution counts). */
@@ -845,12 +946,18 @@ public final class R2dbcJobStore implements JobStore {
         return value == null ? spec.bindNull(name, type) : spec.bind(name, value);
     }
 
+    /** Runs {@code work} on the store's scheduler, waiting at most {@code timeout} for it. */
     private <T> Mono<T> onDb(Mono<T> work) {
-        return work.subscribeOn(scheduler);
+        return work.subscribeOn(scheduler).timeout(timeout, Mono.error(this::unavailable));
     }
 
+    /** Runs {@code work} on the store's scheduler, waiting at most {@code timeout} for its first row. */
     private <T> Flux<T> onDb(Flux<T> work) {
-        return work.subscribeOn(scheduler);
+        return work.subscribeOn(scheduler).timeout(Mono.delay(timeout), row -> Mono.never(), Flux.error(this::unavailable));
+    }
+
+    private StoreUnavailableException unavailable() {
+        return new StoreUnavailableException("the database did not answer within " + timeout, null);
     }
 
     private Mono<Void> publish(Signal signal) {
@@ -898,6 +1005,8 @@ public final class R2dbcJobStore implements JobStore {
         private final DatabaseClient client;
         private JobJson json = new JobJson();
         private Clock clock = Clock.systemUTC();
+        private Clock leaseClock;
+        private Duration timeout = Duration.ofSeconds(5);
         private SqlDialect dialect;
         private String schema;
         private JobSignals signals;
@@ -918,6 +1027,27 @@ public final class R2dbcJobStore implements JobStore {
 
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * For tests that move time by hand: measure leases on {@code leaseClock} instead of the
+         * database's clock. Never set it in production, where instances must agree on one clock.
+         */
+        public Builder leaseClock(Clock leaseClock) {
+            this.leaseClock = Objects.requireNonNull(leaseClock, "leaseClock");
+            return this;
+        }
+
+        /**
+         * Longest wait for the database in one operation (for a query that streams rows: for its first
+         * row); then the operation errors with {@link StoreUnavailableException}. Default 5 s.
+         */
+        public Builder timeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("timeout must be positive, but was " + timeout);
+            }
+            this.timeout = timeout;
             return this;
         }
 

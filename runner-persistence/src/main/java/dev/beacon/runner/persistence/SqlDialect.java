@@ -33,6 +33,12 @@ public enum SqlDialect {
         return this == POSTGRESQL ? "CAST(:" + param + " AS jsonb)" : ":" + param;
     }
 
+    /** The SQL expression for the timestamp {@code instant} plus {@code millis} milliseconds (both SQL expressions). */
+    public String plusMillis(String instant, String millis) {
+        return this == POSTGRESQL ? "(" + instant + " + " + millis + " * INTERVAL '1 millisecond')"
+                : "DATEADD(MILLISECOND, " + millis + ", " + instant + ")";
+    }
+
     /** Whether {@code INSERT … RETURNING} works, which lets a batch learn which rows it inserted in one statement. */
     public boolean supportsReturning() {
         return this == POSTGRESQL;

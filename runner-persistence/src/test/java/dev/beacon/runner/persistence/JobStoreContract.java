@@ -15,6 +15,7 @@ import dev.beacon.runner.core.spec.JobSpec;
 import dev.beacon.runner.core.store.CancelOutcome;
 import dev.beacon.runner.core.store.ClaimedJob;
 import dev.beacon.runner.core.store.IdempotencyConflictException;
+import dev.beacon.runner.core.store.JobLease;
 import dev.beacon.runner.core.store.JobQuery;
 import dev.beacon.runner.core.store.JobRecord;
 import dev.beacon.runner.core.store.JobSignals.Signal;
@@ -27,6 +28,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
@@ -78,7 +80,7 @@ abstract class JobStoreContract {
         clock = new MutableClock(T0);
         signals = new LocalJobSignals();
         store = R2dbcJobStore.builder(database.connectionFactory())
-                .clock(clock).signals(signals).schema(database.schema()).build();
+                .clock(clock).leaseClock(clock).signals(signals).schema(database.schema()).build();
     }
 
     JobRecord submit(JobSpec spec) {
@@ -348,12 +350,12 @@ abstract class JobStoreContract {
         List<JobId> ids = IntStream.range(0, 30).mapToObj(i -> submit(Jobs.spec("batch-" + i, 1, 1)).id()).toList();
 
         List<ClaimedJob> claims = Flux.range(0, 6)
-                .flatMap(i -> store.claim("owner-" + i, Duration.ofMinutes(1), 8).subscribeOn(Schedulers.parallel()), 6)
+                .flatMap(i -> store.claim("owner-" + i, Duration.ofMinutes(1), 8, Set.of()).subscribeOn(Schedulers.parallel()), 6)
                 .collectList().block(WAIT);
 
         assertThat(claims).extracting(c -> c.job().id()).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(ids);
         assertThat(claims).allSatisfy(c -> assertThat(c.job().owner()).startsWith("owner-"));
-        StepVerifier.create(store.claim("late", Duration.ofMinutes(1), 8)).expectComplete().verify(WAIT);
+        StepVerifier.create(store.claim("late", Duration.ofMinutes(1), 8, Set.of())).expectComplete().verify(WAIT);
     }
 
     @Test
@@ -362,14 +364,14 @@ abstract class JobStoreContract {
         JobId second = submit(Jobs.spec("second", 1, 1)).id();
         JobId third = submit(Jobs.spec("third", 1, 1)).id();
 
-        List<ClaimedJob> claims = store.claim("runner-a", Duration.ofMinutes(1), 2).collectList().block(WAIT);
+        List<ClaimedJob> claims = store.claim("runner-a", Duration.ofMinutes(1), 2, Set.of()).collectList().block(WAIT);
 
         assertThat(claims).extracting(c -> c.job().id()).containsExactly(first, second);
         assertThat(claims).allSatisfy(c -> {
             assertThat(c.job().owner()).isEqualTo("runner-a");
             assertThat(c.stored()).isEmpty();
         });
-        assertThat(store.claim("runner-b", Duration.ofMinutes(1), 5).collectList().block(WAIT))
+        assertThat(store.claim("runner-b", Duration.ofMinutes(1), 5, Set.of()).collectList().block(WAIT))
                 .extracting(c -> c.job().id()).containsExactly(third);
     }
 
@@ -397,7 +399,7 @@ abstract class JobStoreContract {
 
         StepVerifier.create(store.claimNext("runner-b", Duration.ofMinutes(1))).expectComplete().verify(WAIT);
         clock.advance(Duration.ofSeconds(30));
-        assertThat(store.renewLeases("runner-a", Duration.ofMinutes(1)).collectList().block(WAIT)).containsExactly(job.id());
+        assertThat(store.renewLeases("runner-a", List.of(job.id()), Duration.ofMinutes(1)).collectList().block(WAIT)).containsExactly(job.id());
         clock.advance(Duration.ofSeconds(61));
         ClaimedJob resumed = store.claimNext("runner-b", Duration.ofMinutes(1)).block(WAIT);
 
@@ -405,20 +407,108 @@ abstract class JobStoreContract {
         assertThat(resumed.job().owner()).isEqualTo("runner-b");
         assertThat(resumed.job().status()).isEqualTo(JobStatus.RUNNING);
         assertThat(resumed.stored()).extracting(ExecutionResult::cell).containsExactlyInAnyOrder(cells.get(0), cells.get(1));
-        assertThat(store.renewLeases("runner-a", Duration.ofMinutes(1)).collectList().block(WAIT)).isEmpty();
+        assertThat(store.renewLeases("runner-a", List.of(job.id()), Duration.ofMinutes(1)).collectList().block(WAIT)).isEmpty();
     }
 
     @Test
     void aReleasedJobCanBeClaimedAtOnceByAnotherOwner() {
         JobRecord job = submit(Jobs.spec("release", 1, 1));
-        store.claimNext("runner-a", Duration.ofMinutes(10)).block(WAIT);
+        JobLease lease = store.claimNext("runner-a", Duration.ofMinutes(10)).block(WAIT).lease();
         store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
 
-        store.release(job.id(), "someone-else").block(WAIT);
+        store.release(new JobLease(job.id(), "someone-else", lease.token())).block(WAIT);
+        store.release(new JobLease(job.id(), "runner-a", lease.token() + 1)).block(WAIT);
         StepVerifier.create(store.claimNext("runner-b", Duration.ofMinutes(1))).expectComplete().verify(WAIT);
-        store.release(job.id(), "runner-a").block(WAIT);
+        store.release(lease).block(WAIT);
 
         assertThat(store.claimNext("runner-b", Duration.ofMinutes(1)).block(WAIT).job().id()).isEqualTo(job.id());
+    }
+
+    @Test
+    void everyClaimRaisesTheFencingTokenSoAnEarlierRunOfTheSameOwnerCanNoLongerWrite() {
+        JobRecord job = submit(Jobs.spec("refence", 1, 2));
+        List<Cell> cells = CellLayout.cells(job.spec());
+        var journal = store.journalFor("runner-a");
+        JobLease first = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT).lease();
+        journal.append(job.id(), new JobEvent.JobStarted("runner-a")).contextWrite(first::writeTo).block(WAIT);
+
+        clock.advance(Duration.ofMinutes(2));
+        JobLease second = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT).lease();
+
+        assertThat(second.token()).isGreaterThan(first.token());
+        StepVerifier.create(journal.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(0), clock.instant())))
+                        .contextWrite(first::writeTo))
+                .expectError(LeaseLostException.class).verify(WAIT);
+        StepVerifier.create(journal.append(job.id(), new JobEvent.QuestionStarted("q0", 0, 1)).contextWrite(first::writeTo))
+                .expectError(LeaseLostException.class).verify(WAIT);
+        assertThat(journal.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(1), clock.instant())))
+                .contextWrite(second::writeTo).block(WAIT)).isNotNull();
+        assertThat(store.executions(job.id()).collectList().block(WAIT)).extracting(ExecutionResult::cell).containsExactly(cells.get(1));
+    }
+
+    @Test
+    void aClaimNeverTakesAJobTheClaimerStillRuns() {
+        JobRecord job = submit(Jobs.spec("excluded", 1, 1));
+        store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT);
+        clock.advance(Duration.ofMinutes(2));
+
+        StepVerifier.create(store.claim("runner-a", Duration.ofMinutes(1), 4, Set.of(job.id()))).expectComplete().verify(WAIT);
+
+        assertThat(store.claim("runner-b", Duration.ofMinutes(1), 4, Set.of()).collectList().block(WAIT))
+                .extracting(c -> c.job().id()).containsExactly(job.id());
+    }
+
+    @Test
+    void bookkeepingAppendsUnderALeaseAreIdempotent() {
+        JobRecord job = submit(Jobs.spec("retried", 2, 1));
+        var journal = store.journalFor("runner-a");
+        JobLease lease = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT).lease();
+
+        // A retry after a commit whose answer was lost is the same append again.
+        List<JobEvent> bookkeeping = List.of(new JobEvent.JobStarted("runner-a"), new JobEvent.QuestionStarted("q0", 0, 2),
+                new JobEvent.QuestionFinished("q0", 0, ExecutionCounts.allPending(1)), new JobEvent.QuestionStarted("q1", 1, 2));
+        for (JobEvent event : bookkeeping) {
+            StoredEvent once = journal.append(job.id(), event).contextWrite(lease::writeTo).block(WAIT);
+            StoredEvent again = journal.append(job.id(), event).contextWrite(lease::writeTo).block(WAIT);
+            assertThat(again).as("retry of %s", event.type()).isEqualTo(once);
+        }
+
+        assertThat(events(job.id())).extracting(StoredEvent::type)
+                .containsExactly("job.queued", "job.started", "question.started", "question.finished", "question.started");
+        assertThat(events(job.id())).extracting(StoredEvent::seq).containsExactly(1L, 2L, 3L, 4L, 5L);
+    }
+
+    @Test
+    void releaseOwnedFreesEveryUnfinishedJobOfTheOwnerButTheKeptOnes() {
+        JobRecord kept = submit(Jobs.spec("kept", 1, 1));
+        JobRecord left = submit(Jobs.spec("left", 1, 1));
+        JobRecord others = submit(Jobs.spec("others", 1, 1));
+        store.claim("runner-a", Duration.ofMinutes(10), 2, Set.of()).collectList().block(WAIT);
+        store.claimNext("runner-b", Duration.ofMinutes(10)).block(WAIT);
+
+        assertThat(store.releaseOwned("runner-a", Set.of(kept.id())).collectList().block(WAIT)).containsExactly(left.id());
+
+        assertThat(store.find(kept.id()).block(WAIT).owner()).isEqualTo("runner-a");
+        assertThat(store.find(left.id()).block(WAIT).owner()).isNull();
+        assertThat(store.find(others.id()).block(WAIT).owner()).isEqualTo("runner-b");
+        assertThat(store.claimNext("runner-c", Duration.ofMinutes(1)).block(WAIT).job().id()).isEqualTo(left.id());
+    }
+
+    @Test
+    void leasesAreMeasuredOnTheDatabasesClockNotTheInstances() {
+        // A store without a lease clock, on an instance whose clock runs an hour ahead.
+        MutableClock fast = new MutableClock(Instant.now().plus(Duration.ofHours(1)));
+        R2dbcJobStore skewed = R2dbcJobStore.builder(database.connectionFactory()).clock(fast).schema(database.schema()).build();
+        JobRecord job = skewed.submit(Jobs.newJob(Jobs.spec("skew", 1, 1), null, fast.instant())).block(WAIT).job();
+        skewed.claimNext("runner-a", Duration.ofMinutes(10)).block(WAIT);
+
+        fast.advance(Duration.ofHours(2));
+        StepVerifier.create(skewed.claimNext("runner-b", Duration.ofMinutes(10))).expectComplete().verify(WAIT);
+        assertThat(skewed.renewLeases("runner-a", List.of(job.id()), Duration.ofMillis(1)).collectList().block(WAIT))
+                .containsExactly(job.id());
+        org.awaitility.Awaitility.await().atMost(WAIT)
+                .until(() -> skewed.claimNext("runner-b", Duration.ofMinutes(10)).blockOptional(WAIT).isPresent());
+        assertThat(skewed.find(job.id()).block(WAIT).owner()).isEqualTo("runner-b");
     }
 
     @Test

@@ -9,7 +9,9 @@ import java.util.Objects;
  * @param instanceId   this instance's name as lease owner; unique among instances sharing a database
  * @param capacity     jobs this instance runs at once
  * @param lease        how long a claim lasts without renewal; another instance resumes the job after it
- * @param heartbeat    how often leases are renewed; well below {@code lease}
+ * @param heartbeat    how often leases are renewed; at most a third of {@code lease}, so that an owner
+ *                     that missed a renewal still has time to stop before its lease ends (see
+ *                     {@link #selfFenceAfter()})
  * @param pollInterval how often the store is polled for work even without a wake-up signal
  */
 public record DispatcherSettings(String instanceId, int capacity, Duration lease, Duration heartbeat, Duration pollInterval) {
@@ -24,11 +26,22 @@ public record DispatcherSettings(String instanceId, int capacity, Duration lease
         Objects.requireNonNull(lease, "lease");
         Objects.requireNonNull(heartbeat, "heartbeat");
         Objects.requireNonNull(pollInterval, "pollInterval");
-        if (heartbeat.isNegative() || heartbeat.isZero() || heartbeat.compareTo(lease) >= 0) {
-            throw new IllegalArgumentException("heartbeat must be positive and shorter than the lease (" + lease + "), but was " + heartbeat);
+        if (heartbeat.isNegative() || heartbeat.isZero() || heartbeat.multipliedBy(3).compareTo(lease) > 0) {
+            throw new IllegalArgumentException("heartbeat must be positive and at most a third of the lease (" + lease + "), but was "
+                    + heartbeat);
         }
         if (pollInterval.isNegative() || pollInterval.isZero()) {
             throw new IllegalArgumentException("pollInterval must be positive, but was " + pollInterval);
         }
+    }
+
+    /**
+     * How long a run may go on after the last renewal of its lease was sent before its owner stops it
+     * (self-fencing): the lease less one heartbeat. The lease counts on the database from when it
+     * received that renewal, which is later, so the run stops at least one heartbeat before anyone
+     * else can claim the job.
+     */
+    public Duration selfFenceAfter() {
+        return lease.minus(heartbeat);
     }
 }

@@ -14,15 +14,19 @@ import dev.beacon.runner.core.spec.CellLayout;
 import dev.beacon.runner.core.spec.SpecValidationException;
 import dev.beacon.runner.core.store.ClaimedJob;
 import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.store.JobLease;
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobStore;
 import dev.beacon.runner.core.store.OwnershipLostException;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -34,8 +38,23 @@ import reactor.core.scheduler.Scheduler;
 /**
  * Takes queued (or orphaned) jobs from the store and runs them on this instance, up to its
  * capacity, oldest first. Woken at once by a {@code JobAvailable} signal, and by a poll in case a
- * signal was lost. Keeps its claims alive with a heartbeat; a job whose lease it lost is stopped at
- * once (fencing), since another instance now owns it.
+ * signal was lost.
+ *
+ * <p>Runs of one job never overlap, whatever the database does:
+ * <ul>
+ *   <li>every claim carries a fencing token ({@link JobLease}); the run writes under it, and the store
+ *       refuses its writes once the job was claimed again, by anyone;</li>
+ *   <li>leases are renewed on a heartbeat, for the jobs running here only, and measured on the
+ *       database's clock;</li>
+ *   <li>a run whose lease has not been renewed for {@link DispatcherSettings#selfFenceAfter()} is
+ *       stopped here (in-flight calls cancelled, nothing more written) before its lease can end, so a
+ *       stalled database can never leave two runs of one job alive;</li>
+ *   <li>a claim never takes a job that still runs here, and a job held under this instance's name
+ *       that does not run here (left by an earlier process with the same name, or by a run that
+ *       stopped without releasing) is released, so that it resumes at once.</li>
+ * </ul>
+ * Every periodic task is a {@link PeriodicLoop}: a late tick is kept (one at most), a slow round is
+ * cut off by its timeout, an error is logged and the loop goes on.
  */
 public final class JobDispatcher {
 
@@ -50,10 +69,28 @@ public final class JobDispatcher {
     private final DispatcherSettings settings;
     private final Clock clock;
     private final Scheduler scheduler;
-    private final Map<JobId, Disposable> running = new ConcurrentHashMap<>();
+    private final Map<JobId, Run> running = new ConcurrentHashMap<>();
     private final AtomicBoolean started = new AtomicBoolean();
-    private final AtomicBoolean claiming = new AtomicBoolean();
     private volatile Disposable.Composite loops = Disposables.composite();
+
+    /** One run of a job on this instance: its lease, its subscription, and when its lease was last renewed. */
+    private static final class Run {
+        final JobLease lease;
+        final Disposable.Swap subscription = Disposables.swap();
+        /** Scheduler time (ms) at which the last successful renewal (or the claim) was sent. */
+        volatile long renewalSentAt;
+
+        Run(JobLease lease, long claimSentAt) {
+            this.lease = lease;
+            this.renewalSentAt = claimSentAt;
+        }
+
+        void renewed(long sentAt) {
+            if (sentAt > renewalSentAt) {
+                renewalSentAt = sentAt;
+            }
+        }
+    }
 
     public JobDispatcher(JobStore store, JobSignals signals, JobRunner runner, ExecutionPlanner planner,
                          DispatcherSettings settings, Clock clock, Scheduler scheduler) {
@@ -79,38 +116,42 @@ public final class JobDispatcher {
         return Set.copyOf(running.keySet());
     }
 
-    /** Starts claiming and the lease heartbeat; idempotent. */
+    /**
+     * Starts the three loops; idempotent.
+     * <ul>
+     *   <li>claiming: at start, on {@code JobAvailable} and every poll interval — release orphaned
+     *       claims, then claim while there is capacity (a round may take up to one lease);</li>
+     *   <li>renewal: every heartbeat (a round may take until the self-fencing limit);</li>
+     *   <li>self-fencing watchdog: four times per heartbeat, in memory only, so it goes on even when
+     *       every database call hangs.</li>
+     * </ul>
+     */
     public void start() {
         if (!started.compareAndSet(false, true)) {
             return;
         }
-        Disposable.Composite composite = Disposables.composite();
         Flux<Object> wakeups = Flux.merge(
-                releaseLeftovers().thenReturn(Boolean.TRUE),
+                Mono.just(Boolean.TRUE),
                 signals.signals().filter(s -> s instanceof JobSignals.Signal.JobAvailable),
-                Flux.interval(settings.pollInterval(), scheduler));
-        composite.add(wakeups
-                .onBackpressureLatest()
-                .concatMap(tick -> claimWhileCapacity().onErrorResume(e -> {
-                    log.warn("claiming jobs failed, will retry: {}", e.toString());
-                    return Mono.empty();
-                }), 1)
-                .subscribe());
-        composite.add(Flux.interval(settings.heartbeat(), scheduler)
-                .concatMap(tick -> renewLeases().onErrorResume(e -> {
-                    log.warn("renewing leases failed, will retry: {}", e.toString());
-                    return Mono.empty();
-                }), 1)
-                .subscribe());
+                PeriodicLoop.every(settings.pollInterval(), scheduler));
+        Disposable.Composite composite = Disposables.composite();
+        composite.add(PeriodicLoop.start("claiming jobs", wakeups, settings.lease(), scheduler,
+                () -> releaseOrphans().then(claimWhileCapacity())));
+        // A renewal may take longer than a heartbeat and still count; past the self-fencing limit it no longer can.
+        composite.add(PeriodicLoop.start("renewing leases", PeriodicLoop.every(settings.heartbeat(), scheduler), settings.selfFenceAfter(),
+                scheduler, this::renewLeases));
+        composite.add(PeriodicLoop.start("self-fencing watchdog", PeriodicLoop.every(settings.heartbeat().dividedBy(4), scheduler),
+                settings.heartbeat(), scheduler, () -> Mono.fromRunnable(this::stopRunsPastTheirLease)));
         loops = composite;
-        log.info("dispatcher {} started: capacity {}, lease {}, heartbeat {}", settings.instanceId(), settings.capacity(),
-                settings.lease(), settings.heartbeat());
+        log.info("dispatcher {} started: capacity {}, lease {}, heartbeat {}, runs stop {} after their last renewal",
+                settings.instanceId(), settings.capacity(), settings.lease(), settings.heartbeat(), settings.selfFenceAfter());
     }
 
     /**
      * Stops taking work and stops the jobs running here, releasing their leases so that another
      * instance (or this one after a restart) resumes them at once; stored rows stay, in-flight cells
-     * run again on resume. Completes when the leases are released; errors are logged, not emitted.
+     * run again on resume. Completes when the leases are released (each release waits at most one
+     * heartbeat); errors are logged, not emitted.
      */
     public Mono<Void> stop() {
         return Mono.defer(() -> {
@@ -118,39 +159,24 @@ public final class JobDispatcher {
                 return Mono.empty();
             }
             loops.dispose();
-            var jobs = Map.copyOf(running);
-            jobs.values().forEach(Disposable::dispose);
-            log.info("dispatcher {} stopping; releasing {} running job(s)", settings.instanceId(), jobs.size());
-            return Flux.fromIterable(jobs.keySet())
-                    .flatMap(id -> store.release(id, settings.instanceId())
-                            .onErrorResume(e -> {
-                                log.warn("could not release job {}: {}", id, e.toString());
-                                return Mono.empty();
-                            }))
+            var runs = List.copyOf(running.values());
+            runs.forEach(run -> run.subscription.dispose());
+            log.info("dispatcher {} stopping; releasing {} running job(s)", settings.instanceId(), runs.size());
+            return Flux.fromIterable(runs)
+                    .flatMap(run -> release(run.lease))
                     .then(signals.publish(new JobSignals.Signal.JobAvailable()).onErrorResume(e -> Mono.empty()));
         });
     }
 
     /**
-     * Releases the jobs still held under this instance's id while it runs none: leases of an earlier
-     * process with the same configured id, which this instance's heartbeat would otherwise keep alive
-     * forever. Runs before the first claim; on error logs and completes (the leases then expire).
+     * Releases what this instance's name holds but does not run (see the class comment). Runs in the
+     * claiming loop, before its claims, so that it can never release a job claimed meanwhile.
      */
-    private Mono<Void> releaseLeftovers() {
-        return Mono.defer(() -> {
-            if (!running.isEmpty()) {
-                return Mono.empty();
-            }
-            return store.renewLeases(settings.instanceId(), settings.lease())
-                    .concatMap(id -> {
-                        log.info("releasing job {}, left claimed by an earlier process named {}", id, settings.instanceId());
-                        return store.release(id, settings.instanceId());
-                    })
-                    .then();
-        }).onErrorResume(e -> {
-            log.warn("could not release jobs left by an earlier process named {}: {}", settings.instanceId(), e.toString());
-            return Mono.empty();
-        });
+    private Mono<Void> releaseOrphans() {
+        return store.releaseOwned(settings.instanceId(), Set.copyOf(running.keySet()))
+                .doOnNext(id -> log.info("released job {}: held under this instance's name ({}) but not running here",
+                        id, settings.instanceId()))
+                .then();
     }
 
     private Mono<Void> claimWhileCapacity() {
@@ -160,51 +186,62 @@ public final class JobDispatcher {
             }
             // Several at a time: a burst of submissions is claimed in a few transactions, not one each.
             int wanted = Math.min(settings.capacity() - running.size(), CLAIM_BATCH);
-            return store.claim(settings.instanceId(), settings.lease(), wanted)
-                    .doOnNext(this::launch)
+            long sentAt = now();
+            return store.claim(settings.instanceId(), settings.lease(), wanted, Set.copyOf(running.keySet()))
+                    .doOnNext(claimed -> launch(claimed, sentAt))
                     .count()
                     .flatMap(claimed -> claimed < wanted ? Mono.<Void>empty() : claimWhileCapacity());
         });
     }
 
-    private void launch(ClaimedJob claimed) {
+    private void launch(ClaimedJob claimed, long claimSentAt) {
         JobRecord job = claimed.job();
         JobId id = job.id();
-        ExecutionPlan plan;
+        JobLease lease = claimed.lease();
+        if (!started.get()) {
+            release(lease).subscribe(); // stopped while the claim was on its way
+            return;
+        }
+        // Registered before it starts, removed when it ends: a synchronous finish cannot leave a stale
+        // entry that would hold a unit of capacity forever.
+        Run run = new Run(lease, claimSentAt);
+        running.put(id, run);
+        Flux<?> work;
         try {
-            plan = planner.plan(id, job.spec());
+            ExecutionPlan plan = planner.plan(id, job.spec());
+            work = runner.run(new JobRun(plan, claimed.stored(), job.startedAt(), cancellationOf(job)));
         } catch (SpecValidationException e) {
             // The configuration changed since the job was accepted; it can never run here.
             log.warn("job {} cannot run on this configuration: {}", id, e.getMessage());
-            // Registered before it starts, removed when it ends: a synchronous finish cannot leave a
-            // stale entry that would hold a unit of capacity forever.
-            Disposable.Swap failing = Disposables.swap();
-            running.put(id, failing);
-            failing.update(failUnplannable(job, e.getMessage()).doFinally(s -> running.remove(id, failing)).subscribe());
-            return;
+            work = failUnplannable(job, e.getMessage()).flux();
         }
-        Mono<Object> cancellation = cancellationOf(job);
-        JobRun run = new JobRun(plan, claimed.stored(), job.startedAt(), cancellation);
-        Disposable.Swap slot = Disposables.swap();
-        running.put(id, slot);
-        slot.update(runner.run(run)
-                .doFinally(signal -> running.remove(id, slot))
+        run.subscription.update(work
+                .contextWrite(lease::writeTo)
+                .doFinally(signal -> running.remove(id, run))
                 .subscribe(
                         e -> {
                         },
                         e -> {
                             if (isOwnershipLost(e)) {
-                                // Fenced: another instance owns the job now and resumes it; nothing to release.
-                                log.warn("job {} stopped here: its lease was lost to another instance ({})", id, e.getMessage());
+                                // Fenced: the job was claimed again since; its new run resumes it. Nothing to release.
+                                log.warn("job {} stopped here: its lease was lost ({})", id, e.getMessage());
                                 return;
                             }
                             log.error("job {} stopped by a storage error; releasing it to be resumed", id, e);
-                            // release(id, owner) clears only while this instance still owns the job.
-                            store.release(id, settings.instanceId()).onErrorResume(x -> Mono.empty())
-                                    .then(signals.publish(new JobSignals.Signal.JobAvailable()))
-                                    .onErrorResume(x -> Mono.empty()).subscribe();
+                            release(lease).subscribe();
                         },
                         () -> signals.publish(new JobSignals.Signal.JobAvailable()).onErrorResume(x -> Mono.empty()).subscribe()));
+    }
+
+    /** Releases {@code lease} and wakes the instances; waits at most a heartbeat, logs instead of failing. */
+    private Mono<Void> release(JobLease lease) {
+        return store.release(lease)
+                .timeout(settings.heartbeat(), scheduler)
+                .then(signals.publish(new JobSignals.Signal.JobAvailable()))
+                .onErrorResume(e -> {
+                    log.warn("could not release job {} (it stays claimed until its lease ends): {}", lease.jobId(), e.toString());
+                    return Mono.empty();
+                });
     }
 
     private static boolean isOwnershipLost(Throwable e) {
@@ -216,7 +253,10 @@ public final class JobDispatcher {
         return false;
     }
 
-    /** Signals when a cancel was requested: already flagged at claim time, signalled, or seen by a slow poll. */
+    /**
+     * Signals when a cancel was requested: already flagged at claim time, signalled, or seen by a slow
+     * poll (a {@link PeriodicLoop}: a failed or slow check is logged and the next poll checks again).
+     */
     private Mono<Object> cancellationOf(JobRecord job) {
         if (job.cancelRequested()) {
             return Mono.just(Boolean.TRUE);
@@ -224,8 +264,8 @@ public final class JobDispatcher {
         Flux<Object> signalled = signals.signals()
                 .filter(s -> s instanceof JobSignals.Signal.CancelRequested c && c.jobId().equals(job.id()))
                 .map(s -> s);
-        Flux<Object> polled = Flux.interval(settings.pollInterval(), scheduler)
-                .concatMap(t -> store.find(job.id()).onErrorResume(e -> Mono.empty()), 1)
+        Flux<Object> polled = PeriodicLoop.rounds("cancel check of job " + job.id(), PeriodicLoop.every(settings.pollInterval(), scheduler),
+                        settings.pollInterval(), scheduler, () -> store.find(job.id()))
                 .filter(JobRecord::cancelRequested)
                 .map(j -> j);
         return Flux.merge(signalled, polled).next();
@@ -245,28 +285,48 @@ public final class JobDispatcher {
                 .then();
     }
 
+    /**
+     * Renews the leases of the jobs running here (and only those). A job whose lease was not renewed
+     * (lost to another instance, released, or just finished) is stopped here at once.
+     */
     private Mono<Void> renewLeases() {
-        // Only jobs running before the renewal was asked can have missed it; later claims are fresh.
-        Set<JobId> before = Set.copyOf(running.keySet());
-        if (before.isEmpty()) {
+        Map<JobId, Run> renewing = Map.copyOf(running);
+        if (renewing.isEmpty()) {
             return Mono.empty();
         }
-        return store.renewLeases(settings.instanceId(), settings.lease())
-                .collectList()
-                .doOnNext(renewed -> {
-                    for (JobId id : before) {
-                        if (!renewed.contains(id)) {
-                            // Lost the lease (paused too long, or the job finished meanwhile): another
-                            // instance may own it now, so stop writing as its owner.
-                            Disposable d = running.remove(id);
-                            if (d != null) {
-                                log.warn("lost the lease of job {} (another instance took it over, or it finished just now); "
-                                        + "stopping it here", id);
-                                d.dispose();
-                            }
-                        }
+        long sentAt = now();
+        return store.renewLeases(settings.instanceId(), renewing.keySet(), settings.lease())
+                .collect(Collectors.toSet())
+                .doOnNext(renewed -> renewing.forEach((id, run) -> {
+                    if (renewed.contains(id)) {
+                        run.renewed(sentAt);
+                    } else if (running.remove(id, run)) {
+                        log.warn("lost the lease of job {} (another instance took it over, or it finished just now); stopping it here", id);
+                        run.subscription.dispose();
                     }
-                })
+                }))
                 .then();
+    }
+
+    /**
+     * Stops every run whose lease has gone {@link DispatcherSettings#selfFenceAfter()} without a
+     * renewal: the database did not answer, so the lease may end soon and another run may start.
+     * Removing the run first lets the next claim (here or elsewhere) resume the job.
+     */
+    private void stopRunsPastTheirLease() {
+        long now = now();
+        long limit = settings.selfFenceAfter().toMillis();
+        running.forEach((id, run) -> {
+            long since = now - run.renewalSentAt;
+            if (since > limit && running.remove(id, run)) {
+                log.warn("job {}: lease not renewed for {} ms (the database did not answer); stopping its run here before the lease "
+                        + "can end, so that whoever resumes it runs alone", id, since);
+                run.subscription.dispose();
+            }
+        });
+    }
+
+    private long now() {
+        return scheduler.now(TimeUnit.MILLISECONDS);
     }
 }

@@ -1,5 +1,6 @@
 package dev.beacon.runner.core.service;
 
+import dev.beacon.runner.core.dispatch.PeriodicLoop;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.store.JobSignals;
@@ -24,6 +25,9 @@ import reactor.core.scheduler.Scheduler;
  * the feed sends meanwhile, and drops what its replay already covered.
  */
 final class JobEventFeed {
+
+    /** Longest wait for one read of the log; the store's own timeout normally comes first. */
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
     private final JobStore store;
     private final JobSignals signals;
@@ -70,9 +74,10 @@ final class JobEventFeed {
                             Mono.just(Boolean.TRUE),
                             signals.signals().filter(s -> s instanceof JobSignals.Signal.EventsAppended a && a.jobId().equals(id)),
                             Flux.interval(pollInterval, pollInterval, scheduler));
-                    return wakeups
-                            .onBackpressureLatest()
-                            .concatMap(tick -> store.events(id, feedLast.get()).doOnNext(e -> feedLast.set(e.seq())), 1)
+                    // A failed or stalled read (the database away) is logged and retried at the next
+                    // wake-up: subscribers stay connected through a database outage.
+                    return PeriodicLoop.rounds("event feed of job " + id, wakeups, READ_TIMEOUT, scheduler,
+                                    () -> store.events(id, feedLast.get()).doOnNext(e -> feedLast.set(e.seq())))
                             .takeUntil(StoredEvent::isTerminal);
                 })
                 // Forget the feed once it ends, but never a newer one that replaced it.

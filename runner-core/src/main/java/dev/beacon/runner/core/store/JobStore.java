@@ -5,6 +5,8 @@ import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.engine.JobJournal;
 import dev.beacon.runner.core.event.StoredEvent;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.Set;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -42,33 +44,39 @@ public interface JobStore extends JobJournal {
     /**
      * Claims the oldest job that is {@code QUEUED}, or {@code RUNNING} with an expired lease, for
      * {@code owner} with a lease of {@code lease}; completes empty if there is none. Concurrent
-     * claimers never get the same job.
+     * claimers never get the same job. Leases are measured on the database's clock, so instances whose
+     * clocks disagree still agree on when a lease ends. Each claim raises the job's fencing token.
      */
     Mono<ClaimedJob> claimNext(String owner, Duration lease);
 
     /**
-     * Claims up to {@code max} jobs as {@link #claimNext} would, oldest first; emits fewer (or none)
-     * when fewer are claimable. A store may claim them in one transaction; this default claims one
-     * after the other and stops at the first miss.
+     * Claims up to {@code max} jobs as {@link #claimNext} would, oldest first, never one of
+     * {@code excluded} (the jobs the caller runs right now: an instance must never claim a job it is
+     * still running, whatever its lease says); emits fewer (or none) when fewer are claimable. A store
+     * may claim them in one transaction or one after the other.
      *
      * <p>On error emits the store's error after the jobs claimed so far (which stay claimed).
      */
-    default Flux<ClaimedJob> claim(String owner, Duration lease, int max) {
-        if (max < 1) {
-            throw new IllegalArgumentException("max must be >= 1, but was " + max);
-        }
-        return Flux.range(0, max)
-                .concatMap(i -> claimNext(owner, lease).map(java.util.Optional::of).defaultIfEmpty(java.util.Optional.empty()), 1)
-                .takeWhile(java.util.Optional::isPresent)
-                .map(java.util.Optional::get);
-    }
+    Flux<ClaimedJob> claim(String owner, Duration lease, int max, Set<JobId> excluded);
 
     /**
-     * Extends the leases of the given owner's running jobs; emits the ids of jobs whose lease was
-     * renewed (a job missing from it was lost to another owner or finished).
+     * Extends, to {@code lease} from the database's now, the leases that {@code owner} holds on
+     * {@code jobs}; emits the ids of jobs whose lease was renewed (a job missing from it was lost to
+     * another owner, released, or finished). Jobs of {@code owner} not named are left to expire.
      */
-    Flux<JobId> renewLeases(String owner, Duration lease);
+    Flux<JobId> renewLeases(String owner, Collection<JobId> jobs, Duration lease);
 
-    /** Gives up ownership of a running job so that another instance may resume it at once. */
-    Mono<Void> release(JobId id, String owner);
+    /**
+     * Gives up a claim so that another instance may resume the job at once. Does nothing unless the
+     * job is still held under exactly this lease (same owner, same fencing token): a late release
+     * never frees a later claim.
+     */
+    Mono<Void> release(JobLease lease);
+
+    /**
+     * Releases every unfinished job held by {@code owner} except {@code kept}: claims left behind by an
+     * earlier process with the same instance name, or by a run that stopped without releasing (a
+     * storage error, a lease given up while the database did not answer). Emits the released ids.
+     */
+    Flux<JobId> releaseOwned(String owner, Set<JobId> kept);
 }

@@ -156,6 +156,7 @@ public final class RunnerEngineAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     RunnerInstance beaconRunnerInstance(BeaconRunnerProperties properties) {
-        return RunnerInstance.of(properties.getDispatcher().getInstanceId());
+        // No database to share (engine only): the configured name, or the host's.
+        return new RunnerInstance(RunnerInstance.candidates(properties.getDispatcher().getInstanceId()).get(0));
     }
 }

@@ -2,12 +2,16 @@ package dev.beacon.runner.web.autoconfigure;
 
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobStore;
+import dev.beacon.runner.persistence.InstanceNameLock;
 import dev.beacon.runner.persistence.R2dbcJobSignals;
 import dev.beacon.runner.persistence.R2dbcJobStore;
 import dev.beacon.runner.persistence.SchemaMigrator;
+import dev.beacon.runner.persistence.SqlDialect;
 import dev.beacon.runner.web.config.BeaconRunnerProperties;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -32,6 +36,7 @@ import org.springframework.context.annotation.Bean;
 public final class RunnerPersistenceAutoConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(RunnerPersistenceAutoConfiguration.class);
+    private static final Duration NAME_LOCK_TIMEOUT = Duration.ofSeconds(30);
 
     /**
      * Applies pending migrations, blocking once during start-up (Flyway is JDBC), before anything
@@ -62,13 +67,64 @@ public final class RunnerPersistenceAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    JobStore beaconJobStore(ConnectionFactory connectionFactory, JobSignals signals, RunnerSchema schema, ObjectProvider<Clock> clock) {
-        R2dbcJobStore.Builder builder = R2dbcJobStore.builder(connectionFactory).signals(signals);
+    JobStore beaconJobStore(ConnectionFactory connectionFactory, JobSignals signals, RunnerSchema schema, ObjectProvider<Clock> clock,
+                            BeaconRunnerProperties properties) {
+        R2dbcJobStore.Builder builder = R2dbcJobStore.builder(connectionFactory).signals(signals)
+                .timeout(properties.getPersistence().getTimeout());
         if (schema.name() != null) {
             builder.schema(schema.name());
         }
         clock.ifAvailable(builder::clock);
         return builder.build();
+    }
+
+    /**
+     * This instance's name (see {@link RunnerInstance}), held for the life of the context. On
+     * PostgreSQL it is taken with an {@link InstanceNameLock} on a dedicated connection, blocking once
+     * at start-up: the first free stable name, a configured name only if no live instance holds it.
+     */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean(RunnerInstance.class)
+    HeldInstanceName beaconHeldInstanceName(ConnectionFactory connectionFactory, R2dbcProperties r2dbc, BeaconRunnerProperties properties,
+                                            RunnerSchema schema) {
+        String configured = properties.getDispatcher().getInstanceId();
+        List<String> candidates = RunnerInstance.candidates(configured);
+        if (SqlDialect.of(connectionFactory) != SqlDialect.POSTGRESQL || r2dbc.getUrl() == null) {
+            // The embedded database is open to this process only: the name cannot be shared.
+            return new HeldInstanceName(new RunnerInstance(candidates.get(0)), null);
+        }
+        ConnectionFactory dedicated = R2dbcJobSignals.dedicated(r2dbc.getUrl(), r2dbc.getUsername(), r2dbc.getPassword());
+        InstanceNameLock lock = InstanceNameLock.acquireFirstFree(dedicated, schema.name(), candidates).block(NAME_LOCK_TIMEOUT);
+        if (lock != null) {
+            log.info("runner instance name '{}' held on the database", lock.name());
+            return new HeldInstanceName(new RunnerInstance(lock.name()), lock);
+        }
+        if (configured != null && !configured.isBlank()) {
+            throw new org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException(
+                    "beacon.runner.dispatcher.instance-id", configured,
+                    "a live runner instance on this database already has this name; give every instance its own");
+        }
+        RunnerInstance fallback = RunnerInstance.unique();
+        log.warn("every stable instance name of this host ({} to {}) is held by a live instance; using '{}', so jobs of this "
+                + "process are resumed only after their leases end if it crashes", candidates.get(0), candidates.get(candidates.size() - 1),
+                fallback.id());
+        return new HeldInstanceName(fallback, null);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    RunnerInstance beaconRunnerInstance(HeldInstanceName held) {
+        return held.instance();
+    }
+
+    /** A {@link RunnerInstance} and the lock that keeps its name ours ({@code null} where none is needed). */
+    record HeldInstanceName(RunnerInstance instance, InstanceNameLock lock) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (lock != null) {
+                lock.close();
+            }
+        }
     }
 
     /** The runner's tables are migrated (or migration is left to the host); {@code name} is their schema or {@code null}. */

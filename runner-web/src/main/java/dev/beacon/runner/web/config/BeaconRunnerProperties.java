@@ -650,6 +650,20 @@ public class BeaconRunnerProperties {
         /** Database schema for the runner's tables, e.g. {@code beacon}; empty for the connection's default. */
         private String schema;
 
+        /**
+         * Longest wait for the database in one store operation; past it the operation fails (the API
+         * answers 503 with Retry-After) instead of hanging while the database is unreachable.
+         */
+        private Duration timeout = Duration.ofSeconds(5);
+
+        public Duration getTimeout() {
+            return timeout;
+        }
+
+        public void setTimeout(Duration timeout) {
+            this.timeout = timeout;
+        }
+
         public boolean isMigrate() {
             return migrate;
         }

@@ -154,7 +154,8 @@ final class JobHandlers {
     /**
      * {@code GET /jobs/{id}/events}: stored events after {@code Last-Event-ID} (or {@code ?after=}),
      * then live ones, each as {@code id: seq / event: type / data: one-line JSON}; a
-     * {@code : keep-alive} comment every {@code keepAlive}; the response completes after
+     * {@code : keep-alive} comment every {@code keepAlive} (a keep-alive that comes while the client
+     * has not taken the last one is dropped, never queued); the response completes after
      * {@code job.finished}. An unknown job is a 404 problem, decided before the stream starts.
      *
      * <p>On shutdown, and if the event source fails mid-stream, the response ends (the client resumes with
@@ -177,7 +178,7 @@ final class JobHandlers {
                         });
                 Flux<ServerSentEvent<String>> stream = events.publish(shared -> Flux.merge(
                         shared,
-                        Flux.interval(keepAlive).map(tick -> KEEP_ALIVE).takeUntilOther(shared.ignoreElements())))
+                        Flux.interval(keepAlive).onBackpressureDrop().map(tick -> KEEP_ALIVE).takeUntilOther(shared.ignoreElements())))
                         .takeUntilOther(closing);
                 return ServerResponse.ok()
                         .contentType(MediaType.TEXT_EVENT_STREAM)

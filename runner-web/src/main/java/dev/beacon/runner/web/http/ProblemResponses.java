@@ -5,6 +5,7 @@ import dev.beacon.runner.core.service.JobNotFoundException;
 import dev.beacon.runner.core.spec.FieldError;
 import dev.beacon.runner.core.spec.SpecValidationException;
 import dev.beacon.runner.core.store.IdempotencyConflictException;
+import dev.beacon.runner.core.store.StoreUnavailableException;
 import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +30,8 @@ import tools.jackson.databind.node.ObjectNode;
  * a host's own routes keep the host's error handling.
  *
  * <p>Known outcomes map to 4xx: validation 400, not found 404, conflicts 409, a body over the limit
- * 413. Anything else is a fault of the runner: 500, logged with its stack trace, with a detail that
+ * 413. A store that cannot be reached or does not answer in time is a 503 with {@code Retry-After}.
+ * Anything else is a fault of the runner: 500, logged with its stack trace, with a detail that
  * reveals nothing internal.
  */
 final class ProblemResponses implements HandlerFilterFunction<ServerResponse, ServerResponse> {
@@ -95,13 +97,27 @@ final class ProblemResponses implements HandlerFilterFunction<ServerResponse, Se
             HttpStatus status = HttpStatus.valueOf(e.getStatusCode().value());
             return ApiProblem.of(status, "http-" + status.value(), e.getReason() == null ? status.getReasonPhrase() : e.getReason());
         }
-        if (error instanceof io.r2dbc.spi.R2dbcTransientResourceException || error instanceof io.r2dbc.spi.R2dbcNonTransientResourceException
-                || error instanceof io.r2dbc.spi.R2dbcTimeoutException) {
+        if (isStorageUnavailable(error)) {
             log.warn("request {} {} failed: storage unavailable: {}", request.method(), request.path(), error.toString());
             return new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "the job store is unavailable; retry later",
                     java.util.List.of(), java.util.Map.of(org.springframework.http.HttpHeaders.RETRY_AFTER, "5"));
         }
         log.error("request {} {} failed", request.method(), request.path(), error);
         return ApiProblem.of(HttpStatus.INTERNAL_SERVER_ERROR, "internal", "the runner could not handle this request; see its log");
+    }
+
+    /**
+     * Whether {@code error} says the store cannot be reached now (it timed out, or the connection
+     * failed), anywhere in its cause chain: Spring's {@code DatabaseClient} wraps driver errors.
+     */
+    private static boolean isStorageUnavailable(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof StoreUnavailableException || t instanceof io.r2dbc.spi.R2dbcTransientResourceException
+                    || t instanceof io.r2dbc.spi.R2dbcNonTransientResourceException || t instanceof io.r2dbc.spi.R2dbcTimeoutException
+                    || t instanceof org.springframework.dao.DataAccessResourceFailureException) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -55,6 +55,7 @@ class DispatcherLeaseTest {
     private final LocalJobSignals signals = new LocalJobSignals();
     private TestDatabases.Database db;
     private R2dbcJobStore store;
+    private StallableStore stallable;
     private DatabaseClient sql;
     private Instance a;
     private Instance b;
@@ -63,6 +64,7 @@ class DispatcherLeaseTest {
     private final class Instance {
         final VirtualTimeScheduler time = VirtualTimeScheduler.create();
         final AtomicInteger calls = new AtomicInteger();
+        final AtomicInteger cancelledCalls = new AtomicInteger();
         final AtomicReference<Sinks.One<Boolean>> gate = new AtomicReference<>(Sinks.one());
         volatile boolean open;
         final JobDispatcher dispatcher;
@@ -77,14 +79,14 @@ class DispatcherLeaseTest {
                     .scheduler(time)
                     .runnerId(id)
                     .build();
-            dispatcher = new JobDispatcher(store, signals, runner, new ExecutionPlanner(catalog),
+            dispatcher = new JobDispatcher(stallable, signals, runner, new ExecutionPlanner(catalog),
                     new DispatcherSettings(id, 2, LEASE, HEARTBEAT, POLL), clock, time);
         }
 
         private InferenceClient held() {
             return request -> Mono.defer(() -> {
                 calls.incrementAndGet();
-                Mono<Boolean> wait = open ? Mono.just(true) : gate.get().asMono();
+                Mono<Boolean> wait = open ? Mono.just(true) : gate.get().asMono().doOnCancel(cancelledCalls::incrementAndGet);
                 return wait.thenReturn(new InferenceOutput("answer", "stop", new TokenUsage(1, 1)));
             });
         }
@@ -99,7 +101,8 @@ class DispatcherLeaseTest {
     @BeforeEach
     void setUp() {
         db = TestDatabases.postgres();
-        store = R2dbcJobStore.builder(db.connectionFactory()).clock(clock).signals(signals).build();
+        store = R2dbcJobStore.builder(db.connectionFactory()).clock(clock).leaseClock(clock).signals(signals).build();
+        stallable = new StallableStore(store);
         sql = DatabaseClient.create(db.connectionFactory());
         List<EndpointConfig> endpoints = List.of(
                 new EndpointConfig(new EndpointId("model-a", "r0"), List.of(provider("p0"))),
@@ -194,6 +197,66 @@ class DispatcherLeaseTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> statusOf(id) == JobStatus.SUCCEEDED);
         assertThat(starts(id)).containsExactly("a", "b");
         assertThat(count("SELECT COUNT(*) FROM executions WHERE job_id = :id", id)).isEqualTo(4);
+    }
+
+    @Test
+    void renewalsSlowerThanSeveralHeartbeatsNeitherStopTheHeartbeatNorTheRun() {
+        JobId id = submit(2);
+        // Every renewal takes two and a half heartbeats (a slow database), well inside the self-fencing limit.
+        stallable.renewals(renewal -> Mono.delay(HEARTBEAT.multipliedBy(5).dividedBy(2), a.time).thenMany(renewal));
+        a.dispatcher.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.calls.get() == 2);
+
+        advance(LEASE.multipliedBy(4), a);
+
+        // A renewal about every 2.5 heartbeats for 40 s: the loop neither overflowed nor stopped.
+        assertThat(stallable.renewalCount()).isGreaterThanOrEqualTo(12);
+        assertThat(a.dispatcher.runningJobs()).containsExactly(id);
+        assertThat(a.cancelledCalls).hasValue(0);
+        assertThat(leaseUntil(id)).isAfter(clock.instant());
+
+        stallable.renewals(renewal -> renewal);
+        a.openProvider();
+        await().atMost(Duration.ofSeconds(10)).until(() -> statusOf(id) == JobStatus.SUCCEEDED);
+        assertThat(starts(id)).containsExactly("a");
+    }
+
+    @Test
+    void ownerWhoseRenewalsHangStopsItsRunBeforeTheLeaseEndsThenResumesItAlone() {
+        JobId id = submit(2);
+        a.dispatcher.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.calls.get() == 2);
+
+        // The database stops answering renewals (nothing fails, nothing comes back). Step by step until
+        // the run stops, keeping the last lease the database holds for it.
+        stallable.renewals(renewal -> Mono.<JobId>never().flux());
+        Instant leaseEnd = leaseUntil(id);
+        Duration waited = Duration.ZERO;
+        while (a.cancelledCalls.get() < 2) {
+            assertThat(waited).as("stopped within the lease").isLessThan(LEASE);
+            leaseEnd = leaseUntil(id);
+            advance(STEP, a);
+            waited = waited.plus(STEP);
+        }
+
+        // Stopped by its own watchdog: in-flight calls cancelled, nothing written, and all that before
+        // the lease it last held could end.
+        assertThat(clock.instant()).as("stopped before its lease ended").isBefore(leaseEnd);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !a.dispatcher.runningJobs().contains(id) || a.calls.get() > 2);
+        assertThat(count("SELECT COUNT(*) FROM executions WHERE job_id = :id", id)).isZero();
+
+        // The database answers again: the orphaned claim is released and the job resumed here, under a
+        // new fencing token, exactly once more.
+        stallable.renewals(renewal -> renewal);
+        a.openProvider();
+        advance(POLL.multipliedBy(2), a);
+        await().atMost(Duration.ofSeconds(10)).until(() -> statusOf(id) == JobStatus.SUCCEEDED);
+        assertThat(starts(id)).containsExactly("a", "a");
+        assertThat(a.calls).hasValue(6);
+        assertThat(count("SELECT COUNT(*) FROM executions WHERE job_id = :id", id)).isEqualTo(4);
+        assertThat(count("SELECT COUNT(*) FROM job_events WHERE job_id = :id AND type = 'execution.finished'", id)).isEqualTo(4);
+        assertThat(count("SELECT COUNT(*) FROM job_events WHERE job_id = :id", id))
+                .as("gap-free").isEqualTo(count("SELECT MAX(seq) FROM job_events WHERE job_id = :id", id));
     }
 
     @Test

@@ -1,0 +1,114 @@
+package dev.beacon.runner.web.cluster;
+
+import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.store.CancelOutcome;
+import dev.beacon.runner.core.store.ClaimedJob;
+import dev.beacon.runner.core.store.JobLease;
+import dev.beacon.runner.core.store.JobQuery;
+import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.store.JobStore;
+import dev.beacon.runner.core.store.NewJob;
+import dev.beacon.runner.core.store.Submission;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A real store whose lease renewals a test can slow down or hang, as a stalled database would, while
+ * everything else goes through unchanged.
+ */
+final class StallableStore implements JobStore {
+
+    private final JobStore store;
+    private final AtomicInteger renewals = new AtomicInteger();
+    private volatile UnaryOperator<Flux<JobId>> renewal = UnaryOperator.identity();
+
+    StallableStore(JobStore store) {
+        this.store = store;
+    }
+
+    /** What happens to each renewal from now on (identity: it goes through). */
+    void renewals(UnaryOperator<Flux<JobId>> renewal) {
+        this.renewal = renewal;
+    }
+
+    /** Renewals asked for so far. */
+    int renewalCount() {
+        return renewals.get();
+    }
+
+    @Override
+    public Flux<JobId> renewLeases(String owner, Collection<JobId> jobs, Duration lease) {
+        return Flux.defer(() -> {
+            renewals.incrementAndGet();
+            return renewal.apply(store.renewLeases(owner, jobs, lease));
+        });
+    }
+
+    @Override
+    public Mono<Submission> submit(NewJob job) {
+        return store.submit(job);
+    }
+
+    @Override
+    public Mono<JobRecord> find(JobId id) {
+        return store.find(id);
+    }
+
+    @Override
+    public Flux<JobRecord> list(JobQuery query) {
+        return store.list(query);
+    }
+
+    @Override
+    public Flux<ExecutionResult> orderedExecutions(JobId id) {
+        return store.orderedExecutions(id);
+    }
+
+    @Override
+    public Flux<StoredEvent> events(JobId id, long afterSeq) {
+        return store.events(id, afterSeq);
+    }
+
+    @Override
+    public Mono<CancelOutcome> requestCancel(JobId id) {
+        return store.requestCancel(id);
+    }
+
+    @Override
+    public Mono<ClaimedJob> claimNext(String owner, Duration lease) {
+        return store.claimNext(owner, lease);
+    }
+
+    @Override
+    public Flux<ClaimedJob> claim(String owner, Duration lease, int max, Set<JobId> excluded) {
+        return store.claim(owner, lease, max, excluded);
+    }
+
+    @Override
+    public Mono<Void> release(JobLease lease) {
+        return store.release(lease);
+    }
+
+    @Override
+    public Flux<JobId> releaseOwned(String owner, Set<JobId> kept) {
+        return store.releaseOwned(owner, kept);
+    }
+
+    @Override
+    public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
+        return store.append(jobId, event);
+    }
+
+    @Override
+    public Flux<ExecutionResult> executions(JobId jobId) {
+        return store.executions(jobId);
+    }
+}
