@@ -93,6 +93,7 @@ import reactor.util.retry.RetryBackoffSpec;
 public final class R2dbcJobStore implements JobStore {
 
     private static final int CANCEL_CHUNK = 200;
+    private static final int CANCEL_TIMEOUT_PERIODS = 6;
     private static final String JOB_COLUMNS = """
             SELECT j.id, j.name, j.status, j.spec, j.idempotency_key, j.cells, j.created_at, j.started_at,
                    j.finished_at, j.current_question, j.owner, j.cancel_requested,
@@ -106,6 +107,8 @@ public final class R2dbcJobStore implements JobStore {
             + " output_json, receipt_json, error_code, error_message, started_at, completed_at, latency_ms";
 
     private final DatabaseClient db;
+    /** Where lease renewals run: their own connections, so that they never queue behind the jobs' writes. */
+    private final DatabaseClient leaseDb;
     private final TransactionalOperator tx;
     private final JobJson json;
     private final Clock clock;
@@ -121,6 +124,7 @@ public final class R2dbcJobStore implements JobStore {
 
     private R2dbcJobStore(Builder b) {
         this.db = b.client != null ? b.client : DatabaseClient.create(b.connectionFactory);
+        this.leaseDb = b.leaseConnections != null ? DatabaseClient.create(b.leaseConnections) : db;
         this.tx = TransactionalOperator.create(new R2dbcTransactionManager(b.connectionFactory));
         this.json = b.json;
         this.clock = b.clock;
@@ -620,7 +624,8 @@ public final class R2dbcJobStore implements JobStore {
                     return cancelQueued(job, json.readSpec(found.getValue()));
                 })
                 .defaultIfEmpty(new Cancel(CancelOutcome.NOT_FOUND, 0));
-        return onDb(tx.transactional(work))
+        // The cancel of a queued job stores a row per cell (the largest jobs have tens of thousands).
+        return onDb(tx.transactional(work), timeout.multipliedBy(CANCEL_TIMEOUT_PERIODS))
                 .retryWhen(retry)
                 .flatMap(result -> switch (result.outcome()) {
                     case REQUESTED -> publish(new Signal.CancelRequested(id)).thenReturn(result.outcome());
@@ -764,13 +769,22 @@ public final class R2dbcJobStore implements JobStore {
             return Flux.empty();
         }
         // QUEUED too: a claimed job stays QUEUED until its job.started is appended, and is owned meanwhile.
-        Mono<List<JobId>> work = lockOwned(owner, jobs, true)
-                .flatMap(ids -> ids.isEmpty() ? Mono.just(List.<JobId>of())
-                        : bindLease(sql("UPDATE {jobs} SET lease_until = " + leaseEnd() + " WHERE id IN (:ids)"), lease)
-                                .bind("ids", ids)
-                                .fetch().rowsUpdated()
-                                .thenReturn(ids.stream().map(JobId::new).toList()));
-        return onDb(tx.transactional(work)).retryWhen(retry).flatMapIterable(ids -> ids);
+        // One statement, no explicit lock first: a renewal must not queue behind the job's own writes
+        // any longer than one row lock takes.
+        String renew = "UPDATE {jobs} SET lease_until = " + leaseEnd()
+                + " WHERE owner = :owner AND id IN (:ids) AND status IN ('QUEUED', 'RUNNING')";
+        List<UUID> ids = jobs.stream().map(JobId::value).toList();
+        if (dialect.supportsReturning()) {
+            return onDb(bindLease(sql(leaseDb, renew + " RETURNING id"), lease).bind("owner", owner).bind("ids", ids)
+                    .map((row, meta) -> new JobId(row.get("id", UUID.class))).all())
+                    .retryWhen(retry);
+        }
+        // H2 has no RETURNING: the rows this transaction updated are the ones it now holds.
+        Mono<List<JobId>> work = bindLease(sql(renew), lease).bind("owner", owner).bind("ids", ids).fetch().rowsUpdated()
+                .then(sql("SELECT id FROM {jobs} WHERE owner = :owner AND id IN (:ids) AND status IN ('QUEUED', 'RUNNING')")
+                        .bind("owner", owner).bind("ids", ids)
+                        .map((row, meta) -> new JobId(row.get("id", UUID.class))).all().collectList());
+        return onDb(tx.transactional(work)).retryWhen(retry).flatMapIterable(renewed -> renewed);
     }
 
     @Override
@@ -786,7 +800,7 @@ public final class R2dbcJobStore implements JobStore {
     @Override
     public Flux<JobId> releaseOwned(String owner, Set<JobId> kept) {
         requireOwner(owner);
-        Mono<List<JobId>> work = lockOwned(owner, kept, false)
+        Mono<List<JobId>> work = lockOwnedExcept(owner, kept)
                 .flatMap(ids -> ids.isEmpty() ? Mono.just(List.<JobId>of())
                         : sql("UPDATE {jobs} SET owner = NULL, lease_until = NULL WHERE id IN (:ids)")
                                 .bind("ids", ids)
@@ -796,17 +810,13 @@ public final class R2dbcJobStore implements JobStore {
                 .flatMapMany(ids -> ids.isEmpty() ? Flux.<JobId>empty() : publish(new Signal.JobAvailable()).thenMany(Flux.fromIterable(ids)));
     }
 
-    /**
-     * Locks the unfinished jobs held by {@code owner} that are among {@code ids} ({@code among}) or
-     * not among them, in id order; emits their ids.
-     */
-    private Mono<List<UUID>> lockOwned(String owner, Collection<JobId> ids, boolean among) {
-        String filter = ids.isEmpty() ? "" : among ? " AND id IN (:ids)" : " AND id NOT IN (:ids)";
-        GenericExecuteSpec spec = sql("SELECT id FROM {jobs} WHERE owner = :owner AND status IN ('QUEUED', 'RUNNING')" + filter
-                + " ORDER BY id FOR UPDATE")
+    /** Locks the unfinished jobs held by {@code owner} except {@code kept}, in id order; emits their ids. */
+    private Mono<List<UUID>> lockOwnedExcept(String owner, Collection<JobId> kept) {
+        GenericExecuteSpec spec = sql("SELECT id FROM {jobs} WHERE owner = :owner AND status IN ('QUEUED', 'RUNNING')"
+                + (kept.isEmpty() ? "" : " AND id NOT IN (:kept)") + " ORDER BY id FOR UPDATE")
                 .bind("owner", owner);
-        if (!ids.isEmpty()) {
-            spec = spec.bind("ids", ids.stream().map(JobId::value).toList());
+        if (!kept.isEmpty()) {
+            spec = spec.bind("kept", kept.stream().map(JobId::value).toList());
         }
         return spec.map((row, meta) -> row.get("id", UUID.class)).all().collectList();
     }
@@ -937,7 +947,11 @@ public final class R2dbcJobStore implements JobStore {
     // ------------------------------------------------------------------------------------ plumbing
 
     private GenericExecuteSpec sql(String sql) {
-        return db.sql(sql.replace("{jobs}", prefix + "jobs")
+        return sql(db, sql);
+    }
+
+    private GenericExecuteSpec sql(DatabaseClient client, String sql) {
+        return client.sql(sql.replace("{jobs}", prefix + "jobs")
                 .replace("{executions}", prefix + "executions")
                 .replace("{job_events}", prefix + "job_events"));
     }
@@ -948,16 +962,20 @@ public final class R2dbcJobStore implements JobStore {
 
     /** Runs {@code work} on the store's scheduler, waiting at most {@code timeout} for it. */
     private <T> Mono<T> onDb(Mono<T> work) {
-        return work.subscribeOn(scheduler).timeout(timeout, Mono.error(this::unavailable));
+        return onDb(work, timeout);
+    }
+
+    private <T> Mono<T> onDb(Mono<T> work, Duration limit) {
+        return work.subscribeOn(scheduler).timeout(limit, Mono.error(() -> unavailable(limit)));
     }
 
     /** Runs {@code work} on the store's scheduler, waiting at most {@code timeout} for its first row. */
     private <T> Flux<T> onDb(Flux<T> work) {
-        return work.subscribeOn(scheduler).timeout(Mono.delay(timeout), row -> Mono.never(), Flux.error(this::unavailable));
+        return work.subscribeOn(scheduler).timeout(Mono.delay(timeout), row -> Mono.never(), Flux.error(() -> unavailable(timeout)));
     }
 
-    private StoreUnavailableException unavailable() {
-        return new StoreUnavailableException("the database did not answer within " + timeout, null);
+    private static StoreUnavailableException unavailable(Duration limit) {
+        return new StoreUnavailableException("the database did not answer within " + limit, null);
     }
 
     private Mono<Void> publish(Signal signal) {
@@ -1006,7 +1024,8 @@ public final class R2dbcJobStore implements JobStore {
         private JobJson json = new JobJson();
         private Clock clock = Clock.systemUTC();
         private Clock leaseClock;
-        private Duration timeout = Duration.ofSeconds(5);
+        private ConnectionFactory leaseConnections;
+        private Duration timeout = Duration.ofSeconds(10);
         private SqlDialect dialect;
         private String schema;
         private JobSignals signals;
@@ -1041,7 +1060,8 @@ public final class R2dbcJobStore implements JobStore {
 
         /**
          * Longest wait for the database in one operation (for a query that streams rows: for its first
-         * row); then the operation errors with {@link StoreUnavailableException}. Default 5 s.
+         * row); then the operation errors with {@link StoreUnavailableException}. Default 10 s. The
+         * cancel of a queued job, which stores a row per cell, may take six such periods.
          */
         public Builder timeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
@@ -1060,6 +1080,16 @@ public final class R2dbcJobStore implements JobStore {
         /** The schema the tables live in (as given to {@link SchemaMigrator}), or {@code null} for the default. */
         public Builder schema(String schema) {
             this.schema = SchemaMigrator.checkSchema(schema);
+            return this;
+        }
+
+        /**
+         * Connections for lease renewals only (PostgreSQL): a small pool of its own, so that an instance
+         * whose main pool is saturated by its jobs' writes still renews their leases in time (and does
+         * not stop them for want of a connection). Defaults to the main connection factory.
+         */
+        public Builder leaseConnections(ConnectionFactory leaseConnections) {
+            this.leaseConnections = Objects.requireNonNull(leaseConnections, "leaseConnections");
             return this;
         }
 

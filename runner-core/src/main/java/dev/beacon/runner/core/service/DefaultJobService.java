@@ -27,7 +27,7 @@ import reactor.core.scheduler.Schedulers;
  * {@link JobStore}, and wakes dispatchers and subscribers through {@link JobSignals}. Jobs are run
  * by a {@link dev.beacon.runner.core.dispatch.JobDispatcher}, never by the caller's request.
  */
-public final class DefaultJobService implements JobService {
+public final class DefaultJobService implements JobService, AutoCloseable {
 
     private final JobStore store;
     private final JobSignals signals;
@@ -106,5 +106,15 @@ public final class DefaultJobService implements JobService {
     @Override
     public List<EndpointStatus> endpoints() {
         return runner.endpointStatuses();
+    }
+
+    /**
+     * Ends every event stream this service serves (they complete; clients resume with
+     * {@code Last-Event-ID} elsewhere or after a restart). A stream's feed retries a failed read
+     * while it has subscribers, so without this a feed could outlive the store it reads.
+     */
+    @Override
+    public void close() {
+        feed.close();
     }
 }

@@ -34,6 +34,7 @@ final class JobEventFeed {
     private final Duration pollInterval;
     private final Scheduler scheduler;
     private final Map<JobId, Flux<StoredEvent>> feeds = new ConcurrentHashMap<>();
+    private final Sinks.Empty<Void> closed = Sinks.empty();
 
     JobEventFeed(JobStore store, JobSignals signals, Duration pollInterval, Scheduler scheduler) {
         this.store = store;
@@ -61,6 +62,11 @@ final class JobEventFeed {
         });
     }
 
+    /** Ends every feed (its subscribers complete) and every later one at once: the service is shutting down. */
+    void close() {
+        closed.tryEmitEmpty();
+    }
+
     private Flux<StoredEvent> sharedFeed(JobId jobId) {
         return feeds.computeIfAbsent(jobId, this::newFeed);
     }
@@ -78,7 +84,8 @@ final class JobEventFeed {
                     // wake-up: subscribers stay connected through a database outage.
                     return PeriodicLoop.rounds("event feed of job " + id, wakeups, READ_TIMEOUT, scheduler,
                                     () -> store.events(id, feedLast.get()).doOnNext(e -> feedLast.set(e.seq())))
-                            .takeUntil(StoredEvent::isTerminal);
+                            .takeUntil(StoredEvent::isTerminal)
+                            .takeUntilOther(closed.asMono());
                 })
                 // Forget the feed once it ends, but never a newer one that replaced it.
                 .doFinally(signal -> feeds.remove(id, self[0]))

@@ -8,6 +8,8 @@ import dev.beacon.runner.persistence.R2dbcJobStore;
 import dev.beacon.runner.persistence.SchemaMigrator;
 import dev.beacon.runner.persistence.SqlDialect;
 import dev.beacon.runner.web.config.BeaconRunnerProperties;
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Clock;
 import java.time.Duration;
@@ -68,9 +70,12 @@ public final class RunnerPersistenceAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     JobStore beaconJobStore(ConnectionFactory connectionFactory, JobSignals signals, RunnerSchema schema, ObjectProvider<Clock> clock,
-                            BeaconRunnerProperties properties) {
+                            BeaconRunnerProperties properties, LeaseConnections leaseConnections) {
         R2dbcJobStore.Builder builder = R2dbcJobStore.builder(connectionFactory).signals(signals)
                 .timeout(properties.getPersistence().getTimeout());
+        if (leaseConnections.pool() != null) {
+            builder.leaseConnections(leaseConnections.pool());
+        }
         if (schema.name() != null) {
             builder.schema(schema.name());
         }
@@ -123,6 +128,32 @@ public final class RunnerPersistenceAutoConfiguration {
         public void close() {
             if (lock != null) {
                 lock.close();
+            }
+        }
+    }
+
+    /**
+     * On PostgreSQL, two connections of their own for lease renewals, so that renewals never wait
+     * behind the jobs' writes for a pooled connection (a saturated pool would otherwise make owners
+     * stop runs they still own). Opened lazily, closed with the context.
+     */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    LeaseConnections beaconLeaseConnections(ConnectionFactory connectionFactory, R2dbcProperties r2dbc) {
+        if (SqlDialect.of(connectionFactory) != SqlDialect.POSTGRESQL || r2dbc.getUrl() == null) {
+            return new LeaseConnections(null);
+        }
+        ConnectionFactory dedicated = R2dbcJobSignals.dedicated(r2dbc.getUrl(), r2dbc.getUsername(), r2dbc.getPassword());
+        return new LeaseConnections(new ConnectionPool(ConnectionPoolConfiguration.builder(dedicated)
+                .initialSize(0).maxSize(2).maxIdleTime(Duration.ofMinutes(5)).build()));
+    }
+
+    /** The lease renewals' own pool, or {@code null} where the main one serves. */
+    record LeaseConnections(ConnectionPool pool) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (pool != null) {
+                pool.dispose();
             }
         }
     }

@@ -654,7 +654,7 @@ public class BeaconRunnerProperties {
          * Longest wait for the database in one store operation; past it the operation fails (the API
          * answers 503 with Retry-After) instead of hanging while the database is unreachable.
          */
-        private Duration timeout = Duration.ofSeconds(5);
+        private Duration timeout = Duration.ofSeconds(10);
 
         public Duration getTimeout() {
             return timeout;

@@ -1,5 +1,6 @@
 package dev.beacon.runner.web.cluster;
 
+import dev.beacon.runner.persistence.testing.TcpRelay;
 import dev.beacon.runner.persistence.testing.TestDatabases;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,7 +49,12 @@ final class Cluster implements AutoCloseable {
     private final List<RunnerProcess> processes = new CopyOnWriteArrayList<>();
 
     Cluster() {
-        this.db = TestDatabases.postgres();
+        this(TestDatabases.postgres());
+    }
+
+    /** A cluster on {@code db} (migrated), which it closes with itself. */
+    Cluster(TestDatabases.Database db) {
+        this.db = db;
         this.provider = new LoopbackOpenAi();
         this.sql = DatabaseClient.create(db.connectionFactory());
         this.endpointsFile = writeEndpoints(provider.baseUrl());
@@ -83,19 +89,46 @@ final class Cluster implements AutoCloseable {
      * poll, plus {@code extraArgs}; does not wait for readiness.
      */
     RunnerProcess start(String id, List<String> jvmOptions, String... extraArgs) {
-        List<String> args = new ArrayList<>(List.of(
-                "--spring.r2dbc.url=" + db.r2dbcUrl(),
-                "--spring.r2dbc.username=" + db.user(),
-                "--spring.r2dbc.password=" + (db.password() == null ? "" : db.password()),
-                "--spring.config.additional-location=file:" + endpointsFile.toAbsolutePath(),
-                "--beacon.runner.dispatcher.instance-id=" + id,
-                "--beacon.runner.dispatcher.lease=PT3S",
-                "--beacon.runner.dispatcher.heartbeat=PT1S",
-                "--beacon.runner.dispatcher.poll-interval=PT0.5S",
-                "--beacon.runner.dispatcher.capacity=8",
-                "--beacon.runner.web.sse-keep-alive=PT1S",
-                "--spring.main.banner-mode=off"));
-        args.addAll(List.of(extraArgs));
+        return start(db.r2dbcUrl(), id, jvmOptions, extraArgs);
+    }
+
+    /** As {@link #start(String, List, String...)}, reaching the database only through {@code relay}. */
+    RunnerProcess startBehind(TcpRelay relay, String id, List<String> jvmOptions, String... extraArgs) {
+        Object database = io.r2dbc.spi.ConnectionFactoryOptions.parse(db.r2dbcUrl()).getRequiredValue(io.r2dbc.spi.ConnectionFactoryOptions.DATABASE);
+        return start("r2dbc:postgresql://127.0.0.1:" + relay.port() + "/" + database, id, jvmOptions, extraArgs);
+    }
+
+    /** A relay in front of this cluster's database, for a runner to reach it through (see {@link #startBehind}). */
+    TcpRelay relay() {
+        var options = io.r2dbc.spi.ConnectionFactoryOptions.parse(db.r2dbcUrl());
+        return new TcpRelay((String) options.getRequiredValue(io.r2dbc.spi.ConnectionFactoryOptions.HOST),
+                Integer.parseInt(String.valueOf(options.getRequiredValue(io.r2dbc.spi.ConnectionFactoryOptions.PORT))));
+    }
+
+    private RunnerProcess start(String r2dbcUrl, String id, List<String> jvmOptions, String... extraArgs) {
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put("spring.r2dbc.url", r2dbcUrl);
+        properties.put("spring.r2dbc.username", db.user());
+        properties.put("spring.r2dbc.password", db.password() == null ? "" : db.password());
+        properties.put("spring.config.additional-location", "file:" + endpointsFile.toAbsolutePath());
+        properties.put("beacon.runner.dispatcher.instance-id", id);
+        properties.put("beacon.runner.dispatcher.lease", "PT3S");
+        properties.put("beacon.runner.dispatcher.heartbeat", "PT1S");
+        properties.put("beacon.runner.dispatcher.poll-interval", "PT0.5S");
+        properties.put("beacon.runner.dispatcher.capacity", "8");
+        properties.put("beacon.runner.web.sse-keep-alive", "PT1S");
+        properties.put("spring.main.banner-mode", "off");
+        // An extra --name=value replaces the default: a property given twice on the command line would
+        // reach Spring as one comma-joined value.
+        for (String arg : extraArgs) {
+            int eq = arg.indexOf('=');
+            if (!arg.startsWith("--") || eq < 0) {
+                throw new IllegalArgumentException("extra args must be --name=value, but was " + arg);
+            }
+            properties.put(arg.substring(2, eq), arg.substring(eq + 1));
+        }
+        List<String> args = new ArrayList<>();
+        properties.forEach((name, value) -> args.add("--" + name + "=" + value));
         RunnerProcess process = RunnerProcess.start(id, jvmOptions, args);
         processes.add(process);
         return process;

@@ -2,9 +2,11 @@ package dev.beacon.runner.web.cluster;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
@@ -32,6 +34,7 @@ final class LoopbackOpenAi implements AutoCloseable {
 
     private final Map<String, AtomicInteger> requests = new ConcurrentHashMap<>();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    private final List<String> overlaps = new CopyOnWriteArrayList<>();
     private final AtomicLong total = new AtomicLong();
     private volatile Duration latency = Duration.ZERO;
     private final DisposableServer server;
@@ -70,6 +73,30 @@ final class LoopbackOpenAi implements AutoCloseable {
         return total.get();
     }
 
+    /**
+     * Every request that arrived while another request of the same job was unanswered here, for the
+     * same cell (two runs of one job) or for another question (question k+1 before k was done).
+     * Questions are told apart by their text ({@code "<tag> question <i>"}); jobs by the tag.
+     */
+    List<String> overlaps() {
+        return List.copyOf(overlaps);
+    }
+
+    private void checkSequencing(String key) {
+        String question = key.substring(key.indexOf('|') + 1);
+        for (String other : inFlight) {
+            String otherQuestion = other.substring(other.indexOf('|') + 1);
+            if (other.equals(key) || tagOf(otherQuestion).equals(tagOf(question)) && !otherQuestion.equals(question)) {
+                overlaps.add(key + " arrived while " + other + " was in flight");
+            }
+        }
+    }
+
+    private static String tagOf(String question) {
+        int at = question.lastIndexOf(" question ");
+        return at < 0 ? question : question.substring(0, at);
+    }
+
     private Mono<Void> handle(HttpServerRequest request, HttpServerResponse response) {
         String path = request.path();
         int slash = path.indexOf('/');
@@ -85,10 +112,13 @@ final class LoopbackOpenAi implements AutoCloseable {
             String key = cell(endpoint, prompt);
             requests.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
             total.incrementAndGet();
+            checkSequencing(key);
             inFlight.add(key);
             Duration wait = latency;
-            Mono<Void> answer = response.header("Content-Type", "application/json")
-                    .sendByteArray(Mono.just(ANSWER)).then();
+            // Out of the in-flight set before the answer leaves: the runner may ask the next question
+            // as soon as it has read the answer.
+            Mono<Void> answer = Mono.fromRunnable(() -> inFlight.remove(key))
+                    .then(response.header("Content-Type", "application/json").sendByteArray(Mono.just(ANSWER)).then());
             return (wait.isZero() ? answer : Mono.delay(wait).then(answer))
                     .doFinally(signal -> inFlight.remove(key));
         });
