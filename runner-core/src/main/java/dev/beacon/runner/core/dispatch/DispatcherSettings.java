@@ -9,9 +9,8 @@ import java.util.Objects;
  * @param instanceId   this instance's name as lease owner; unique among instances sharing a database
  * @param capacity     jobs this instance runs at once
  * @param lease        how long a claim lasts without renewal; another instance resumes the job after it
- * @param heartbeat    how often leases are renewed; at most a third of {@code lease}, so that an owner
- *                     that missed a renewal still has time to stop before its lease ends (see
- *                     {@link #selfFenceAfter()})
+ * @param heartbeat    how often leases are renewed; at most a third of {@code lease}, so that a run
+ *                     survives a renewal or two that come late (see {@link #selfFenceAfter()})
  * @param pollInterval how often the store is polled for work even without a wake-up signal
  */
 public record DispatcherSettings(String instanceId, int capacity, Duration lease, Duration heartbeat, Duration pollInterval) {
@@ -37,11 +36,14 @@ public record DispatcherSettings(String instanceId, int capacity, Duration lease
 
     /**
      * How long a run may go on after the last renewal of its lease was sent before its owner stops it
-     * (self-fencing): the lease less one heartbeat. The lease counts on the database from when it
-     * received that renewal, which is later, so the run stops at least one heartbeat before anyone
-     * else can claim the job.
+     * (self-fencing): five sixths of the lease. The lease counts on the database from when it received
+     * that renewal, which is later, so the run stops at least a sixth of the lease before anyone else
+     * can claim the job; stopping takes no database call (in-flight provider calls are cancelled, and a
+     * write already on its way is refused by the fencing token). The rest of the lease is what a slow
+     * renewal may take: renewals are sent every heartbeat, at most a third of the lease, so a run is
+     * stopped only when renewals go unanswered for about half the lease.
      */
     public Duration selfFenceAfter() {
-        return lease.minus(heartbeat);
+        return lease.multipliedBy(5).dividedBy(6);
     }
 }

@@ -58,6 +58,7 @@ public final class RestartablePostgres implements AutoCloseable {
                     .setPGStartupWait(Duration.ofSeconds(30))
                     .setServerConfig("max_connections", "100")
                     .setServerConfig("fsync", "off")
+                    .setServerConfig("idle_in_transaction_session_timeout", "5s")
                     .start();
         } catch (IOException e) {
             throw new UncheckedIOException("could not start PostgreSQL on port " + port, e);

@@ -149,6 +149,9 @@ public final class TestDatabases {
                         .setPGStartupWait(Duration.ofSeconds(30))
                         .setServerConfig("max_connections", "200")
                         .setServerConfig("fsync", "off")
+                        // As the README advises operators: a client frozen mid-transaction (SIGSTOP, a
+                        // black-holed link) must not hold its row locks, and so its jobs, forever.
+                        .setServerConfig("idle_in_transaction_session_timeout", "5s")
                         .start();
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     try {

@@ -85,8 +85,10 @@ final class Cluster implements AutoCloseable {
     }
 
     /**
-     * Starts a runner named {@code id} (its instance id) with a 3 s lease, a 1 s heartbeat and a 0.5 s
-     * poll, plus {@code extraArgs}; does not wait for readiness.
+     * Starts a runner named {@code id} (its instance id) with a 6 s lease, a 2 s heartbeat and a 0.5 s
+     * poll, plus {@code extraArgs}; does not wait for readiness. Runs stop 5 s after their last
+     * renewal, so that a renewal slowed by a loaded machine does not stop a run, while a takeover
+     * after a crash still comes within seconds.
      */
     RunnerProcess start(String id, List<String> jvmOptions, String... extraArgs) {
         return start(db.r2dbcUrl(), id, jvmOptions, extraArgs);
@@ -112,8 +114,8 @@ final class Cluster implements AutoCloseable {
         properties.put("spring.r2dbc.password", db.password() == null ? "" : db.password());
         properties.put("spring.config.additional-location", "file:" + endpointsFile.toAbsolutePath());
         properties.put("beacon.runner.dispatcher.instance-id", id);
-        properties.put("beacon.runner.dispatcher.lease", "PT3S");
-        properties.put("beacon.runner.dispatcher.heartbeat", "PT1S");
+        properties.put("beacon.runner.dispatcher.lease", "PT6S");
+        properties.put("beacon.runner.dispatcher.heartbeat", "PT2S");
         properties.put("beacon.runner.dispatcher.poll-interval", "PT0.5S");
         properties.put("beacon.runner.dispatcher.capacity", "8");
         properties.put("beacon.runner.web.sse-keep-alive", "PT1S");

@@ -27,16 +27,13 @@ import org.junit.jupiter.api.Test;
  * cell is asked again, the event log stays gap-free with one {@code execution.finished} per cell, and
  * the job finishes.
  *
- * <p>Lease 6 s, heartbeat 2 s: an owner that cannot renew stops its run 4 s after its last renewal.
+ * <p>Lease 6 s, heartbeat 2 s (the {@link Cluster}'s): an owner that cannot renew stops its run 5 s
+ * after its last renewal was sent.
  */
 class DatabaseOutageTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
     private static final int QUESTIONS = 10;
-    // Longer than the cluster's default 3 s: a run stops 4 s after its last renewal, so that only the
-    // outage, never a slow moment of a loaded machine, stops it.
-    private static final String LEASE = "--beacon.runner.dispatcher.lease=PT6S";
-    private static final String HEARTBEAT = "--beacon.runner.dispatcher.heartbeat=PT2S";
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private Cluster cluster;
@@ -55,7 +52,7 @@ class DatabaseOutageTest {
     @Test
     void anOwnerCutOffFromItsDatabaseStopsItsRunBeforeTheLeaseEndsAndResumesItAloneAfterwards() throws Exception {
         try (TcpRelay link = cluster.relay()) {
-            RunnerProcess a = cluster.startBehind(link, "a", Cluster.smallJvm(), LEASE, HEARTBEAT);
+            RunnerProcess a = cluster.startBehind(link, "a", Cluster.smallJvm());
             a.awaitReady(TIMEOUT);
             String job = cluster.submit(a, Cluster.job("stall", QUESTIONS));
             awaitStored(job, 16); // two questions done, the third in flight
@@ -87,8 +84,8 @@ class DatabaseOutageTest {
     @Test
     void anOwnerCutOffFromItsDatabaseStopsBeforeAnotherInstanceTakesTheJobOver() {
         try (TcpRelay linkA = cluster.relay(); TcpRelay linkB = cluster.relay()) {
-            RunnerProcess a = cluster.startBehind(linkA, "a", Cluster.smallJvm(), LEASE, HEARTBEAT);
-            RunnerProcess b = cluster.startBehind(linkB, "b", Cluster.smallJvm(), LEASE, HEARTBEAT);
+            RunnerProcess a = cluster.startBehind(linkA, "a", Cluster.smallJvm());
+            RunnerProcess b = cluster.startBehind(linkB, "b", Cluster.smallJvm());
             a.awaitReady(TIMEOUT);
             b.awaitReady(TIMEOUT);
             String job = cluster.submit(a, Cluster.job("takeover", QUESTIONS));
@@ -117,7 +114,7 @@ class DatabaseOutageTest {
         try (RestartablePostgres postgres = new RestartablePostgres()) {
             cluster = new Cluster(postgres.database());
             cluster.provider.latency(Duration.ofMillis(300));
-            RunnerProcess a = cluster.start("a", Cluster.smallJvm(), LEASE, HEARTBEAT);
+            RunnerProcess a = cluster.start("a", Cluster.smallJvm());
             a.awaitReady(TIMEOUT);
             String job = cluster.submit(a, Cluster.job("restart", QUESTIONS));
             awaitStored(job, 16);

@@ -35,8 +35,8 @@ import tools.jackson.databind.JsonNode;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TwoInstancesOnOnePostgresTest {
 
-    private static final Duration LEASE = Duration.ofSeconds(3);
-    private static final Duration HEARTBEAT = Duration.ofSeconds(1);
+    private static final Duration LEASE = Duration.ofSeconds(6);
+    private static final Duration HEARTBEAT = Duration.ofSeconds(2);
     private static final Duration POLL = Duration.ofMillis(500);
 
     private static Cluster cluster;
