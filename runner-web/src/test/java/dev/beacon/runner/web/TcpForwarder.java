@@ -11,8 +11,11 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A loopback TCP relay to a real server that a test can cut and restore, to play a database that
- * goes away and comes back. Plain threads on purpose: it stands for the network, not for our code.
+ * A loopback TCP relay to a real server that a test can cut, black-hole and restore, to play a
+ * database that goes away and comes back. {@link #cut()} refuses and closes connections (a stopped
+ * server); {@link #blackHole()} keeps every connection open and accepts new ones but answers nothing
+ * (a frozen primary or a network partition: writes succeed, replies never come). Plain threads on
+ * purpose: it stands for the network, not for our code.
  */
 final class TcpForwarder implements AutoCloseable {
 
@@ -21,6 +24,7 @@ final class TcpForwarder implements AutoCloseable {
     private final int port;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile ServerSocket server;
+    private volatile boolean blackHoled;
 
     TcpForwarder(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -36,6 +40,7 @@ final class TcpForwarder implements AutoCloseable {
 
     /** Closes every relayed connection and refuses new ones. */
     synchronized void cut() throws IOException {
+        blackHoled = false;
         server.close();
         for (Socket s : open) {
             s.close();
@@ -43,12 +48,33 @@ final class TcpForwarder implements AutoCloseable {
         open.clear();
     }
 
-    /** Accepts connections again on the same port. */
+    /**
+     * From now on nothing crosses the relay: bytes in either direction are swallowed, connections stay
+     * open, and new ones are accepted and never answered.
+     */
+    synchronized void blackHole() {
+        blackHoled = true;
+    }
+
+    /**
+     * Relays again. After a {@link #cut()} it accepts on the same port; after a {@link #blackHole()} it
+     * first closes every connection that lived through it, since their streams lost bytes (as a
+     * firewall that dropped its connection state would).
+     */
     synchronized void restore() throws IOException {
-        ServerSocket again = new ServerSocket();
-        again.setReuseAddress(true);
-        again.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        start(again);
+        if (blackHoled) {
+            for (Socket s : open) {
+                s.close();
+            }
+            open.clear();
+            blackHoled = false;
+        }
+        if (server.isClosed()) {
+            ServerSocket again = new ServerSocket();
+            again.setReuseAddress(true);
+            again.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            start(again);
+        }
     }
 
     private void start(ServerSocket socket) {
@@ -57,8 +83,12 @@ final class TcpForwarder implements AutoCloseable {
             while (!socket.isClosed()) {
                 try {
                     Socket client = socket.accept();
-                    Socket upstream = new Socket(targetHost, targetPort);
                     open.add(client);
+                    if (blackHoled) {
+                        pump(client, null);
+                        continue;
+                    }
+                    Socket upstream = new Socket(targetHost, targetPort);
                     open.add(upstream);
                     pump(client, upstream);
                     pump(upstream, client);
@@ -71,20 +101,23 @@ final class TcpForwarder implements AutoCloseable {
         acceptor.start();
     }
 
-    private static void pump(Socket from, Socket to) {
+    /** Copies {@code from} to {@code to} (swallowing everything while black-holed, or always if {@code to} is null). */
+    private void pump(Socket from, Socket to) {
         Thread t = new Thread(() -> {
             byte[] buffer = new byte[16 * 1024];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            try (InputStream in = from.getInputStream(); OutputStream out = to == null ? OutputStream.nullOutputStream() : to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
-                    out.write(buffer, 0, n);
-                    out.flush();
+                    if (!blackHoled) {
+                        out.write(buffer, 0, n);
+                        out.flush();
+                    }
                 }
             } catch (IOException e) {
                 // either side closed
             } finally {
                 try {
-                    to.close();
+                    (to == null ? from : to).close();
                 } catch (IOException ignored) {
                     // already closed
                 }
