@@ -7,7 +7,6 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
-import io.r2dbc.spi.Option;
 import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
 import java.util.Objects;
@@ -41,6 +40,10 @@ public final class R2dbcJobSignals implements JobSignals, AutoCloseable {
     public static final String CHANNEL = "beacon_runner_signals";
 
     private static final Logger log = LoggerFactory.getLogger(R2dbcJobSignals.class);
+    /** Options of r2dbc-pool's URL form ({@code r2dbc:pool:…?maxSize=…}) that configure the pool, not the connection. */
+    private static final java.util.Set<String> POOL_OPTIONS = java.util.Set.of("acquireRetry", "backgroundEvictionInterval",
+            "initialSize", "maxSize", "minIdle", "maxAcquireTime", "maxCreateConnectionTime", "maxIdleTime", "maxLifeTime",
+            "maxValidationTime", "poolName", "registerJmx", "postAllocate", "preRelease", "validationQuery", "validationDepth");
 
     private final DatabaseClient notifier;
     private final ConnectionFactory listenConnections;
@@ -67,32 +70,52 @@ public final class R2dbcJobSignals implements JobSignals, AutoCloseable {
     }
 
     /**
-     * The signals for the database behind {@code pool}: LISTEN/NOTIFY for PostgreSQL (listening on a
-     * connection from {@code listenConnections}), in-process only for H2.
+     * The signals for the database behind {@code pool}: LISTEN/NOTIFY for PostgreSQL, in-process only
+     * for H2. The listening connection comes from the driver's own factory behind {@code pool} (see
+     * {@link #unpooled}), so it has every option of the pool's connections; only when that cannot be
+     * found is {@code listenConnections} asked for one.
      */
     public static JobSignals forDatabase(ConnectionFactory pool, java.util.function.Supplier<ConnectionFactory> listenConnections) {
         return SqlDialect.of(pool) == SqlDialect.POSTGRESQL
-                ? start(pool, listenConnections.get())
+                ? start(pool, unpooled(pool).orElseGet(listenConnections))
                 : new LocalJobSignals();
     }
 
     /**
-     * A non-pooled PostgreSQL factory for the database named by {@code r2dbcUrl} (a
-     * {@code r2dbc:pool:} URL is accepted: the pool is dropped).
+     * The PostgreSQL driver's own factory behind {@code factory}: through any pool
+     * ({@code io.r2dbc.pool.ConnectionPool}), decorator or Spring Boot wrapper that exposes what it wraps
+     * ({@link Wrapped}). Its connections are made exactly like the pool's — host, credentials, SSL,
+     * {@code options}, {@code applicationName}, whatever the URL, Boot's {@code spring.r2dbc.properties}
+     * or the host's code set — but each {@code create()} is a new connection of its own, never a pooled one.
+     *
+     * @return empty when no PostgreSQL driver factory is reachable (e.g. a custom factory that does not
+     *         implement {@link Wrapped})
+     */
+    public static java.util.Optional<ConnectionFactory> unpooled(ConnectionFactory factory) {
+        Object current = Objects.requireNonNull(factory, "factory");
+        for (int depth = 0; depth < 16 && current != null; depth++) {
+            if (current instanceof io.r2dbc.postgresql.PostgresqlConnectionFactory postgres) {
+                return java.util.Optional.of(postgres);
+            }
+            current = current instanceof Wrapped<?> wrapped ? wrapped.unwrap() : null;
+        }
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * A non-pooled PostgreSQL factory for the database named by {@code r2dbcUrl}, with every option of
+     * the URL (query options such as {@code sslMode}, {@code options}, {@code applicationName},
+     * {@code currentSchema} included). A {@code r2dbc:pool:} URL is accepted: the pool and its own
+     * options are dropped. {@code user} and {@code password} replace the URL's when not {@code null}.
      */
     public static ConnectionFactory dedicated(String r2dbcUrl, String user, String password) {
         ConnectionFactoryOptions parsed = ConnectionFactoryOptions.parse(r2dbcUrl);
-        String driver = (String) parsed.getRequiredValue(ConnectionFactoryOptions.DRIVER);
-        if ("pool".equals(driver)) {
-            driver = (String) parsed.getRequiredValue(ConnectionFactoryOptions.PROTOCOL);
-        }
-        var builder = ConnectionFactoryOptions.builder().option(ConnectionFactoryOptions.DRIVER, driver);
-        for (Option<?> option : new Option<?>[] {ConnectionFactoryOptions.HOST, ConnectionFactoryOptions.PORT,
-                ConnectionFactoryOptions.DATABASE, ConnectionFactoryOptions.SSL}) {
-            Object value = parsed.getValue(option);
-            if (value != null) {
-                builder.option(Option.valueOf(option.name()), value);
-            }
+        var builder = ConnectionFactoryOptions.builder().from(parsed, option -> !POOL_OPTIONS.contains(option.name()));
+        if ("pool".equals(parsed.getRequiredValue(ConnectionFactoryOptions.DRIVER))) {
+            // r2dbc:pool:postgresql:… → driver postgresql, the rest of the protocol (if any) stays the protocol
+            String[] protocol = String.valueOf(parsed.getRequiredValue(ConnectionFactoryOptions.PROTOCOL)).split(":", 2);
+            builder.option(ConnectionFactoryOptions.DRIVER, protocol[0])
+                    .option(ConnectionFactoryOptions.PROTOCOL, protocol.length == 2 ? protocol[1] : "");
         }
         if (user != null) {
             builder.option(ConnectionFactoryOptions.USER, user);

@@ -1,8 +1,14 @@
 package dev.beacon.runner.persistence;
 
+import java.util.Arrays;
 import java.util.Objects;
+import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.MigrationVersion;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.core.api.output.MigrateResult;
 
 /**
@@ -18,8 +24,17 @@ import org.flywaydb.core.api.output.MigrateResult;
  * <p>With a {@code schema}, the tables go into that schema (created if missing) and the stores must
  * be given the same schema: they then qualify every table as {@code schema.table} in their SQL, which
  * works whatever the connection's {@code search_path} is.
+ *
+ * <p>The runner's history is its own table, {@value #HISTORY_TABLE}, so that a host's Flyway (whose
+ * default table is {@code flyway_schema_history}) never sees the runner's migrations, nor the runner
+ * the host's, even in one schema. On a schema that holds other tables but not this one, the runner
+ * baselines at version 0 and applies all of its migrations. A database migrated by an earlier runner
+ * under Flyway's default table is carried over first (see {@link LegacySchemaHistory}).
  */
 public final class SchemaMigrator {
+
+    /** The table in which the runner's Flyway records its migrations. */
+    public static final String HISTORY_TABLE = "beacon_runner_schema_history";
 
     private static final Pattern SCHEMA = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
@@ -60,15 +75,39 @@ public final class SchemaMigrator {
      * @throws org.flywaydb.core.api.FlywayException if the database cannot be reached or a migration fails
      */
     public int migrate() {
-        var config = Flyway.configure(SchemaMigrator.class.getClassLoader())
-                .dataSource(jdbcUrl(), user, password)
-                .locations("classpath:db/migration/" + dialect().vendor())
-                .failOnMissingLocations(true);
-        if (schema != null) {
-            config = config.schemas(schema).defaultSchema(schema).createSchemas(true);
+        FluentConfiguration config = configure();
+        FluentConfiguration resolving = config;
+        LegacySchemaHistory legacy = new LegacySchemaHistory(config.getDataSource(), dialect(), schema, () -> scripts(resolving));
+        legacy.carryOver();
+        MigrationVersion baseline = legacy.baselineVersion();
+        if (baseline != null) {
+            config = config.baselineVersion(baseline)
+                    .baselineDescription("runner migrations up to " + baseline + " recorded in " + LegacySchemaHistory.LEGACY_TABLE);
         }
         MigrateResult result = config.load().migrate();
         return result.migrationsExecuted;
+    }
+
+    private FluentConfiguration configure() {
+        var config = Flyway.configure(SchemaMigrator.class.getClassLoader())
+                .dataSource(jdbcUrl(), user, password)
+                .locations("classpath:db/migration/" + dialect().vendor())
+                .failOnMissingLocations(true)
+                .table(HISTORY_TABLE)
+                // A schema shared with a host has its tables but not this history: start below V1.
+                .baselineOnMigrate(true)
+                .baselineVersion("0")
+                .baselineDescription("before the runner's first migration");
+        if (schema != null) {
+            config = config.schemas(schema).defaultSchema(schema).createSchemas(true);
+        }
+        return config;
+    }
+
+    /** The file names of the runner's migrations for this vendor. */
+    private static Set<String> scripts(FluentConfiguration config) {
+        return Arrays.stream(config.load().info().all()).map(MigrationInfo::getScript).filter(Objects::nonNull)
+                .collect(Collectors.toUnmodifiableSet());
     }
 
     static String checkSchema(String schema) {

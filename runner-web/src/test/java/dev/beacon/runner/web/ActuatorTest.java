@@ -1,5 +1,6 @@
 package dev.beacon.runner.web;
 
+import dev.beacon.runner.persistence.testing.TcpRelay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -17,15 +18,18 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 /**
- * What operators see through Actuator: readiness follows the database (cut through a relay and
- * restored), the dispatcher and endpoints appear in health, and after a job Prometheus shows
- * per-model, per-region execution counts and latencies.
+ * What operators see through Actuator: readiness follows the database (cut or black-holed through a
+ * relay, and restored) and answers promptly while it is gone, liveness never follows it, the
+ * dispatcher and endpoints appear in health, and after a job Prometheus shows per-model, per-region
+ * execution counts and latencies.
  */
 @SpringBootTest(classes = RunnerTestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "management.endpoints.web.exposure.include=health,prometheus",
         "management.endpoint.health.probes.enabled=true",
         "management.endpoint.health.show-details=always",
-        "management.endpoint.health.group.readiness.include=readinessState,r2dbc,beaconDispatcher",
+        "management.endpoint.health.group.readiness.include=readinessState,beaconDatabase,beaconDispatcher",
+        // As in the standalone configuration: beaconDatabase checks the database with a time limit.
+        "management.health.r2dbc.enabled=false",
         "spring.r2dbc.pool.max-acquire-time=2s",
         "spring.r2dbc.pool.max-create-connection-time=2s",
         "spring.r2dbc.pool.max-validation-time=2s",
@@ -35,7 +39,7 @@ import org.springframework.test.context.DynamicPropertySource;
 @DirtiesContext
 class ActuatorTest {
 
-    private static TcpForwarder database;
+    private static TcpRelay database;
 
     @LocalServerPort
     int port;
@@ -46,7 +50,7 @@ class ActuatorTest {
     static void postgresBehindARelay(DynamicPropertyRegistry registry) throws IOException {
         TestDatabases.Database db = TestDatabases.postgres();
         URI url = URI.create(db.r2dbcUrl().substring("r2dbc:".length()));
-        database = new TcpForwarder(url.getHost(), url.getPort());
+        database = new TcpRelay(url.getHost(), url.getPort());
         registry.add("spring.r2dbc.url", () -> "r2dbc:postgresql://127.0.0.1:" + database.port() + url.getRawPath()
                 + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery()));
         registry.add("spring.r2dbc.username", db::user);
@@ -75,10 +79,36 @@ class ActuatorTest {
             await().ignoreExceptions().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
                 RawHttp.Response readiness = client.get("/actuator/health/readiness");
                 assertThat(readiness.status()).isEqualTo(503);
-                assertThat(readiness.json().path("components").path("r2dbc").path("status").asString()).isEqualTo("DOWN");
+                assertThat(readiness.json().path("components").path("beaconDatabase").path("status").asString()).isEqualTo("DOWN");
             });
             // Liveness stays up: the instance is fine, its database is not.
             assertThat(client.get("/actuator/health/liveness").status()).isEqualTo(200);
+        } finally {
+            database.restore();
+        }
+        await().ignoreExceptions().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(client.get("/actuator/health/readiness").status()).isEqualTo(200));
+    }
+
+    @Test
+    void readinessAnswersDownPromptlyWhileTheDatabaseIsBlackHoledAndLivenessStaysUp() throws IOException {
+        await().ignoreExceptions().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(client.get("/actuator/health/readiness").status()).isEqualTo(200));
+        // Gives up on an answer after 10 s: a readiness check that hangs fails the test instead of waiting with it.
+        RawHttp patient = new RawHttp(port, Duration.ofSeconds(10));
+
+        database.blackHole();
+        try {
+            long slowestMs = 0;
+            for (int i = 0; i < 5; i++) {
+                long started = System.nanoTime();
+                RawHttp.Response readiness = patient.get("/actuator/health/readiness", java.util.Map.of());
+                slowestMs = Math.max(slowestMs, (System.nanoTime() - started) / 1_000_000);
+                assertThat(readiness.status()).isEqualTo(503);
+                assertThat(readiness.json().path("status").asString()).isEqualTo("DOWN");
+                assertThat(readiness.json().path("components").path("beaconDatabase").path("status").asString()).isEqualTo("DOWN");
+                assertThat(patient.get("/actuator/health/liveness", java.util.Map.of()).status()).isEqualTo(200);
+            }
+            // A figure for the record, not an assertion: wall time depends on the machine.
+            System.out.println("readiness during a black-holed database: slowest of 5 answers " + slowestMs + " ms");
         } finally {
             database.restore();
         }

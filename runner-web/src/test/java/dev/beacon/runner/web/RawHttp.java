@@ -24,7 +24,12 @@ final class RawHttp {
     private final HttpClient client;
 
     RawHttp(int port) {
-        this.client = HttpClient.create().baseUrl("http://localhost:" + port).responseTimeout(Duration.ofSeconds(20));
+        this(port, Duration.ofSeconds(20));
+    }
+
+    /** A client that gives up on a response that has not started within {@code responseTimeout}. */
+    RawHttp(int port, Duration responseTimeout) {
+        this.client = HttpClient.create().baseUrl("http://localhost:" + port).responseTimeout(responseTimeout);
     }
 
     /** A response as received. */

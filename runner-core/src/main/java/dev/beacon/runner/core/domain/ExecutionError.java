@@ -4,8 +4,9 @@ import java.util.Objects;
 
 /**
  * Why an execution did not succeed: a stable {@code code} for machines ({@code HTTP_503},
- * {@code TIMEOUT}, {@code CONNECT}, {@code BAD_RESPONSE}, {@code CIRCUIT_OPEN}, …) and a message
- * for people. Messages never contain secrets.
+ * {@code TIMEOUT}, {@code CONNECT}, {@code BAD_RESPONSE}, {@code CIRCUIT_OPEN}, …) and a short reason
+ * for people. Messages are shown to anyone who may read a job: they never contain secrets, response
+ * bodies, host names or addresses, or stack traces.
  */
 public record ExecutionError(String code, String message) {
 

@@ -163,7 +163,8 @@ final class CellExecutor {
         } else {
             log.warn("unexpected failure executing {}", cell, e);
             status = ExecutionStatus.FAILED;
-            error = new ExecutionError(ExecutionError.INTERNAL, e.getClass().getSimpleName());
+            // The stack trace is in the log above; the stored message says no more than that it was ours.
+            error = new ExecutionError(ExecutionError.INTERNAL, "unexpected internal error");
         }
         return new ExecutionResult(cell, progress.providerId(), status, progress.attempts(), started, completed, latency, null, error, null);
     }

@@ -98,8 +98,7 @@ final class ProviderLane {
                 .onErrorMap(e -> !(e instanceof InferenceFailure), e -> {
                     // A bug, not a provider outage: keep the stack trace for whoever has to fix it.
                     log.warn("provider {} failed unexpectedly", config.id(), e);
-                    return InferenceFailure.permanent(ExecutionError.INTERNAL,
-                            "provider " + config.id() + " failed unexpectedly: " + e.getClass().getSimpleName());
+                    return InferenceFailure.permanent(ExecutionError.INTERNAL, "provider " + config.id() + " failed unexpectedly");
                 })
                 .doOnError(InferenceFailure.class, f -> {
                     lastError = f.toError();

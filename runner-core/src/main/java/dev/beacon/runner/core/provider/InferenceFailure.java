@@ -9,7 +9,9 @@ import java.util.Optional;
  * says whether another attempt may help (connect errors, attempt timeouts, 429, 5xx); a
  * {@code Retry-After} from the provider is kept in {@link #retryAfter()}.
  *
- * <p>Messages name the provider and what went wrong, never a secret or the full response body.
+ * <p>Messages name the provider and a short, fixed reason ("answered HTTP 503", "response is not valid
+ * JSON"): they are stored and shown to readers of jobs, endpoints and health, so they never carry a
+ * secret, what the provider sent, host names or addresses, or a stack trace.
  */
 public final class InferenceFailure extends RuntimeException {
 

@@ -76,10 +76,10 @@ final class ModalClient implements InferenceClient {
         try {
             next = from.resolve(location.trim());
         } catch (IllegalArgumentException e) {
-            return Mono.error(transport.badResponse("answered 303 with an invalid Location: " + transport.quote(location)));
+            return Mono.error(transport.badResponse("answered 303 with an invalid Location", transport.quote(location)));
         }
         if (!"http".equalsIgnoreCase(next.getScheme()) && !"https".equalsIgnoreCase(next.getScheme())) {
-            return Mono.error(transport.badResponse("answered 303 with a non-HTTP Location: " + transport.quote(location)));
+            return Mono.error(transport.badResponse("answered 303 with a non-HTTP Location", transport.quote(location)));
         }
         return transport.exchange(HttpMethod.GET, next, null, ProviderUris.sameOrigin(endpoint, next))
                 .flatMap(nextReply -> follow(nextReply, next, hops + 1));
@@ -89,11 +89,11 @@ final class ModalClient implements InferenceClient {
         JsonNode error = root.path("error");
         if (!error.isMissingNode() && !error.isNull()) {
             String what = error.isString() ? error.stringValue() : error.toString();
-            throw transport.badResponse("response reports an error: " + transport.quote(what));
+            throw transport.badResponse("response reports an error", transport.quote(what));
         }
         String status = transport.optionalString(root, "/status");
         if (root.has("status") && (status == null || !SUCCESS.contains(status.toLowerCase(Locale.ROOT)))) {
-            throw transport.badResponse("response status is " + transport.quote(String.valueOf(root.get("status"))));
+            throw transport.badResponse("response status is not a success", transport.quote(String.valueOf(root.get("status"))));
         }
         String text = transport.requiredString(root, "/response");
         TokenUsage usage = new TokenUsage(null, transport.optionalCount(root, "/tokens_generated"));

@@ -52,7 +52,7 @@ final class OllamaClient implements InferenceClient {
     private InferenceOutput output(JsonNode root) {
         String error = transport.optionalString(root, "/error");
         if (error != null) {
-            throw transport.badResponse("response reports an error: " + transport.quote(error));
+            throw transport.badResponse("response reports an error", transport.quote(error));
         }
         String text = transport.requiredString(root, "/message/content");
         TokenUsage usage = new TokenUsage(

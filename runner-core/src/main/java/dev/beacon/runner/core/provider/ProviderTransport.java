@@ -34,18 +34,23 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Sends JSON requests to one provider over the shared Reactor Netty client and turns every way an
- * exchange can go wrong into an {@link InferenceFailure} whose message names the provider but never
- * its API key.
+ * exchange can go wrong into an {@link InferenceFailure} with a stable code and a short, fixed reason
+ * that names the provider ("provider 'modal-eu': answered HTTP 503", "…: response is not valid JSON").
+ *
+ * <p>Failure messages are stored with the execution and shown to anyone who may read jobs, endpoints
+ * or health, so they never carry what the remote side or the network said: no response body, no
+ * exception text (which names hosts and addresses), no stack trace, no API key. That detail goes to
+ * this class's DEBUG log only, shortened and with the API key blanked out.
  *
  * <p>Bodies of successful responses are read up to a byte limit and rejected as
  * {@code BODY_TOO_LARGE} as soon as they pass it, so a runaway provider cannot fill the heap. Bodies
- * of other responses are only sampled (their first few KiB) to quote in the failure message.
+ * of other responses are only sampled (their first few KiB) for the DEBUG log.
  */
 final class ProviderTransport {
 
-    /** How much of a non-2xx body is read: enough to quote, no more. */
+    /** How much of a non-2xx body is read: enough to log a sample, no more. */
     static final int ERROR_BODY_SAMPLE_BYTES = 4 * 1024;
-    /** How many characters of a response body a failure message may quote. */
+    /** How many characters of a response body or an error text the DEBUG log quotes. */
     static final int QUOTED_BODY_CHARS = 200;
 
     private static final Logger log = LoggerFactory.getLogger(ProviderTransport.class);
@@ -170,20 +175,21 @@ final class ProviderTransport {
         try {
             root = json.readTree(reply.body());
         } catch (JacksonException e) {
-            throw badResponse("response is not valid JSON: " + quote(reply.body()));
+            throw badResponse("response is not valid JSON", quote(reply.body()));
         }
         if (root == null || !root.isObject()) {
-            throw badResponse("response is not a JSON object: " + quote(reply.body()));
+            throw badResponse("response is not a JSON object", quote(reply.body()));
         }
         return root;
     }
 
     /** Maps a non-2xx reply: 429 and 5xx are retryable and keep the provider's {@code Retry-After}. */
     InferenceFailure statusFailure(HttpReply reply) {
-        String sample = reply.body().length == 0 ? "" : ": " + quote(reply.body());
-        return InferenceFailure.forStatus(reply.status(),
-                describe("answered HTTP " + reply.status() + sample),
+        InferenceFailure failure = InferenceFailure.forStatus(reply.status(),
+                describe("answered HTTP " + reply.status()),
                 RetryAfter.parse(reply.retryAfter(), clock));
+        logDetail(failure, reply.body().length == 0 ? "(empty body)" : quote(reply.body()));
+        return failure;
     }
 
     /** A required JSON string at {@code pointer} (e.g. {@code /choices/0/message/content}). */
@@ -208,13 +214,21 @@ final class ProviderTransport {
             return null;
         }
         if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 0) {
-            throw badResponse("response has an invalid count at " + pointer + ": " + shorten(node.toString()));
+            throw badResponse("response has an invalid count at " + pointer, shorten(node.toString()));
         }
         return node.intValue();
     }
 
-    InferenceFailure badResponse(String what) {
-        return InferenceFailure.permanent(ExecutionError.BAD_RESPONSE, describe(what));
+    /** A {@code BAD_RESPONSE} whose message is {@code reason}, a fixed text of ours (never remote content). */
+    InferenceFailure badResponse(String reason) {
+        return InferenceFailure.permanent(ExecutionError.BAD_RESPONSE, describe(reason));
+    }
+
+    /** As {@link #badResponse(String)}, logging what the provider sent at DEBUG, never in the message. */
+    InferenceFailure badResponse(String reason, String remoteDetail) {
+        InferenceFailure failure = badResponse(reason);
+        logDetail(failure, remoteDetail);
+        return failure;
     }
 
     private InferenceFailure tooLarge(String what) {
@@ -227,6 +241,7 @@ final class ProviderTransport {
         if (t instanceof InferenceFailure) {
             return t;
         }
+        // The exception's own text names hosts, addresses and ports: the log gets it, the message does not.
         InferenceFailure failure;
         if (t instanceof PrematureCloseException || t instanceof AbortedException) {
             failure = InferenceFailure.retryable(ExecutionError.CONNECT,
@@ -236,30 +251,36 @@ final class ProviderTransport {
         } else if (t instanceof ConnectTimeoutException) {
             failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("connect timed out"));
         } else if (t instanceof ConnectException) {
-            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("connection refused" + detail(t)));
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("connection refused"));
         } else if (t instanceof UnknownHostException) {
-            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("unknown host" + detail(t)));
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("unknown host"));
         } else if (t instanceof SSLHandshakeException) {
             // A certificate or protocol mismatch does not heal by retrying.
-            failure = InferenceFailure.permanent(ExecutionError.CONNECT, describe("TLS handshake failed" + detail(t)));
+            failure = InferenceFailure.permanent(ExecutionError.CONNECT, describe("TLS handshake failed"));
         } else if (t instanceof SSLException || t instanceof IOException) {
-            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("connection failed" + detail(t)));
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("connection failed"));
         } else if (t.getClass().getSimpleName().startsWith("PoolAcquire")) {
             // Reactor Netty's shaded pool exceptions: no pooled connection became free in time.
-            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("no pooled connection available" + detail(t)));
+            failure = InferenceFailure.retryable(ExecutionError.CONNECT, describe("no pooled connection available"));
         } else if (t instanceof DecoderException) {
-            failure = InferenceFailure.permanent(ExecutionError.BAD_RESPONSE, describe("malformed HTTP response" + detail(t)));
+            failure = InferenceFailure.permanent(ExecutionError.BAD_RESPONSE, describe("malformed HTTP response"));
         } else {
-            failure = InferenceFailure.permanent(ExecutionError.INTERNAL,
-                    describe("unexpected " + t.getClass().getSimpleName() + detail(t)));
+            failure = InferenceFailure.permanent(ExecutionError.INTERNAL, describe("failed unexpectedly"));
         }
-        log.debug("{}", failure.getMessage());
+        logDetail(failure, detail(t));
         return failure;
     }
 
     private String detail(Throwable t) {
         String message = t.getMessage();
-        return message == null || message.isBlank() ? " (" + t.getClass().getSimpleName() + ")" : " (" + shorten(message) + ")";
+        return t.getClass().getSimpleName() + (message == null || message.isBlank() ? "" : ": " + shorten(message));
+    }
+
+    /** What the remote side or the network said, for operators: DEBUG only, shortened, API key blanked. */
+    private void logDetail(InferenceFailure failure, String detail) {
+        if (log.isDebugEnabled()) {
+            log.debug("{} [{}] {}", failure.getMessage(), failure.code(), shorten(detail));
+        }
     }
 
     private String describe(String what) {
@@ -281,7 +302,7 @@ final class ProviderTransport {
         return shorten(text);
     }
 
-    /** One line of at most {@link #QUOTED_BODY_CHARS} characters, with the API key blanked out. */
+    /** One line of at most {@link #QUOTED_BODY_CHARS} characters, with the API key blanked out, for the DEBUG log. */
     String quote(String text) {
         return shorten(text);
     }

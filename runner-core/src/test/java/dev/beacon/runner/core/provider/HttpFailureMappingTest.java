@@ -49,12 +49,12 @@ class HttpFailureMappingTest {
 
     @ParameterizedTest
     @EnumSource(Protocol.class)
-    void server_errors_are_retryable_and_quote_the_body(Protocol protocol) {
-        answer(protocol, aResponse().withStatus(500).withBody("{\"error\":\"model crashed\"}"));
+    void server_errors_are_retryable_and_never_quote_the_body(Protocol protocol) {
+        answer(protocol, aResponse().withStatus(500).withBody("{\"error\":\"model crashed on gpu-node-7.internal\"}"));
         InferenceFailure failure = failureFor(protocol);
         assertThat(failure.code()).isEqualTo("HTTP_500");
         assertThat(failure.retryable()).isTrue();
-        assertThat(failure.getMessage()).contains(protocol.name().toLowerCase() + "-eu", "500", "model crashed");
+        assertThat(failure.getMessage()).isEqualTo("provider '" + protocol.name().toLowerCase() + "-eu': answered HTTP 500");
 
         answer(protocol, aResponse().withStatus(503).withBody("overloaded"));
         failure = failureFor(protocol);
@@ -100,12 +100,11 @@ class HttpFailureMappingTest {
 
     @ParameterizedTest
     @EnumSource(Protocol.class)
-    void a_long_error_body_is_quoted_to_at_most_200_characters(Protocol protocol) {
+    void a_long_error_body_is_not_quoted_at_all(Protocol protocol) {
         answer(protocol, aResponse().withStatus(502).withBody("x".repeat(10_000)));
         InferenceFailure failure = failureFor(protocol);
         assertThat(failure.code()).isEqualTo("HTTP_502");
-        assertThat(failure.getMessage()).contains("x".repeat(200)).doesNotContain("x".repeat(201));
-        assertThat(failure.getMessage().length()).isLessThan(300);
+        assertThat(failure.getMessage()).endsWith("answered HTTP 502").doesNotContain("xx");
     }
 
     @ParameterizedTest
@@ -115,7 +114,7 @@ class HttpFailureMappingTest {
         InferenceFailure failure = failureFor(protocol);
         assertThat(failure.code()).isEqualTo("BAD_RESPONSE");
         assertThat(failure.retryable()).isFalse();
-        assertThat(failure.getMessage()).contains("not valid JSON", "<html>oops</html>");
+        assertThat(failure.getMessage()).endsWith("response is not valid JSON").doesNotContain("oops");
 
         answer(protocol, aResponse().withStatus(200).withBody(protocol.successBody + " trailing"));
         assertThat(failureFor(protocol).code()).isEqualTo("BAD_RESPONSE");
@@ -187,7 +186,8 @@ class HttpFailureMappingTest {
         InferenceFailure failure = failureOf(client.infer(Protocol.question()));
         assertThat(failure.code()).isEqualTo("CONNECT");
         assertThat(failure.retryable()).isTrue();
-        assertThat(failure.getMessage()).contains(protocol.name().toLowerCase() + "-eu", "refused");
+        assertThat(failure.getMessage()).isEqualTo("provider '" + protocol.name().toLowerCase() + "-eu': connection refused")
+                .doesNotContain("127.0.0.1").doesNotContain(String.valueOf(closedPort));
     }
 
     @ParameterizedTest
@@ -197,5 +197,6 @@ class HttpFailureMappingTest {
         InferenceFailure failure = failureOf(client.infer(Protocol.question()));
         assertThat(failure.code()).isEqualTo("CONNECT");
         assertThat(failure.retryable()).isTrue();
+        assertThat(failure.getMessage()).doesNotContain("no-such-host");
     }
 }

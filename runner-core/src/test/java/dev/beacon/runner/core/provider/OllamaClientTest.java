@@ -80,6 +80,6 @@ class OllamaClientTest {
                 .withBody("{\"error\":\"model 'llama3.2:1b' not found, try pulling it first\"}")));
         InferenceFailure failure = failureOf(client(null).infer(Protocol.question()));
         assertThat(failure.code()).isEqualTo("BAD_RESPONSE");
-        assertThat(failure.getMessage()).contains("not found");
+        assertThat(failure.getMessage()).endsWith("response reports an error").doesNotContain("llama3.2:1b").doesNotContain("not found");
     }
 }

@@ -3,6 +3,10 @@ package dev.beacon.runner.web.autoconfigure;
 import dev.beacon.runner.core.dispatch.JobDispatcher;
 import dev.beacon.runner.core.engine.EndpointStatus;
 import dev.beacon.runner.core.engine.JobRunner;
+import dev.beacon.runner.core.store.JobStore;
+import dev.beacon.runner.web.config.BeaconRunnerProperties;
+import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -10,18 +14,37 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.ReactiveHealthIndicator;
 import org.springframework.context.annotation.Bean;
+import reactor.core.scheduler.Schedulers;
 
 /**
- * Health of the runner for Actuator: {@code beaconDispatcher} (is this instance taking work — part of
- * readiness in the standalone app, together with the database) and {@code beaconEndpoints} (each
- * endpoint's circuit state, calls in flight and last error — informative, always UP, since a remote
- * endpoint being down does not make this instance unfit to serve).
+ * Health of the runner for Actuator: {@code beaconDatabase} (the runner's database answers within
+ * {@code beacon.runner.persistence.health-timeout}), {@code beaconDispatcher} (is this instance taking
+ * work) — both part of readiness in the standalone app — and {@code beaconEndpoints} (each endpoint's
+ * circuit state, calls in flight and last error — informative, always UP, since a remote endpoint being
+ * down does not make this instance unfit to serve). None of them is part of liveness.
  */
 @AutoConfiguration(after = RunnerServiceAutoConfiguration.class)
 @ConditionalOnClass(HealthIndicator.class)
 public final class RunnerHealthAutoConfiguration {
+
+    /**
+     * The runner's database, checked with a time limit so that readiness answers promptly even when the
+     * database is unreachable in the worst way (connections accepted, nothing answered).
+     */
+    @Bean
+    @ConditionalOnBean({ConnectionFactory.class, JobStore.class})
+    @ConditionalOnMissingBean(name = "beaconDatabaseHealthIndicator")
+    ReactiveHealthIndicator beaconDatabaseHealthIndicator(ConnectionFactory connectionFactory, BeaconRunnerProperties properties) {
+        Duration timeout = properties.getPersistence().getHealthTimeout();
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new InvalidConfigurationPropertyValueException("beacon.runner.persistence.health-timeout", timeout, "must be a positive duration");
+        }
+        return new DatabaseHealthIndicator(connectionFactory, timeout, Schedulers.boundedElastic());
+    }
 
     @Bean
     @ConditionalOnBean(JobDispatcher.class)

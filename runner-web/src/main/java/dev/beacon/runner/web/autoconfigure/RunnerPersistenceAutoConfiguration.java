@@ -26,10 +26,11 @@ import org.springframework.boot.r2dbc.autoconfigure.R2dbcProperties;
 import org.springframework.context.annotation.Bean;
 
 /**
- * Durable jobs in the database of the host's R2DBC {@link ConnectionFactory} ({@code spring.r2dbc.url}):
+ * Durable jobs in the database of the host's R2DBC {@link ConnectionFactory} ({@code spring.r2dbc.url}),
+ * or of the runner's embedded default when the host has none ({@link RunnerEmbeddedDatabaseAutoConfiguration}):
  * applies the runner's schema migrations at start-up from that same URL (no second database setting),
  * then creates the {@link JobStore} and the {@link JobSignals} (PostgreSQL {@code LISTEN/NOTIFY} across
- * instances; in-process for the embedded H2).
+ * instances, listening on a connection made by the driver factory behind the host's pool; in-process for H2).
  */
 @AutoConfiguration(afterName = "org.springframework.boot.r2dbc.autoconfigure.R2dbcAutoConfiguration")
 @ConditionalOnClass({ConnectionFactory.class, R2dbcJobStore.class})
@@ -44,27 +45,54 @@ public final class RunnerPersistenceAutoConfiguration {
      * Applies pending migrations, blocking once during start-up (Flyway is JDBC), before anything
      * serves requests. A host that migrates by other means sets {@code beacon.runner.persistence.migrate=false}.
      */
+    /** The host's database settings, {@code spring.r2dbc.*}. */
     @Bean
     @ConditionalOnMissingBean
-    RunnerSchema beaconRunnerSchema(R2dbcProperties r2dbc, BeaconRunnerProperties properties) {
-        String schema = properties.getPersistence().getSchema();
-        if (!properties.getPersistence().isMigrate()) {
-            return new RunnerSchema(schema, 0);
-        }
-        if (r2dbc.getUrl() == null || r2dbc.getUrl().isBlank()) {
-            throw new org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException("spring.r2dbc.url", null,
-                    "the runner migrates its schema from spring.r2dbc.url; set it, or set beacon.runner.persistence.migrate=false");
-        }
-        int applied = new SchemaMigrator(r2dbc.getUrl(), r2dbc.getUsername(), r2dbc.getPassword(), schema).migrate();
-        log.info("runner schema{} up to date ({} migration(s) applied)", schema == null ? "" : " '" + schema + "'", applied);
-        return new RunnerSchema(schema, applied);
+    RunnerDatabase beaconRunnerDatabase(R2dbcProperties r2dbc) {
+        return new RunnerDatabase(r2dbc.getUrl(), r2dbc.getUsername(), r2dbc.getPassword());
     }
 
     @Bean
     @ConditionalOnMissingBean
-    JobSignals beaconJobSignals(ConnectionFactory connectionFactory, R2dbcProperties r2dbc, RunnerSchema schema) {
-        return R2dbcJobSignals.forDatabase(connectionFactory,
-                () -> R2dbcJobSignals.dedicated(r2dbc.getUrl(), r2dbc.getUsername(), r2dbc.getPassword()));
+    RunnerSchema beaconRunnerSchema(RunnerDatabase database, BeaconRunnerProperties properties) {
+        String schema = properties.getPersistence().getSchema();
+        if (!properties.getPersistence().isMigrate()) {
+            return new RunnerSchema(schema, 0);
+        }
+        if (database.url() == null || database.url().isBlank()) {
+            throw new org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException("spring.r2dbc.url", null,
+                    "the runner migrates its schema from spring.r2dbc.url; set it, or set beacon.runner.persistence.migrate=false");
+        }
+        int applied = new SchemaMigrator(database.url(), database.username(), database.password(), schema).migrate();
+        log.info("runner schema{} up to date ({} migration(s) applied)", schema == null ? "" : " '" + schema + "'", applied);
+        return new RunnerSchema(schema, applied);
+    }
+
+    /**
+     * On PostgreSQL, LISTEN/NOTIFY. The listening connection is made by the PostgreSQL factory behind the
+     * host's pool, so it has every option of the host's connections (SSL, {@code options}, credentials,
+     * {@code spring.r2dbc.properties.*}, customizers); only a factory that hides what it wraps makes the
+     * runner fall back to {@code spring.r2dbc.url} with all its query options.
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    JobSignals beaconJobSignals(ConnectionFactory connectionFactory, RunnerDatabase database, RunnerSchema schema) {
+        return R2dbcJobSignals.forDatabase(connectionFactory, () -> dedicatedConnections(connectionFactory, database)
+                .orElseThrow(() -> new org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException(
+                        "spring.r2dbc.url", null, "the runner listens for signals on a connection of its own; with a ConnectionFactory "
+                        + "that does not expose its PostgreSQL factory (io.r2dbc.spi.Wrapped), set spring.r2dbc.url, or define a JobSignals bean")));
+    }
+
+    /**
+     * Non-pooled connections to the runner's PostgreSQL database, made like the pool's (see
+     * {@link R2dbcJobSignals#unpooled}), or from {@code spring.r2dbc.url} when the pool hides its driver
+     * factory; empty when neither is to be had. For the connections the runner keeps for itself:
+     * LISTEN, the instance-name lock, lease renewals.
+     */
+    private static java.util.Optional<ConnectionFactory> dedicatedConnections(ConnectionFactory connectionFactory, RunnerDatabase database) {
+        return R2dbcJobSignals.unpooled(connectionFactory).or(() -> database.url() == null || database.url().isBlank()
+                ? java.util.Optional.empty()
+                : java.util.Optional.of(R2dbcJobSignals.dedicated(database.url(), database.username(), database.password())));
     }
 
     @Bean
@@ -90,16 +118,17 @@ public final class RunnerPersistenceAutoConfiguration {
      */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean(RunnerInstance.class)
-    HeldInstanceName beaconHeldInstanceName(ConnectionFactory connectionFactory, R2dbcProperties r2dbc, BeaconRunnerProperties properties,
+    HeldInstanceName beaconHeldInstanceName(ConnectionFactory connectionFactory, RunnerDatabase database, BeaconRunnerProperties properties,
                                             RunnerSchema schema) {
         String configured = properties.getDispatcher().getInstanceId();
         List<String> candidates = RunnerInstance.candidates(configured);
-        if (SqlDialect.of(connectionFactory) != SqlDialect.POSTGRESQL || r2dbc.getUrl() == null) {
+        var dedicated = SqlDialect.of(connectionFactory) == SqlDialect.POSTGRESQL
+                ? dedicatedConnections(connectionFactory, database) : java.util.Optional.<ConnectionFactory>empty();
+        if (dedicated.isEmpty()) {
             // The embedded database is open to this process only: the name cannot be shared.
             return new HeldInstanceName(new RunnerInstance(candidates.get(0)), null);
         }
-        ConnectionFactory dedicated = R2dbcJobSignals.dedicated(r2dbc.getUrl(), r2dbc.getUsername(), r2dbc.getPassword());
-        InstanceNameLock lock = InstanceNameLock.acquireFirstFree(dedicated, schema.name(), candidates).block(NAME_LOCK_TIMEOUT);
+        InstanceNameLock lock = InstanceNameLock.acquireFirstFree(dedicated.get(), schema.name(), candidates).block(NAME_LOCK_TIMEOUT);
         if (lock != null) {
             log.info("runner instance name '{}' held on the database", lock.name());
             return new HeldInstanceName(new RunnerInstance(lock.name()), lock);
@@ -139,13 +168,11 @@ public final class RunnerPersistenceAutoConfiguration {
      */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    LeaseConnections beaconLeaseConnections(ConnectionFactory connectionFactory, R2dbcProperties r2dbc) {
-        if (SqlDialect.of(connectionFactory) != SqlDialect.POSTGRESQL || r2dbc.getUrl() == null) {
-            return new LeaseConnections(null);
-        }
-        ConnectionFactory dedicated = R2dbcJobSignals.dedicated(r2dbc.getUrl(), r2dbc.getUsername(), r2dbc.getPassword());
-        return new LeaseConnections(new ConnectionPool(ConnectionPoolConfiguration.builder(dedicated)
-                .initialSize(0).maxSize(2).maxIdleTime(Duration.ofMinutes(5)).build()));
+    LeaseConnections beaconLeaseConnections(ConnectionFactory connectionFactory, RunnerDatabase database) {
+        var dedicated = SqlDialect.of(connectionFactory) == SqlDialect.POSTGRESQL
+                ? dedicatedConnections(connectionFactory, database) : java.util.Optional.<ConnectionFactory>empty();
+        return new LeaseConnections(dedicated.map(factory -> new ConnectionPool(ConnectionPoolConfiguration.builder(factory)
+                .initialSize(0).maxSize(2).maxIdleTime(Duration.ofMinutes(5)).build())).orElse(null));
     }
 
     /** The lease renewals' own pool, or {@code null} where the main one serves. */

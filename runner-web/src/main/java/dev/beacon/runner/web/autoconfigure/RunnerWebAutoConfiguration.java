@@ -3,16 +3,21 @@ package dev.beacon.runner.web.autoconfigure;
 import dev.beacon.runner.core.service.JobService;
 import dev.beacon.runner.core.spec.SubmissionLimits;
 import dev.beacon.runner.web.config.BeaconRunnerProperties;
+import dev.beacon.runner.web.http.ActuatorTokenAuthentication;
 import dev.beacon.runner.web.http.RunnerRoutes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Sinks;
@@ -54,6 +59,25 @@ public final class RunnerWebAutoConfiguration {
                     + "anyone who can reach this port can submit and cancel jobs", settings.basePath());
         }
         return RunnerRoutes.create(service, settings, closer.closed());
+    }
+
+    /**
+     * The runner's bearer tokens authenticate callers of Actuator too, so that
+     * {@code management.endpoint.health.show-details=when-authorized} shows health details to a token
+     * holder only (without tokens it lets everything through untouched). Not installed when the host has
+     * Spring Security's web support: its own chain decides who is authenticated.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "org.springframework.security.core.context.ReactiveSecurityContextHolder")
+    @ConditionalOnMissingClass("org.springframework.security.web.server.SecurityWebFilterChain")
+    static class ActuatorTokens {
+
+        @Bean
+        @ConditionalOnMissingBean(name = "beaconActuatorTokenAuthentication")
+        ActuatorTokenAuthentication beaconActuatorTokenAuthentication(BeaconRunnerProperties properties, Environment environment) {
+            return new ActuatorTokenAuthentication(properties.getSecurity().effectiveTokens(),
+                    environment.getProperty("management.endpoints.web.base-path", "/actuator"));
+        }
     }
 
     /**

@@ -664,6 +664,32 @@ public class BeaconRunnerProperties {
             this.timeout = timeout;
         }
 
+        /**
+         * File of the embedded H2 database the runner uses when the host has no database at all (no
+         * {@code spring.r2dbc.url}, no {@code ConnectionFactory}); H2 adds {@code .mv.db}. Relative to the
+         * working directory unless absolute.
+         */
+        private String embeddedPath = "./data/beacon";
+
+        /** Longest wait for the database health check ({@code beaconDatabase}) before it reports DOWN. */
+        private Duration healthTimeout = Duration.ofSeconds(1);
+
+        public String getEmbeddedPath() {
+            return embeddedPath;
+        }
+
+        public void setEmbeddedPath(String embeddedPath) {
+            this.embeddedPath = embeddedPath;
+        }
+
+        public Duration getHealthTimeout() {
+            return healthTimeout;
+        }
+
+        public void setHealthTimeout(Duration healthTimeout) {
+            this.healthTimeout = healthTimeout;
+        }
+
         public boolean isMigrate() {
             return migrate;
         }

@@ -20,10 +20,17 @@ import reactor.core.publisher.Mono;
  * security are never touched). Mutating requests always need a configured token; reads need one
  * unless {@code openReads}. With no token configured every request passes.
  *
+ * <p>Every request that passes is marked with whether its caller is authorised ({@link #isAuthorised}):
+ * it presented a valid token, or no token is configured at all (the API is open). An anonymous open
+ * read passes but is not authorised, and views leave machine details (provider URLs) out for it.
+ *
  * <p>Tokens are compared as SHA-256 digests with {@link MessageDigest#isEqual}, so the time taken
  * reveals neither the length nor a matching prefix of a token. Tokens are never logged.
  */
 final class BearerTokens implements HandlerFilterFunction<ServerResponse, ServerResponse> {
+
+    /** The request attribute that says whether the caller is authorised. */
+    static final String AUTHORISED = BearerTokens.class.getName() + ".authorised";
 
     private final List<byte[]> digests;
     private final boolean openReads;
@@ -40,7 +47,12 @@ final class BearerTokens implements HandlerFilterFunction<ServerResponse, Server
     /** Passes the request on if allowed; otherwise errors with a 401 {@link ApiProblem}. */
     @Override
     public Mono<ServerResponse> filter(ServerRequest request, HandlerFunction<ServerResponse> next) {
-        if (!enabled() || (openReads && isRead(request.method()))) {
+        if (!enabled()) {
+            request.attributes().put(AUTHORISED, true);
+            return next.handle(request);
+        }
+        if (openReads && isRead(request.method())) {
+            request.attributes().put(AUTHORISED, accepts(request.headers().firstHeader(HttpHeaders.AUTHORIZATION)));
             return next.handle(request);
         }
         String header = request.headers().firstHeader(HttpHeaders.AUTHORIZATION);
@@ -53,10 +65,25 @@ final class BearerTokens implements HandlerFilterFunction<ServerResponse, Server
         if (!matches(header.substring(7).strip())) {
             return Mono.error(unauthorized("invalid_token", "the bearer token is not valid"));
         }
+        request.attributes().put(AUTHORISED, true);
         return next.handle(request);
     }
 
+    /** Whether {@code authorization} (an {@code Authorization} header value, or {@code null}) carries a configured token. */
+    boolean accepts(String authorization) {
+        return authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
+                && matches(authorization.substring(7).strip());
+    }
+
+    /** Whether this filter found the caller of {@code request} authorised; {@code false} if it did not see the request. */
+    static boolean isAuthorised(ServerRequest request) {
+        return Boolean.TRUE.equals(request.attributes().get(AUTHORISED));
+    }
+
     private boolean matches(String token) {
+        if (token.isEmpty()) {
+            return false;
+        }
         byte[] presented = sha256(token);
         boolean match = false;
         for (byte[] digest : digests) {

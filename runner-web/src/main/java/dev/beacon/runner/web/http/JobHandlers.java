@@ -143,11 +143,14 @@ final class JobHandlers {
         });
     }
 
-    /** {@code GET /endpoints}: configured endpoints with circuit state and load, no secrets. */
+    /**
+     * {@code GET /endpoints}: configured endpoints with circuit state and load, no secrets; provider URLs
+     * (host names of other machines) only for an authorised caller.
+     */
     Mono<ServerResponse> endpoints(ServerRequest request) {
         return Mono.defer(() -> {
             acceptsJson(request);
-            return json(HttpStatus.OK, views.endpoints(service.endpoints()));
+            return json(HttpStatus.OK, views.endpoints(service.endpoints(), BearerTokens.isAuthorised(request)));
         });
     }
 

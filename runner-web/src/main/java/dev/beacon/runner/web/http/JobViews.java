@@ -105,8 +105,12 @@ final class JobViews {
         return json.eventNode(stored);
     }
 
-    /** Endpoints with their providers' state; never an api key, and URLs without user info or query. */
-    ArrayNode endpoints(List<EndpointStatus> statuses) {
+    /**
+     * Endpoints with their providers' state; never an api key. Provider URLs (scheme, host, port and
+     * path only: user info and query may hold secrets) only {@code withUrls}, i.e. for an authorised
+     * caller; last errors are a code and a short reason.
+     */
+    ArrayNode endpoints(List<EndpointStatus> statuses, boolean withUrls) {
         ArrayNode array = NODES.arrayNode();
         for (EndpointStatus s : statuses) {
             ObjectNode e = array.addObject()
@@ -119,9 +123,11 @@ final class JobViews {
             for (EndpointStatus.Provider p : s.providers()) {
                 ObjectNode pn = providers.addObject()
                         .put("id", p.id())
-                        .put("type", p.type())
-                        .put("url", publicUrl(p.url()))
-                        .put("maxConcurrency", p.maxConcurrency())
+                        .put("type", p.type());
+                if (withUrls) {
+                    pn.put("url", publicUrl(p.url()));
+                }
+                pn.put("maxConcurrency", p.maxConcurrency())
                         .put("circuitState", p.circuitState())
                         .put("inFlight", p.inFlight())
                         .put("queued", p.queued());
