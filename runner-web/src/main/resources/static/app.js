@@ -770,17 +770,22 @@ function jobView(root, jobId) {
     elapsedBox.textContent = fmtDuration(end - new Date(st.startedAt).getTime());
   }
 
+  // Rebuilding a large matrix on every frame while events stream in kept a slow machine's main
+  // thread busy enough to delay clicks (Cancel) by seconds: at most one rebuild per RENDER_EVERY_MS.
+  const RENDER_EVERY_MS = 200;
   let renderQueued = false;
+  let renderedAt = -Infinity;
   function render() {
     if (renderQueued || disposed) return;
     renderQueued = true;
-    requestAnimationFrame(() => {
+    setTimeout(() => requestAnimationFrame(() => {
       renderQueued = false;
       if (disposed) return;
+      renderedAt = performance.now();
       renderSummary();
       renderMatrix();
       if (st.selected) renderDetail();
-    });
+    }), Math.max(0, renderedAt + RENDER_EVERY_MS - performance.now()));
   }
 
   async function refreshJob() {
