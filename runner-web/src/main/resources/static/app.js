@@ -3,11 +3,14 @@
 // Routes (hash based, so the page works under any base path):
 //   #/                    jobs: submit form and recent jobs
 //   #/jobs/{id}           one job: the question × endpoint matrix, live over server-sent events
+//                         (read with fetch, see sse.js, so that the bearer token is sent on the stream too)
 //   #/jobs/{id}/compare   the regions' answers side by side
 // Every URL the page requests is relative to the page (`jobs/…`, never `/jobs/…`).
+// The API token, when the user saved one, goes with every request to the API (authHeaders()).
 
 import {diffWords} from './diff.js';
 import {indexJson, lineOf, lineOfField} from './json-locate.js';
+import {followEvents} from './sse.js';
 
 // Served as `/beacon` instead of `/beacon/`, relative URLs would resolve against the parent path.
 if (!location.pathname.endsWith('/') && !/\.[A-Za-z0-9]+$/.test(location.pathname)) {
@@ -71,10 +74,29 @@ function fmtMs(ms) {
 /* ------------------------------------------------------------------ token */
 
 const TOKEN_KEY = 'beacon.runner.token';
+/** Fired on window when the user saves or forgets the token, so that a view refused with 401 can try again. */
+const TOKEN_CHANGED = 'beacon:token-changed';
 const token = {
   get: () => sessionStorage.getItem(TOKEN_KEY) || '',
-  set: v => (v ? sessionStorage.setItem(TOKEN_KEY, v) : sessionStorage.removeItem(TOKEN_KEY)),
+  set: v => {
+    if (v) sessionStorage.setItem(TOKEN_KEY, v); else sessionStorage.removeItem(TOKEN_KEY);
+    window.dispatchEvent(new CustomEvent(TOKEN_CHANGED));
+  },
 };
+
+/**
+ * `Authorization: Bearer <token>` for the token saved in this session, or nothing. Sent on every
+ * call to the API, reads and the event stream included, so the page also works against a runner
+ * with `beacon.runner.security.open-reads=false`.
+ */
+function authHeaders() {
+  const t = token.get();
+  return t ? {Authorization: `Bearer ${t}`} : {};
+}
+
+function isAuthRefusal(status) {
+  return status === 401 || status === 403;
+}
 
 function initTokenForm() {
   const form = document.getElementById('token-form');
@@ -104,9 +126,7 @@ function initTokenForm() {
  * error (a network failure becomes status 0 with a problem saying so).
  */
 async function api(path, {method = 'GET', body, headers = {}} = {}) {
-  const h2 = {Accept: 'application/json, application/problem+json', ...headers};
-  // Needed on submit and cancel; sent on reads too, for runners that protect reads as well.
-  if (token.get()) h2.Authorization = `Bearer ${token.get()}`;
+  const h2 = {Accept: 'application/json, application/problem+json', ...headers, ...authHeaders()};
   if (body !== undefined && !h2['Content-Type']) h2['Content-Type'] = 'application/json';
   let res;
   try {
@@ -133,7 +153,7 @@ function problemText(r) {
   const p = r.problem || {};
   const parts = [p.title, p.detail].filter(Boolean);
   let text = parts.join(': ') || `Request failed (${r.status})`;
-  if (r.status === 401) text += ' — enter the API token at the top of the page.';
+  if (isAuthRefusal(r.status)) text += ' — enter the API token at the top of the page.';
   return text;
 }
 
@@ -444,23 +464,23 @@ function jobsView(root) {
   timers.push(setInterval(() => {
     if (!document.hidden && loaded.some(j => !TERMINAL_JOB.has(j.status))) loadJobs();
   }, 3000));
+  const onToken = () => loadJobs();
+  window.addEventListener(TOKEN_CHANGED, onToken);
 
   return () => {
     disposed = true;
     timers.forEach(clearInterval);
+    window.removeEventListener(TOKEN_CHANGED, onToken);
   };
 }
 
 /* ------------------------------------------------------------------ job page */
 
-const EVENT_TYPES = ['job.queued', 'job.started', 'question.started', 'execution.finished',
-  'question.finished', 'job.finished'];
-
 function jobView(root, jobId) {
   let disposed = false;
-  let es = null;
-  let reconnectTimer = null;
-  let reconnectDelay = 1000;
+  let stream = null;      // the followEvents reader while connected or reconnecting
+  let streamGen = 0;      // callbacks of a reader closed since are ignored
+  let needsToken = false; // refused with 401/403: waiting for the user to save a token
   let tick = null;
 
   const st = {
@@ -489,6 +509,8 @@ function jobView(root, jobId) {
   const elapsedBox = h('span', {id: 'elapsed', class: 'mono'});
   const cancelBtn = h('button', {type: 'button', class: 'btn btn-danger', id: 'cancel-job'}, 'Cancel job');
   const actionState = h('span', {class: 'small', role: 'status', id: 'action-state'});
+  const authNotice = h('div', {class: 'notice notice-error stream-notice', id: 'auth-notice', role: 'alert', hidden: true});
+  const streamNotice = h('div', {class: 'notice notice-error stream-notice', id: 'stream-notice', role: 'alert', hidden: true});
   const matrixWrap = h('div', {class: 'matrix-wrap', tabindex: '0', role: 'region', 'aria-label': 'Result matrix',
     'aria-describedby': 'matrix-help'});
   const detail = h('section', {class: 'panel cell-detail', id: 'cell-detail', 'aria-live': 'polite', hidden: true});
@@ -501,6 +523,8 @@ function jobView(root, jobId) {
       h('div', {class: 'job-actions'},
         h('a', {class: 'btn', href: `#/jobs/${enc(jobId)}/compare`, id: 'open-comparison'}, 'Compare regions'),
         cancelBtn, actionState)),
+    authNotice,
+    streamNotice,
     h('section', {class: 'panel summary', 'aria-label': 'Progress'},
       currentBox,
       h('div', {class: 'summary-row'}, countsBox,
@@ -629,7 +653,8 @@ function jobView(root, jobId) {
       ? [active.dataset.question, active.dataset.endpoint] : null;
     const scrollLeft = matrixWrap.scrollLeft;
     if (st.endpoints.length === 0) {
-      matrixWrap.replaceChildren(h('p', {class: 'muted'}, st.finished ? 'No results.' : 'Waiting for the first results…'));
+      matrixWrap.replaceChildren(h('p', {class: 'muted'}, st.finished ? 'No results.'
+        : needsToken ? 'Nothing to show without an accepted API token.' : 'Waiting for the first results…'));
     } else {
       matrixWrap.replaceChildren(table);
     }
@@ -745,17 +770,22 @@ function jobView(root, jobId) {
     elapsedBox.textContent = fmtDuration(end - new Date(st.startedAt).getTime());
   }
 
+  // Rebuilding a large matrix on every frame while events stream in kept a slow machine's main
+  // thread busy enough to delay clicks (Cancel) by seconds: at most one rebuild per RENDER_EVERY_MS.
+  const RENDER_EVERY_MS = 200;
   let renderQueued = false;
+  let renderedAt = -Infinity;
   function render() {
     if (renderQueued || disposed) return;
     renderQueued = true;
-    requestAnimationFrame(() => {
+    setTimeout(() => requestAnimationFrame(() => {
       renderQueued = false;
       if (disposed) return;
+      renderedAt = performance.now();
       renderSummary();
       renderMatrix();
       if (st.selected) renderDetail();
-    });
+    }), Math.max(0, renderedAt + RENDER_EVERY_MS - performance.now()));
   }
 
   async function refreshJob() {
@@ -800,7 +830,6 @@ function jobView(root, jobId) {
       return;
     }
     if (seq) st.lastSeq = seq;
-    reconnectDelay = 1000;
     switch (ev.type) {
       case 'job.queued':
         if (!st.finished) st.status = 'QUEUED';
@@ -844,41 +873,77 @@ function jobView(root, jobId) {
     render();
   }
 
-  function setConn(state) {
-    const text = {
+  function setConn(state, text) {
+    connState.textContent = text || {
       connecting: 'Connecting…', live: '● Live', reconnecting: '↻ Reconnecting…', done: '■ Stream closed (job finished)',
-      error: '✕ Not connected',
+      error: '✕ Not connected', unauthorized: '✕ Token required',
     }[state] || state;
-    connState.textContent = text;
     connState.dataset.state = state;
   }
 
   function closeStream() {
-    if (es) { es.close(); es = null; }
-    clearTimeout(reconnectTimer);
+    streamGen++;
+    if (stream) { stream.close(); stream = null; }
   }
 
+  /**
+   * Shows why the page cannot read the job and stops there: asking again without another token
+   * would only be refused again. Saving a token in the header starts the page over (onToken).
+   */
+  function askForToken(status, problem) {
+    closeStream();
+    needsToken = true;
+    setConn('unauthorized');
+    const had = Boolean(token.get());
+    const said = problem && (problem.detail || problem.title);
+    authNotice.replaceChildren(
+      h('strong', {}, had ? `The API token was refused (${status}).` : 'This runner needs an API token to show jobs.'),
+      ' ', had ? 'Enter a valid token' : 'Enter it', ' under “API token” at the top of the page and press Save: the page then connects by itself.',
+      said ? h('span', {class: 'small'}, ` Runner: ${said}`) : null);
+    authNotice.hidden = false;
+    cancelBtn.disabled = true;
+    renderMatrix();
+  }
+
+  /** Follows the job's event stream from after st.lastSeq (Last-Event-ID) until job.finished. */
   function connect() {
     closeStream();
     if (disposed || st.finished) return;
-    setConn('connecting');
-    const url = `jobs/${enc(jobId)}/events${st.lastSeq > 0 ? `?after=${st.lastSeq}` : ''}`;
-    const source = new EventSource(url);
-    es = source;
-    for (const t of EVENT_TYPES) source.addEventListener(t, onEvent);
-    source.onopen = () => { if (es === source) setConn('live'); };
-    source.onerror = () => {
-      if (es !== source) return;
-      if (st.finished) { closeStream(); return; }
-      setConn('reconnecting');
-      if (source.readyState === EventSource.CLOSED) {
-        // The browser gave up (e.g. an error status): reconnect ourselves, resuming after lastSeq.
-        es = null;
-        reconnectTimer = setTimeout(connect, reconnectDelay);
-        reconnectDelay = Math.min(reconnectDelay * 2, 15000);
-      }
-      // Otherwise the browser reconnects by itself and sends Last-Event-ID.
-    };
+    const gen = ++streamGen;
+    const current = () => gen === streamGen && !disposed;
+    streamNotice.hidden = true;
+    stream = followEvents(`jobs/${enc(jobId)}/events`, {
+      headers: authHeaders,
+      lastEventId: st.lastSeq > 0 ? String(st.lastSeq) : '',
+      isLast: ev => ev.type === 'job.finished',
+      onEvent: ev => { if (current()) onEvent(ev); },
+      onState: (state, info) => {
+        if (!current()) return;
+        switch (state) {
+          case 'connecting':
+            setConn(info.attempt > 1 ? 'reconnecting' : 'connecting');
+            break;
+          case 'open':
+            setConn('live');
+            break;
+          case 'retrying':
+            setConn('reconnecting', `↻ Connection lost, reconnecting in ${Math.max(1, Math.round(info.delayMs / 1000))} s…`);
+            break;
+          case 'unauthorized':
+            stream = null;
+            askForToken(info.status, info.problem);
+            break;
+          case 'failed':
+            stream = null;
+            setConn('error');
+            streamNotice.textContent = `The event stream could not be read: ${problemText({status: info.status, problem: info.problem})}`;
+            streamNotice.hidden = false;
+            break;
+          default: // finished: onEvent handled job.finished
+            break;
+        }
+      },
+    });
   }
 
   function restartFresh() {
@@ -905,30 +970,46 @@ function jobView(root, jobId) {
     render();
   });
 
-  (async () => {
-    try { applySpec(JSON.parse(sessionStorage.getItem(SPEC_KEY(jobId)) || 'null')); } catch { /* ignore */ }
-    renderMatrix();
+  /** Loads the job, then follows its events; run again after a 401 once the user saved a token. */
+  async function start() {
+    needsToken = false;
+    authNotice.hidden = true;
+    setConn('connecting');
     const r = await refreshJob();
     if (disposed) return;
     if (!r.ok) {
+      if (isAuthRefusal(r.status)) {
+        askForToken(r.status, r.problem);
+        return;
+      }
       setConn('error');
       matrixWrap.replaceChildren(h('p', {class: 'notice notice-error', role: 'alert'},
         r.status === 404 ? `No job with id ${jobId}.` : `Could not load the job: ${problemText(r)}`));
       cancelBtn.disabled = true;
       return;
     }
+    cancelBtn.disabled = st.finished || TERMINAL_JOB.has(st.status);
     if (!st.fixedLayout) {
       while (st.questions.length < (r.data.questions || 0)) st.questions.push(null);
       await seedLayoutFromExecutions();
     }
+    if (disposed || needsToken) return;
     connect();
-  })();
+  }
+
+  const onToken = () => { if (needsToken && !disposed) start(); };
+  window.addEventListener(TOKEN_CHANGED, onToken);
+
+  try { applySpec(JSON.parse(sessionStorage.getItem(SPEC_KEY(jobId)) || 'null')); } catch { /* ignore */ }
+  renderMatrix();
+  start();
   tick = setInterval(() => { if (!st.finishedAt) renderElapsed(); }, 1000);
 
   return () => {
     disposed = true;
     closeStream();
     clearInterval(tick);
+    window.removeEventListener(TOKEN_CHANGED, onToken);
   };
 }
 
@@ -1051,19 +1132,28 @@ function comparisonView(root, jobId) {
   onlyDivergent.addEventListener('change', renderAll);
   showRemoved.addEventListener('change', () => body.classList.toggle('hide-removed', !showRemoved.checked));
 
-  (async () => {
+  let needsToken = false;
+  const load = async () => {
+    needsToken = false;
     const r = await api(`jobs/${enc(jobId)}/comparison`);
     if (disposed) return;
     body.removeAttribute('aria-busy');
     if (!r.ok) {
+      needsToken = isAuthRefusal(r.status);
       body.replaceChildren(h('p', {class: 'notice notice-error', role: 'alert'}, `Could not load the comparison: ${problemText(r)}`));
       return;
     }
     data = r.data;
     renderAll();
-  })();
+  };
+  const onToken = () => { if (needsToken && !disposed) load(); };
+  window.addEventListener(TOKEN_CHANGED, onToken);
+  load();
 
-  return () => { disposed = true; };
+  return () => {
+    disposed = true;
+    window.removeEventListener(TOKEN_CHANGED, onToken);
+  };
 }
 
 /* ------------------------------------------------------------------ start */

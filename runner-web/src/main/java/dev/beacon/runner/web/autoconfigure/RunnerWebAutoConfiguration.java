@@ -20,6 +20,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 
 /**
@@ -84,24 +85,40 @@ public final class RunnerWebAutoConfiguration {
      * Ends every open event stream when shutdown begins, before the web server's graceful shutdown
      * ({@code Integer.MAX_VALUE - 1024}) would otherwise wait for them; clients reconnect with
      * {@code Last-Event-ID} to a live instance and miss nothing.
+     *
+     * <p>Restartable: a context that is stopped and started again (Spring Framework 7 pauses cached
+     * test contexts that way) gets a fresh signal on start, so streams opened after the restart are
+     * not ended at once by the stop before it.
      */
     public static final class EventStreamCloser implements SmartLifecycle {
 
-        private final Sinks.Empty<Void> closed = Sinks.empty();
+        private Sinks.Empty<Void> closed = Sinks.empty();
+        private boolean fired;
         private volatile boolean running;
 
-        reactor.core.publisher.Mono<Void> closed() {
+        /** Completes at the next {@link #stop()} after subscription (at once while stopped); never errors. */
+        Mono<Void> closed() {
+            return Mono.defer(this::current);
+        }
+
+        private synchronized Mono<Void> current() {
             return closed.asMono();
         }
 
         @Override
-        public void start() {
+        public synchronized void start() {
+            if (fired) {
+                // Only after a stop: a stream opened before the first start keeps the signal it holds.
+                closed = Sinks.empty();
+                fired = false;
+            }
             running = true;
         }
 
         @Override
-        public void stop() {
+        public synchronized void stop() {
             running = false;
+            fired = true;
             closed.tryEmitEmpty();
         }
 

@@ -28,7 +28,7 @@ import reactor.core.publisher.Mono;
 public final class DashboardRoutes {
 
     /** The dashboard's files, relative to {@code classpath:/static/}. */
-    static final List<String> FILES = List.of("index.html", "app.js", "diff.js", "json-locate.js", "style.css", "example-job.json");
+    static final List<String> FILES = List.of("index.html", "app.js", "sse.js", "diff.js", "json-locate.js", "style.css", "example-job.json");
 
     private static final Map<String, MediaType> TYPES = Map.of(
             "html", MediaType.TEXT_HTML,

@@ -160,6 +160,7 @@ class DashboardBrowserTest {
     @Order(3)
     void aBadSpecShowsTheApisValidationErrorsAtTheirFields() {
         openJobsPage();
+        enterToken(); // again: a retried test runs in a fresh browser
         js("window.scrollTo(0, 0);");
         String bad = """
                 {
@@ -194,6 +195,7 @@ class DashboardBrowserTest {
     @Order(4)
     void cancellingASlowJobTurnsItsRemainingCellsCancelled() {
         openJobsPage();
+        enterToken(); // again: a retried test runs in a fresh browser
         String questions = IntStream.range(0, 60)
                 .mapToObj(i -> "{\"id\": \"q" + i + "\", \"text\": \"Question number " + i + ": is the sky blue?\"}")
                 .collect(Collectors.joining(",\n    "));

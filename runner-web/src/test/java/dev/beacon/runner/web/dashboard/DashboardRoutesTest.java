@@ -29,6 +29,9 @@ class DashboardRoutesTest {
         client.get().uri("/beacon/app.js").exchange()
                 .expectStatus().isOk()
                 .expectHeader().contentTypeCompatibleWith("text/javascript");
+        client.get().uri("/beacon/sse.js").exchange()
+                .expectStatus().isOk()
+                .expectHeader().contentTypeCompatibleWith("text/javascript");
         client.get().uri("/beacon/style.css").exchange()
                 .expectStatus().isOk()
                 .expectHeader().contentTypeCompatibleWith("text/css");
@@ -53,6 +56,17 @@ class DashboardRoutesTest {
                     .doesNotContainPattern("EventSource\\(\\s*['\"`]/")
                     .doesNotContainPattern("(href|src)=\"/");
         }
+    }
+
+    @Test
+    void theEventStreamIsReadWithFetchSoThatTheTokenIsSent() {
+        // An EventSource cannot send an Authorization header: with open-reads=false it only gets 401.
+        for (String file : DashboardRoutes.FILES) {
+            String text = client.get().uri("/beacon/" + file).exchange().expectBody(String.class).returnResult().getResponseBody();
+            assertThat(text).as(file).doesNotContain("new EventSource");
+        }
+        String app = client.get().uri("/beacon/app.js").exchange().expectBody(String.class).returnResult().getResponseBody();
+        assertThat(app).contains("from './sse.js'").contains("followEvents(");
     }
 
     @Test
