@@ -7,7 +7,10 @@ import reactor.blockhound.BlockHound;
 /**
  * Installs BlockHound before any test runs, so a blocking call on a Reactor non-blocking thread
  * (event loop, parallel scheduler) fails the test that made it. Registered through
- * {@code META-INF/services}; other modules can register it the same way.
+ * {@code META-INF/services} by every module (runner-core, runner-persistence, runner-web), each in its
+ * own test resources: the test-jar leaves core's registration out, and under {@code mvn verify} the
+ * other modules see core's test classes only as that jar. Each module's {@code BlockHoundInstalledTest}
+ * proves it is on there.
  *
  * <p>{@code -Dbeacon.blockhound=off} (set by the {@code bench} profile) skips it: benchmarks measure
  * the code as it runs in production, without the instrumentation, and at a benchmark's scale
