@@ -845,12 +845,19 @@ public final class R2dbcJobStore implements JobStore {
         return value == null ? spec.bindNull(name, type) : spec.bind(name, value);
     }
 
+    /**
+     * Runs {@code work} on the store's scheduler: its subscription, its requests (which pull H2's rows)
+     * and its cancel. A cancel otherwise runs where it is issued (the engine stopping a job on a
+     * parallel worker, a client leaving on an event loop), and cancelling a transaction rolls it back
+     * and releases its connection there: on H2 that waits for the session's lock, held by the
+     * statement still running on another thread.
+     */
     private <T> Mono<T> onDb(Mono<T> work) {
-        return work.subscribeOn(scheduler);
+        return work.subscribeOn(scheduler).cancelOn(scheduler);
     }
 
     private <T> Flux<T> onDb(Flux<T> work) {
-        return work.subscribeOn(scheduler);
+        return work.subscribeOn(scheduler).cancelOn(scheduler);
     }
 
     private Mono<Void> publish(Signal signal) {
