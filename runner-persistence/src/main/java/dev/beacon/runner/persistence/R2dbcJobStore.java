@@ -960,18 +960,25 @@ public final class R2dbcJobStore implements JobStore {
         return value == null ? spec.bindNull(name, type) : spec.bind(name, value);
     }
 
-    /** Runs {@code work} on the store's scheduler, waiting at most {@code timeout} for it. */
+    /**
+     * Runs {@code work} on the store's scheduler — its subscription, its requests (which pull H2's
+     * rows) and its cancel — waiting at most {@code timeout} for it. A cancel otherwise runs where it
+     * is issued (the engine stopping a job on a parallel worker, a client leaving on an event loop, a
+     * timeout), and cancelling a transaction rolls it back and releases its connection there: on H2
+     * that waits for the session's lock, held by the statement still running on another thread.
+     */
     private <T> Mono<T> onDb(Mono<T> work) {
         return onDb(work, timeout);
     }
 
     private <T> Mono<T> onDb(Mono<T> work, Duration limit) {
-        return work.subscribeOn(scheduler).timeout(limit, Mono.error(() -> unavailable(limit)));
+        return work.subscribeOn(scheduler).cancelOn(scheduler).timeout(limit, Mono.error(() -> unavailable(limit)));
     }
 
-    /** Runs {@code work} on the store's scheduler, waiting at most {@code timeout} for its first row. */
+    /** As {@link #onDb(Mono)}, waiting at most {@code timeout} for the first row. */
     private <T> Flux<T> onDb(Flux<T> work) {
-        return work.subscribeOn(scheduler).timeout(Mono.delay(timeout), row -> Mono.never(), Flux.error(() -> unavailable(timeout)));
+        return work.subscribeOn(scheduler).cancelOn(scheduler)
+                .timeout(Mono.delay(timeout), row -> Mono.never(), Flux.error(() -> unavailable(timeout)));
     }
 
     private static StoreUnavailableException unavailable(Duration limit) {

@@ -57,9 +57,20 @@ public final class JobJson {
         this(JsonMapper.builder().build());
     }
 
-    /** A {@code JobJson} using {@code mapper} to parse and print trees. */
+    /**
+     * A {@code JobJson} using {@code mapper} to parse and print trees.
+     *
+     * <p>Builds here, on the constructing thread, the only two deserializers the readers use (JSON
+     * trees, and maps for a spec's metadata). Jackson builds a deserializer lazily at its first use
+     * while holding a lock of the mapper, and the first reads happen in row mappers on a database
+     * driver's event loop, several at once (concurrent same-key submissions all read the earlier job):
+     * the others then parked on that lock, on an event loop (seen by BlockHound). Built once here,
+     * later reads find them in the mapper's cache without locking.
+     */
     public JobJson(JsonMapper mapper) {
         this.mapper = Objects.requireNonNull(mapper, "mapper");
+        mapper.readTree("{}");
+        mapper.treeToValue(NODES.objectNode(), LinkedHashMap.class);
     }
 
     /** The mapper used to parse and print. */

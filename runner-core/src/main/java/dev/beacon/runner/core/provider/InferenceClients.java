@@ -2,14 +2,19 @@ package dev.beacon.runner.core.provider;
 
 import dev.beacon.runner.core.endpoint.ProviderConfig;
 import io.netty.channel.ChannelOption;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionPoolMetrics;
 import reactor.netty.resources.ConnectionProvider;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.json.JsonMapper;
@@ -31,6 +36,8 @@ public final class InferenceClients implements InferenceClientFactory, AutoClose
     static final int CONNECTION_MARGIN = 32;
 
     private final ConnectionProvider pool;
+    /** The pool's own counts per remote address (connections idle, acquired, …), as Reactor Netty reports them. */
+    private final Map<SocketAddress, ConnectionPoolMetrics> poolMetrics = new ConcurrentHashMap<>();
     private final HttpClient http;
     private final JsonMapper json;
     private final int maxBodyBytes;
@@ -70,6 +77,17 @@ public final class InferenceClients implements InferenceClientFactory, AutoClose
                 .maxIdleTime(Duration.ofSeconds(20))
                 .maxLifeTime(Duration.ofMinutes(5))
                 .evictInBackground(Duration.ofSeconds(30))
+                .metrics(true, () -> new ConnectionProvider.MeterRegistrar() {
+                    @Override
+                    public void registerMetrics(String poolName, String id, SocketAddress remoteAddress, ConnectionPoolMetrics metrics) {
+                        poolMetrics.put(remoteAddress, metrics);
+                    }
+
+                    @Override
+                    public void deRegisterMetrics(String poolName, String id, SocketAddress remoteAddress) {
+                        poolMetrics.remove(remoteAddress);
+                    }
+                })
                 .build();
         this.http = HttpClient.create(pool)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
@@ -121,6 +139,18 @@ public final class InferenceClients implements InferenceClientFactory, AutoClose
     /** The connections each remote address may have open at once. */
     int maxConnections() {
         return pool.maxConnections();
+    }
+
+    /**
+     * Connections to {@code port} on any host that are open and back in the pool, ready for reuse
+     * (0 before the first one opened). A call's answer is emitted just before its connection is
+     * released, so this is how a test knows the release has happened.
+     */
+    int idleConnections(int port) {
+        return poolMetrics.entrySet().stream()
+                .filter(e -> e.getKey() instanceof InetSocketAddress a && a.getPort() == port)
+                .mapToInt(e -> e.getValue().idleSize())
+                .sum();
     }
 
     /** Closes the pool's connections; emits when done. Clients created earlier stop working. */

@@ -11,8 +11,10 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
-import reactor.core.Disposable;
 
 /** The engine's meters after real jobs in virtual time: counts per model, region, provider and status, never per job. */
 class EngineMetricsTest {
@@ -71,10 +73,11 @@ class EngineMetricsTest {
                 RetryPolicy.DEFAULT, b -> b.meterRegistry(meters));
         ExecutionPlan first = f.plan(1, limits(10, Duration.ofMinutes(2), HOUR, 3));
         ExecutionPlan second = f.plan(1, limits(10, Duration.ofMinutes(2), HOUR, 3));
-        Disposable a = f.runner.run(JobRun.fresh(first)).subscribe();
-        Disposable b = f.runner.run(JobRun.fresh(second)).subscribe();
+        AtomicInteger completed = new AtomicInteger();
+        f.runner.run(JobRun.fresh(first)).subscribe(e -> { }, e -> { }, completed::incrementAndGet);
+        f.runner.run(JobRun.fresh(second)).subscribe(e -> { }, e -> { }, completed::incrementAndGet);
         f.scheduler.advanceTimeBy(Duration.ofSeconds(1));
-        assertThat(a.isDisposed() && b.isDisposed()).isTrue();
+        assertThat(completed).as("both jobs completed").hasValue(2);
 
         for (String model : EngineFixture.REFERENCE_MODELS.keySet()) {
             for (String region : EngineFixture.REFERENCE_MODELS.get(model)) {
@@ -111,10 +114,11 @@ class EngineMetricsTest {
     }
 
     private static void run(EngineFixture f, ExecutionPlan plan) {
-        Disposable d = f.runner.run(JobRun.fresh(plan)).subscribe(e -> { }, e -> {
-            throw new AssertionError(e);
-        });
+        AtomicReference<Throwable> error = new AtomicReference<>();
+        AtomicBoolean completed = new AtomicBoolean();
+        f.runner.run(JobRun.fresh(plan)).subscribe(e -> { }, error::set, () -> completed.set(true));
         f.scheduler.advanceTimeBy(Duration.ofSeconds(30));
-        assertThat(d.isDisposed()).as("job completed").isTrue();
+        assertThat(error.get()).as("error of the run").isNull();
+        assertThat(completed).as("job completed").isTrue();
     }
 }

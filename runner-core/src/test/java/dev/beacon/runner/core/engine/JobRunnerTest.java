@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
@@ -243,6 +245,31 @@ class JobRunnerTest {
     }
 
     @Test
+    void disposingTheRunCancelsItsInFlightCallsAndStoresNothingMore() {
+        EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(1_000));
+        ExecutionPlan plan = f.plan(8, limits(10, TWO_MINUTES, HOUR, 3));
+        List<StoredEvent> events = new CopyOnWriteArrayList<>();
+        AtomicBoolean terminated = new AtomicBoolean();
+        Disposable run = f.runner.run(JobRun.fresh(plan)).subscribe(events::add, e -> terminated.set(true), () -> terminated.set(true));
+
+        f.scheduler.advanceTimeBy(Duration.ofMillis(1_500)); // question 0 done, question 1 in flight
+        assertThat(f.inFlight.get()).isEqualTo(8);
+        List<StoredEvent> storedBefore = f.journal.events(plan.jobId());
+        run.dispose(); // shutdown, or a lost lease
+
+        // Each of the eight calls in flight saw the cancel, at the provider client.
+        assertThat(f.allCancelled()).hasSize(8).allMatch(c -> c.prompt().equals("question number 1"));
+        assertThat(f.inFlight.get()).isZero();
+        f.scheduler.advanceTimeBy(Duration.ofMinutes(5));
+        // Nothing more happens: no call, no row, no event; the job stays resumable, not finished.
+        assertThat(f.allCalls()).hasSize(16);
+        assertThat(rows(f, plan)).hasSize(8);
+        assertThat(f.journal.events(plan.jobId())).isEqualTo(storedBefore);
+        assertThat(events).noneMatch(StoredEvent::isTerminal);
+        assertThat(terminated).as("a disposed run emits no completion or error").isFalse();
+    }
+
+    @Test
     void resumedJobRunsOnlyTheCellsWithoutARow() {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(100));
         ExecutionPlan plan = f.plan(3, limits(10, TWO_MINUTES, HOUR, 3));
@@ -327,13 +354,18 @@ class JobRunnerTest {
         assertThat(signer.verify(plan.jobId(), r.cell(), r.providerId(), r.receipt())).isFalse();
     }
 
+    /**
+     * Runs the job in virtual time for {@code enough} and returns its events; fails unless the run
+     * completed (a disposed subscription would also be one that errored).
+     */
     private static List<StoredEvent> runToEnd(EngineFixture f, ExecutionPlan plan, Duration enough) {
         List<StoredEvent> events = new CopyOnWriteArrayList<>();
-        Disposable d = f.runner.run(JobRun.fresh(plan)).subscribe(events::add, e -> {
-            throw new AssertionError(e);
-        });
+        AtomicReference<Throwable> error = new AtomicReference<>();
+        AtomicBoolean completed = new AtomicBoolean();
+        f.runner.run(JobRun.fresh(plan)).subscribe(events::add, error::set, () -> completed.set(true));
         f.scheduler.advanceTimeBy(enough);
-        assertThat(d.isDisposed()).as("job completed within %s", enough).isTrue();
+        assertThat(error.get()).as("error of the run").isNull();
+        assertThat(completed).as("job completed within %s", enough).isTrue();
         return events;
     }
 

@@ -53,6 +53,8 @@ class ReferenceJobOverLoopbackTest {
     private final AtomicInteger overlappingQuestions = new AtomicInteger();
     private volatile int questionInProgress = -1;
     private final AtomicInteger answeredOfQuestion = new AtomicInteger();
+    /** Requests of this question are never answered (until the client gives up on them); -1 for none. */
+    private volatile int heldQuestion = -1;
     private InferenceClients clients;
 
     @BeforeEach
@@ -67,7 +69,8 @@ class ReferenceJobOverLoopbackTest {
                     peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
                     String answer = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"answer from " + region
                             + " to " + question + "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}";
-                    return Mono.delay(Duration.ofMillis(LATENCY_MS.get(region)))
+                    Mono<Long> latency = question == heldQuestion ? Mono.never() : Mono.delay(Duration.ofMillis(LATENCY_MS.get(region)));
+                    return latency
                             .doOnCancel(disconnectedMidRequest::incrementAndGet)
                             .doFinally(s -> inFlight.decrementAndGet())
                             // Counted before the answer is sent: the client cannot have it any earlier.
@@ -113,24 +116,31 @@ class ReferenceJobOverLoopbackTest {
 
     @Test
     void cancellingMidQuestionLeavesNoRequestRunningOnTheServer() {
+        // Question 3 is never answered: the job cannot go past it, so the requests the server has seen
+        // when the cancel is sent are all the job can send unless the cancel is ignored.
+        heldQuestion = 3;
         Fixture f = new Fixture();
         Sinks.One<Boolean> cancel = Sinks.one();
         List<StoredEvent> events = new CopyOnWriteArrayList<>();
         f.runner.run(new JobRun(f.plan, List.of(), null, cancel.asMono())).subscribe(events::add);
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> questionOfEachRequest.size() >= 24 && inFlight.get() > 0);
-        cancel.tryEmitValue(true);
-        await().atMost(Duration.ofSeconds(10)).until(() -> events.stream().anyMatch(StoredEvent::isTerminal));
-
-        await().atMost(Duration.ofSeconds(2)).until(() -> inFlight.get() == 0);
-        assertThat(disconnectedMidRequest.get()).isPositive();
+        await().atMost(Duration.ofSeconds(30)).until(() -> questionOfEachRequest.size() == 32 && inFlight.get() == 8);
         int requestsAtCancel = questionOfEachRequest.size();
+        cancel.tryEmitValue(true);
+        await().atMost(Duration.ofSeconds(30)).until(() -> events.stream().anyMatch(StoredEvent::isTerminal));
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> inFlight.get() == 0);
+        // The client closed the connection of every request of question 3; the server answered none of them.
+        assertThat(disconnectedMidRequest.get()).isEqualTo(8);
         JobEvent.JobFinished finished = (JobEvent.JobFinished) events.get(events.size() - 1).event();
         assertThat(finished.status()).isEqualTo(JobStatus.CANCELLED);
         assertThat(finished.counts().pending()).isZero();
+        assertThat(finished.counts().succeeded()).isEqualTo(24);
+        assertThat(finished.counts().cancelled()).isEqualTo(40);
         assertThat(f.journal.executions(f.plan.jobId()).collectList().block()).hasSize(64);
-        // Nothing new is sent after the cancel.
+        // Nothing new was sent after the cancel: no request of a later question, no retry of a cancelled one.
         assertThat(questionOfEachRequest).hasSize(requestsAtCancel);
+        assertThat(questionOfEachRequest).doesNotContain(4, 5, 6, 7);
     }
 
     private final class Fixture {

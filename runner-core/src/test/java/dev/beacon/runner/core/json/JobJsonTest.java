@@ -26,11 +26,23 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import tools.jackson.databind.BeanDescription;
+import tools.jackson.databind.DeserializationConfig;
+import tools.jackson.databind.JavaType;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.KeyDeserializer;
+import tools.jackson.databind.ValueDeserializer;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.jsontype.TypeDeserializer;
+import tools.jackson.databind.module.SimpleDeserializers;
+import tools.jackson.databind.module.SimpleModule;
+import tools.jackson.databind.type.CollectionType;
+import tools.jackson.databind.type.MapType;
 
 class JobJsonTest {
 
@@ -168,5 +180,67 @@ class JobJsonTest {
         assertThatThrownBy(() -> JSON.readEvent(JobId.random(), 1, T0, "{\"type\":\"job.exploded\"}"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("job.exploded");
+    }
+
+    /**
+     * Jackson builds a deserializer at its first use under a lock of the mapper; the readers run in
+     * row mappers on a driver's event loop, several at once, where waiting for that lock is a park on
+     * an event loop. So every deserializer the readers need is built by the constructor, and reading
+     * builds none. The probe sees each build: it must see some during construction, none after.
+     */
+    @Test
+    void readersBuildNoDeserializerAfterConstruction() {
+        List<String> built = new CopyOnWriteArrayList<>();
+        SimpleModule probe = new SimpleModule("deserializer-builds");
+        probe.setDeserializers(new SimpleDeserializers() {
+            @Override
+            public ValueDeserializer<?> findTreeNodeDeserializer(JavaType type, DeserializationConfig config,
+                                                                 BeanDescription.Supplier bean) {
+                built.add(type.toString());
+                return super.findTreeNodeDeserializer(type, config, bean);
+            }
+
+            @Override
+            public ValueDeserializer<?> findBeanDeserializer(JavaType type, DeserializationConfig config, BeanDescription.Supplier bean) {
+                built.add(type.toString());
+                return super.findBeanDeserializer(type, config, bean);
+            }
+
+            @Override
+            public ValueDeserializer<?> findMapDeserializer(MapType type, DeserializationConfig config, BeanDescription.Supplier bean,
+                                                            KeyDeserializer keys, TypeDeserializer types, ValueDeserializer<?> values) {
+                built.add(type.toString());
+                return super.findMapDeserializer(type, config, bean, keys, types, values);
+            }
+
+            @Override
+            public ValueDeserializer<?> findCollectionDeserializer(CollectionType type, DeserializationConfig config,
+                                                                   BeanDescription.Supplier bean, TypeDeserializer types,
+                                                                   ValueDeserializer<?> values) {
+                built.add(type.toString());
+                return super.findCollectionDeserializer(type, config, bean, types, values);
+            }
+        });
+
+        JobJson json = new JobJson(JsonMapper.builder().addModule(probe).build());
+
+        assertThat(built).as("deserializers built by the constructor").isNotEmpty();
+        built.clear();
+        JobSpec spec = spec(Map.of("requestedBy", "portal", "nested", Map.of("list", List.of(1, "two", Map.of("k", true)))));
+        assertThat(json.readSpec(json.writeSpec(spec))).isEqualTo(spec);
+        JobId id = JobId.random();
+        for (JobEvent event : List.of(new JobEvent.JobQueued(12), new JobEvent.JobStarted("runner-a"),
+                new JobEvent.QuestionStarted("climate", 0, 2), new JobEvent.ExecutionFinished(succeeded()),
+                new JobEvent.ExecutionFinished(failed()), new JobEvent.ExecutionFinished(neverRun()),
+                new JobEvent.QuestionFinished("climate", 0, new ExecutionCounts(1, 1, 0, 0, 0)),
+                new JobEvent.JobFinished(JobStatus.PARTIAL, new ExecutionCounts(1, 1, 0, 0, 0)))) {
+            StoredEvent stored = new StoredEvent(id, 3, T0, event);
+            assertThat(json.readEvent(id, 3, T0, json.writeEventData(stored))).isEqualTo(stored);
+        }
+        assertThat(json.readExecution(json.writeExecution(succeeded()))).isEqualTo(succeeded());
+        assertThat(json.readOutput(json.writeOutput(succeeded().output()))).isEqualTo(succeeded().output());
+        assertThat(json.readReceipt(json.writeReceipt(succeeded().receipt()))).isEqualTo(succeeded().receipt());
+
+        assertThat(built).as("deserializers built while reading").isEmpty();
     }
 }

@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -47,32 +46,58 @@ class ConnectionLifecycleTest {
 
     @ParameterizedTest
     @EnumSource(Protocol.class)
-    void cancelling_a_slow_call_closes_its_connection(Protocol protocol) throws InterruptedException {
+    void cancelling_a_slow_call_closes_its_connection(Protocol protocol) {
         CountDownLatch requestArrived = new CountDownLatch(1);
         try (var server = new LoopbackServer((request, response) -> request.receive().aggregate()
                 .then(Mono.fromRunnable(requestArrived::countDown))
                 .then(Mono.never()))) {
 
-            StepVerifier.create(client(protocol, server).infer(Protocol.question()).timeout(Duration.ofMillis(500)))
-                    .then(() -> assertThat(server.closedConnections()).isZero())
-                    .expectError(TimeoutException.class)
-                    .verify(Duration.ofSeconds(5));
+            StepVerifier.create(client(protocol, server).infer(Protocol.question()))
+                    // The request is at the server and unanswered: its connection is open...
+                    .then(() -> await().atMost(Duration.ofSeconds(10)).until(() -> requestArrived.getCount() == 0))
+                    .then(() -> {
+                        assertThat(server.openedConnections()).isEqualTo(1);
+                        assertThat(server.closedConnections()).isZero();
+                    })
+                    // ...until the caller cancels the call.
+                    .thenCancel()
+                    .verify(Duration.ofSeconds(15));
 
-            assertThat(requestArrived.await(1, TimeUnit.SECONDS)).isTrue();
-            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(server.closedConnections()).isEqualTo(1));
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(server.closedConnections()).isEqualTo(1));
         }
     }
 
     @ParameterizedTest
     @EnumSource(Protocol.class)
-    void completed_calls_reuse_one_pooled_connection(Protocol protocol) throws InterruptedException {
+    void a_call_cut_by_its_timeout_closes_its_connection(Protocol protocol) {
+        CountDownLatch requestArrived = new CountDownLatch(1);
+        Sinks.One<Boolean> timeUp = Sinks.one();
+        try (var server = new LoopbackServer((request, response) -> request.receive().aggregate()
+                .then(Mono.fromRunnable(requestArrived::countDown))
+                .then(Mono.never()))) {
+
+            // The timeout fires when the test says so, never before the request reached the server.
+            StepVerifier.create(client(protocol, server).infer(Protocol.question()).timeout(timeUp.asMono()))
+                    .then(() -> await().atMost(Duration.ofSeconds(10)).until(() -> requestArrived.getCount() == 0))
+                    .then(() -> assertThat(server.closedConnections()).isZero())
+                    .then(() -> timeUp.tryEmitValue(true))
+                    .expectError(TimeoutException.class)
+                    .verify(Duration.ofSeconds(15));
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(server.closedConnections()).isEqualTo(1));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Protocol.class)
+    void completed_calls_reuse_one_pooled_connection(Protocol protocol) {
         try (var server = new LoopbackServer((request, response) -> request.receive().aggregate()
                 .then(response.header(HttpHeaderNames.CONTENT_TYPE, "application/json").sendString(Mono.just(protocol.successBody)).then()))) {
             InferenceClient client = client(protocol, server);
 
             assertThat(client.infer(Protocol.question()).block(Duration.ofSeconds(5))).isEqualTo(protocol.expected);
-            // The answer is emitted just before the connection goes back to the pool; let the release land.
-            Thread.sleep(200);
+            // The answer is emitted just before the connection goes back to the pool: wait for the release.
+            await().atMost(Duration.ofSeconds(10)).until(() -> clients.idleConnections(server.port()) == 1);
             assertThat(client.infer(Protocol.question()).block(Duration.ofSeconds(5))).isEqualTo(protocol.expected);
 
             assertThat(server.openedConnections()).isEqualTo(1);
@@ -128,7 +153,9 @@ class ConnectionLifecycleTest {
                         .sendString(Mono.just("{")).then())
                 .then(Mono.never()))) {
 
-            InferenceFailure failure = failureOf(client(protocol, server).infer(Protocol.question()).timeout(Duration.ofSeconds(3)));
+            // The server never sends the rest of the body: a client that waited for it would never fail
+            // with BODY_TOO_LARGE, only hit failureOf's guard against a hang. No time limit is needed.
+            InferenceFailure failure = failureOf(client(protocol, server).infer(Protocol.question()));
             assertThat(failure.code()).isEqualTo("BODY_TOO_LARGE");
             assertThat(failure.getMessage()).contains("declares " + 100L * BODY_LIMIT + " bytes");
         }

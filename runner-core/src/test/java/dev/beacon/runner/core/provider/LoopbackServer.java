@@ -34,6 +34,10 @@ final class LoopbackServer implements AutoCloseable {
         return "http://127.0.0.1:" + server.port();
     }
 
+    int port() {
+        return server.port();
+    }
+
     int openedConnections() {
         return opened.size();
     }
