@@ -96,7 +96,11 @@ public final class JobDispatcher {
                     return Mono.empty();
                 }), 1)
                 .subscribe());
+        // A tick that comes while the previous renewal still runs is dropped: without that, one renewal
+        // slower than the heartbeat (a busy pool) overflowed the interval, which ended the heartbeat for
+        // good; the leases then expired and this instance claimed its own jobs again, running each twice.
         composite.add(Flux.interval(settings.heartbeat(), scheduler)
+                .onBackpressureDrop()
                 .concatMap(tick -> renewLeases().onErrorResume(e -> {
                     log.warn("renewing leases failed, will retry: {}", e.toString());
                     return Mono.empty();
@@ -224,7 +228,9 @@ public final class JobDispatcher {
         Flux<Object> signalled = signals.signals()
                 .filter(s -> s instanceof JobSignals.Signal.CancelRequested c && c.jobId().equals(job.id()))
                 .map(s -> s);
+        // Ticks during a slow read are dropped, never overflow: an overflow ended the poll silently.
         Flux<Object> polled = Flux.interval(settings.pollInterval(), scheduler)
+                .onBackpressureDrop()
                 .concatMap(t -> store.find(job.id()).onErrorResume(e -> Mono.empty()), 1)
                 .filter(JobRecord::cancelRequested)
                 .map(j -> j);
