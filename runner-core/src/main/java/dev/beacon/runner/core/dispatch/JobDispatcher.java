@@ -174,6 +174,12 @@ public final class JobDispatcher {
     private void launch(ClaimedJob claimed) {
         JobRecord job = claimed.job();
         JobId id = job.id();
+        if (running.containsKey(id)) {
+            // Its lease ran out while it ran here (renewals kept waiting) and this instance took it back:
+            // the claim renewed the lease; the run already going on stays the only one.
+            log.warn("job {} claimed again while it runs here (its lease had expired); it keeps its one run", id);
+            return;
+        }
         ExecutionPlan plan;
         try {
             plan = planner.plan(id, job.spec());

@@ -62,6 +62,8 @@ class JobDispatcherTest {
     private final JobId id = JobId.random();
     private final SlowStore store = new SlowStore();
     private final InMemoryJobJournal journal = new InMemoryJobJournal(Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+    private final AtomicInteger calls = new AtomicInteger();
+    private int capacity = 1;
     private JobDispatcher dispatcher;
 
     @AfterEach
@@ -76,10 +78,12 @@ class JobDispatcherTest {
     private JobDispatcher start() {
         journal.register(id, 1);
         // The provider never answers: the job runs for the whole test.
-        JobRunner runner = JobRunner.builder().endpoints(catalog).clients((endpoint, provider) -> request -> Mono.never())
+        JobRunner runner = JobRunner.builder().endpoints(catalog)
+                .clients((endpoint, provider) -> request -> Mono.<dev.beacon.runner.core.domain.InferenceOutput>never()
+                        .doOnSubscribe(s -> calls.incrementAndGet()))
                 .journal(journal).scheduler(time).runnerId("runner-a").build();
         dispatcher = new JobDispatcher(store, new Signals(), runner, new ExecutionPlanner(catalog),
-                new DispatcherSettings("runner-a", 1, LEASE, HEARTBEAT, POLL), Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), time);
+                new DispatcherSettings("runner-a", capacity, LEASE, HEARTBEAT, POLL), Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), time);
         dispatcher.start();
         time.advanceTime();
         return dispatcher;
@@ -116,6 +120,20 @@ class JobDispatcherTest {
         assertThat(journal.status(id)).isEqualTo(JobStatus.CANCELLED);
     }
 
+    @Test
+    void aJobClaimedAgainWhileItRunsHereKeepsItsOneRun() {
+        // Its lease keeps expiring (say renewals wait for a busy pool): every claim poll takes it again.
+        store.claimableAgain = true;
+        capacity = 2;
+        start();
+        time.advanceTimeBy(Duration.ofSeconds(10));
+
+        assertThat(store.claims.get()).as("claims that returned the job").isGreaterThan(1);
+        assertThat(calls.get()).as("provider calls of the job's one cell").isEqualTo(1);
+        assertThat(journal.events(id)).extracting(StoredEvent::type).containsOnlyOnce("job.started");
+        assertThat(dispatcher.runningJobs()).containsExactly(id);
+    }
+
     /** Signals nobody sends: the loops above must work on their own. */
     private static final class Signals implements JobSignals {
         private final Sinks.Many<Signal> sink = Sinks.many().multicast().directBestEffort();
@@ -135,6 +153,8 @@ class JobDispatcherTest {
     private final class SlowStore implements JobStore {
         volatile Duration renewalTakes = Duration.ZERO;
         volatile Duration findTakes = Duration.ZERO;
+        volatile boolean claimableAgain;
+        volatile long leaseUntil;
         final AtomicInteger renewals = new AtomicInteger();
         final AtomicInteger claims = new AtomicInteger();
         final AtomicBoolean claimed = new AtomicBoolean();
@@ -147,7 +167,16 @@ class JobDispatcherTest {
 
         @Override
         public Mono<ClaimedJob> claimNext(String owner, Duration lease) {
-            return Mono.fromSupplier(() -> claimed.compareAndSet(false, true)).filter(first -> first)
+            return Mono.fromSupplier(() -> {
+                        long now = time.now(java.util.concurrent.TimeUnit.MILLISECONDS);
+                        boolean again = claimableAgain && now >= leaseUntil;
+                        if (claimed.compareAndSet(false, true) || again) {
+                            leaseUntil = now + 1_000; // a lease that runs out after a second, renewed or not
+                            return true;
+                        }
+                        return false;
+                    })
+                    .filter(claimable -> claimable)
                     .map(first -> {
                         claims.incrementAndGet();
                         return new ClaimedJob(record(), List.of());
