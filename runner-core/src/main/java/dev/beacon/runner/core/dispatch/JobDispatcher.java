@@ -264,8 +264,9 @@ public final class JobDispatcher {
         Flux<Object> signalled = signals.signals()
                 .filter(s -> s instanceof JobSignals.Signal.CancelRequested c && c.jobId().equals(job.id()))
                 .map(s -> s);
+        // A check may take longer than the poll interval (ticks meanwhile are folded into one), up to a lease.
         Flux<Object> polled = PeriodicLoop.rounds("cancel check of job " + job.id(), PeriodicLoop.every(settings.pollInterval(), scheduler),
-                        settings.pollInterval(), scheduler, () -> store.find(job.id()))
+                        settings.lease(), scheduler, () -> store.find(job.id()))
                 .filter(JobRecord::cancelRequested)
                 .map(j -> j);
         return Flux.merge(signalled, polled).next();

@@ -369,10 +369,15 @@ public final class JobRunner {
         /**
          * Opens a provider's circuit when half of its last 20 calls (at least 10) failed transiently,
          * fails fast for 30 s, then lets 3 trial calls through.
+         *
+         * <p>Its sliding window is lock-free: each call's outcome is recorded on the event loop that
+         * received the answer, and the default (synchronized) window takes a lock there, on which two
+         * answers from one provider arriving at once on two event loops park (seen by BlockHound).
          */
         public static CircuitBreakerConfig defaultCircuitBreaker() {
             return CircuitBreakerConfig.custom()
                     .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                    .slidingWindowSynchronizationStrategy(CircuitBreakerConfig.SlidingWindowSynchronizationStrategy.LOCK_FREE)
                     .slidingWindowSize(20)
                     .minimumNumberOfCalls(10)
                     .failureRateThreshold(50)

@@ -358,6 +358,14 @@ class JobRunnerTest {
      * Runs the job in virtual time for {@code enough} and returns its events; fails unless the run
      * completed (a disposed subscription would also be one that errored).
      */
+    @Test
+    void theDefaultCircuitBreakerRecordsOutcomesWithoutALock() {
+        // Outcomes are recorded on the event loop that got the answer; a synchronized window would make
+        // two answers of one provider arriving at once on two event loops wait for each other there.
+        assertThat(JobRunner.Builder.defaultCircuitBreaker().getSlidingWindowSynchronizationStrategy())
+                .isEqualTo(io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowSynchronizationStrategy.LOCK_FREE);
+    }
+
     private static List<StoredEvent> runToEnd(EngineFixture f, ExecutionPlan plan, Duration enough) {
         List<StoredEvent> events = new CopyOnWriteArrayList<>();
         AtomicReference<Throwable> error = new AtomicReference<>();
