@@ -194,10 +194,16 @@ public final class JobDispatcher {
             return;
         }
         Mono<Object> cancellation = cancellationOf(job);
-        JobRun run = new JobRun(plan, claimed.stored(), job.startedAt(), cancellation);
+        // A resumed job: which questions already have their question.finished (see JobRun).
+        Mono<Set<Integer>> finishedQuestions = claimed.stored().isEmpty() ? Mono.just(Set.of())
+                : store.events(id, 0)
+                        .filter(e -> e.event() instanceof JobEvent.QuestionFinished)
+                        .map(e -> ((JobEvent.QuestionFinished) e.event()).index())
+                        .collect(java.util.stream.Collectors.toSet());
         Disposable.Swap slot = Disposables.swap();
         running.put(id, slot);
-        slot.update(runner.run(run)
+        slot.update(finishedQuestions
+                .flatMapMany(finished -> runner.run(new JobRun(plan, claimed.stored(), job.startedAt(), cancellation, finished)))
                 .doFinally(signal -> running.remove(id, slot))
                 .subscribe(
                         e -> {
