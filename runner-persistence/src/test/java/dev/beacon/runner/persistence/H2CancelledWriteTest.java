@@ -100,8 +100,11 @@ class H2CancelledWriteTest {
                 (proxy, method, args) -> {
                     Object result = invoke(connection, method, args);
                     if (method.getName().equals("rollbackTransaction")) {
-                        return Mono.from((org.reactivestreams.Publisher<?>) result)
-                                .doOnSubscribe(s -> rollbacksOnNonBlockingThreads.add(Schedulers.isInNonBlockingThread()));
+                        // Noted when subscribed, before r2dbc-h2 does the rollback (and waits for the session) there.
+                        return Mono.defer(() -> {
+                            rollbacksOnNonBlockingThreads.add(Schedulers.isInNonBlockingThread());
+                            return Mono.from((org.reactivestreams.Publisher<?>) result);
+                        });
                     }
                     return result;
                 });

@@ -209,7 +209,15 @@ public final class JobDispatcher {
         Flux<?> work;
         try {
             ExecutionPlan plan = planner.plan(id, job.spec());
-            work = runner.run(new JobRun(plan, claimed.stored(), job.startedAt(), cancellationOf(job)));
+            Mono<Object> cancellation = cancellationOf(job);
+            // A resumed job: which questions already have their question.finished (see JobRun).
+            Mono<Set<Integer>> finishedQuestions = claimed.stored().isEmpty() ? Mono.just(Set.of())
+                    : store.events(id, 0)
+                            .filter(e -> e.event() instanceof JobEvent.QuestionFinished)
+                            .map(e -> ((JobEvent.QuestionFinished) e.event()).index())
+                            .collect(Collectors.toSet());
+            work = finishedQuestions.flatMapMany(finished ->
+                    runner.run(new JobRun(plan, claimed.stored(), job.startedAt(), cancellation, finished)));
         } catch (SpecValidationException e) {
             // The configuration changed since the job was accepted; it can never run here.
             log.warn("job {} cannot run on this configuration: {}", id, e.getMessage());

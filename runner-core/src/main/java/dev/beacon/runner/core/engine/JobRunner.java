@@ -149,6 +149,7 @@ public final class JobRunner {
                     })
                     // Empty: the job is already terminal (cancelled while queued), so nothing runs.
                     .flatMapMany(started -> Flux.just(started)
+                            .concatWith(missingQuestionFinished(plan, state, run.finishedQuestions()))
                             .concatWith(questions)
                             .concatWith(Flux.defer(() -> finish(plan, state))))
                     .doFinally(signal -> {
@@ -159,6 +160,19 @@ public final class JobRunner {
             return observations.job(jobId, job)
                     .contextWrite(ctx -> LogContext.with(JobDeadline.with(ctx, deadline), RunnerObservability.JOB_ID, jobId.toString()));
         });
+    }
+
+    /**
+     * On resume, {@code question.finished} for each question whose cells were all stored but whose
+     * {@code question.finished} was not: an owner appends it only once the next question's calls are
+     * under way (see {@link #runQuestion}), so an owner that stopped in between left it out, and the
+     * question, being done, is not run again.
+     */
+    private Flux<StoredEvent> missingQuestionFinished(ExecutionPlan plan, RunState state, java.util.Set<Integer> finishedQuestions) {
+        return Flux.fromIterable(plan.questions())
+                .filter(q -> state.isQuestionDone(q) && !finishedQuestions.contains(q.index()))
+                .concatMap(q -> journal.append(plan.jobId(),
+                        new JobEvent.QuestionFinished(q.question().id(), q.index(), state.countsOf(q.cells()))));
     }
 
     /**

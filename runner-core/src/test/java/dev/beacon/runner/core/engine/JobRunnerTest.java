@@ -295,6 +295,43 @@ class JobRunnerTest {
     }
 
     @Test
+    void resumingAfterAQuestionWasStoredButNotMarkedFinishedStoresItsQuestionFinishedOnce() {
+        EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(100));
+        ExecutionPlan plan = f.plan(3, limits(10, TWO_MINUTES, HOUR, 3));
+        // The earlier owner stored every cell of questions 0 and 1, and question.finished of 0 only: it
+        // appends question k's at the start of question k+1, and stopped in between.
+        List<ExecutionResult> stored = new ArrayList<>();
+        for (int q = 0; q < 2; q++) {
+            for (var cell : plan.questions().get(q).cells()) {
+                ExecutionResult r = new ExecutionResult(cell, "earlier", ExecutionStatus.SUCCEEDED, 1, java.time.Instant.EPOCH,
+                        java.time.Instant.EPOCH, 5L, new dev.beacon.runner.core.domain.InferenceOutput("old", "stop", null), null, null);
+                f.journal.append(plan.jobId(), new JobEvent.ExecutionFinished(r)).block();
+                stored.add(r);
+            }
+            if (q == 0) {
+                f.journal.append(plan.jobId(), new JobEvent.QuestionFinished("q0", 0,
+                        new dev.beacon.runner.core.domain.ExecutionCounts(8, 0, 0, 0, 0))).block();
+            }
+        }
+        List<StoredEvent> events = new CopyOnWriteArrayList<>();
+        f.runner.run(new JobRun(plan, stored, null, null, java.util.Set.of(0))).subscribe(events::add);
+        f.scheduler.advanceTimeBy(Duration.ofSeconds(10));
+
+        assertThat(finished(events).status()).isEqualTo(JobStatus.SUCCEEDED);
+        assertThat(f.allCalls()).hasSize(8).allMatch(c -> c.prompt().equals("question number 2"));
+        // Each question's question.finished exactly once in the whole log, question 1's with its counts.
+        Map<Integer, Long> finishedPerQuestion = f.journal.events(plan.jobId()).stream()
+                .filter(e -> e.event() instanceof JobEvent.QuestionFinished)
+                .collect(Collectors.groupingBy(e -> ((JobEvent.QuestionFinished) e.event()).index(), Collectors.counting()));
+        assertThat(finishedPerQuestion).containsExactlyInAnyOrderEntriesOf(Map.of(0, 1L, 1, 1L, 2, 1L));
+        JobEvent.QuestionFinished q1 = events.stream().map(StoredEvent::event).filter(e -> e instanceof JobEvent.QuestionFinished)
+                .map(e -> (JobEvent.QuestionFinished) e).filter(e -> e.index() == 1).findFirst().orElseThrow();
+        assertThat(q1.counts().succeeded()).isEqualTo(8);
+        // It comes right after the resumed run's job.started, before question 2 begins.
+        assertThat(events).extracting(StoredEvent::type).startsWith("job.started", "question.finished", "question.started");
+    }
+
+    @Test
     void failingProviderFallsBackToTheNextProviderOfTheSameEndpoint() {
         EngineFixture f = new EngineFixture(2, 10, (provider, req, attempt) -> provider.endsWith("-0")
                 ? ScriptedClient.Step.fail(10, InferenceFailure.forStatus(500, "down", null))
