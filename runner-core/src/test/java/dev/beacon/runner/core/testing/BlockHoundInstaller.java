@@ -42,6 +42,10 @@ public final class BlockHoundInstaller implements LauncherSessionListener {
                 .allowBlockingCallsInside("reactor.core.scheduler.PeriodicWorkerTask", "dispose")
                 .allowBlockingCallsInside("reactor.core.scheduler.InstantPeriodicWorkerTask", "dispose")
                 .allowBlockingCallsInside("reactor.core.scheduler.PeriodicSchedulerTask", "dispose")
+                // Tests only: reactor-test's VirtualTimeScheduler keeps its tasks in a PriorityBlockingQueue;
+                // cancelling a virtual timer from an event loop (a store call answering while the test
+                // advances time) takes that queue's lock for a moment.
+                .allowBlockingCallsInside("reactor.test.scheduler.VirtualTimeScheduler$TimedRunnable", "dispose")
                 // Resolving a service loader reads class-path resources once, at first use.
                 .allowBlockingCallsInside("java.util.ServiceLoader$LazyClassPathLookupIterator", "parse"));
     }

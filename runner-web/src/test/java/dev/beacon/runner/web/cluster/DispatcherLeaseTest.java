@@ -74,7 +74,7 @@ class DispatcherLeaseTest {
             JobRunner runner = JobRunner.builder()
                     .endpoints(catalog)
                     .clients(clients)
-                    .journal(store.journalFor(id))
+                    .journal(stallable.journalFor(id))
                     .clock(clock)
                     .scheduler(time)
                     .runnerId(id)
@@ -120,7 +120,7 @@ class DispatcherLeaseTest {
     void tearDown() {
         a.dispatcher.stop().onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(10));
         b.dispatcher.stop().onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(10));
-        Cluster.sleep(300); // let statements cancelled by the stop hand their connections back first
+        awaitIdle(); // statements cancelled by the stop hand their connections back first
         db.close();
     }
 
@@ -280,8 +280,9 @@ class DispatcherLeaseTest {
     }
 
     /**
-     * Moves the shared clock and the given instances' schedulers forward in small steps, giving the
-     * database work each step triggers a moment of real time to complete.
+     * Moves the shared clock and the given instances' schedulers forward in small steps; after each
+     * step, the database work it started finishes before time moves on (real I/O takes no virtual
+     * time, however loaded the machine).
      */
     private void advance(Duration total, Instance... instances) {
         for (Duration done = Duration.ZERO; done.compareTo(total) < 0; done = done.plus(STEP)) {
@@ -289,8 +290,12 @@ class DispatcherLeaseTest {
             for (Instance instance : instances) {
                 instance.time.advanceTimeBy(STEP);
             }
-            Cluster.sleep(15);
+            awaitIdle();
         }
+    }
+
+    private void awaitIdle() {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(2)).until(() -> stallable.busy() == 0);
     }
 
     private JobStatus statusOf(JobId id) {

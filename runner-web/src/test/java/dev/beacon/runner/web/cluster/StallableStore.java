@@ -9,7 +9,9 @@ import dev.beacon.runner.core.store.ClaimedJob;
 import dev.beacon.runner.core.store.JobLease;
 import dev.beacon.runner.core.store.JobQuery;
 import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.engine.JobJournal;
 import dev.beacon.runner.core.store.JobStore;
+import dev.beacon.runner.persistence.R2dbcJobStore;
 import dev.beacon.runner.core.store.NewJob;
 import dev.beacon.runner.core.store.Submission;
 import java.time.Duration;
@@ -22,16 +24,55 @@ import reactor.core.publisher.Mono;
 
 /**
  * A real store whose lease renewals a test can slow down or hang, as a stalled database would, while
- * everything else goes through unchanged.
+ * everything else goes through unchanged; it counts the calls in progress ({@link #busy()}).
  */
 final class StallableStore implements JobStore {
 
-    private final JobStore store;
+    private final R2dbcJobStore store;
     private final AtomicInteger renewals = new AtomicInteger();
+    private final AtomicInteger busy = new AtomicInteger();
     private volatile UnaryOperator<Flux<JobId>> renewal = UnaryOperator.identity();
 
-    StallableStore(JobStore store) {
+    StallableStore(R2dbcJobStore store) {
         this.store = store;
+    }
+
+    /**
+     * Calls on the database in progress: a virtual-time test lets them finish before it moves time
+     * on, so that time never passes while real work is outstanding (unless the test stalls it).
+     */
+    int busy() {
+        return busy.get();
+    }
+
+    /** The store's fenced journal for {@code owner}, its calls counted in {@link #busy()}. */
+    JobJournal journalFor(String owner) {
+        JobJournal journal = store.journalFor(owner);
+        return new JobJournal() {
+            @Override
+            public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
+                return tracked(journal.append(jobId, event));
+            }
+
+            @Override
+            public Flux<ExecutionResult> executions(JobId jobId) {
+                return tracked(journal.executions(jobId));
+            }
+        };
+    }
+
+    private <T> Mono<T> tracked(Mono<T> call) {
+        return Mono.defer(() -> {
+            busy.incrementAndGet();
+            return call.doFinally(signal -> busy.decrementAndGet());
+        });
+    }
+
+    private <T> Flux<T> tracked(Flux<T> call) {
+        return Flux.defer(() -> {
+            busy.incrementAndGet();
+            return call.doFinally(signal -> busy.decrementAndGet());
+        });
     }
 
     /** What happens to each renewal from now on (identity: it goes through). */
@@ -48,67 +89,67 @@ final class StallableStore implements JobStore {
     public Flux<JobId> renewLeases(String owner, Collection<JobId> jobs, Duration lease) {
         return Flux.defer(() -> {
             renewals.incrementAndGet();
-            return renewal.apply(store.renewLeases(owner, jobs, lease));
+            return renewal.apply(tracked(store.renewLeases(owner, jobs, lease)));
         });
     }
 
     @Override
     public Mono<Submission> submit(NewJob job) {
-        return store.submit(job);
+        return tracked(store.submit(job));
     }
 
     @Override
     public Mono<JobRecord> find(JobId id) {
-        return store.find(id);
+        return tracked(store.find(id));
     }
 
     @Override
     public Flux<JobRecord> list(JobQuery query) {
-        return store.list(query);
+        return tracked(store.list(query));
     }
 
     @Override
     public Flux<ExecutionResult> orderedExecutions(JobId id) {
-        return store.orderedExecutions(id);
+        return tracked(store.orderedExecutions(id));
     }
 
     @Override
     public Flux<StoredEvent> events(JobId id, long afterSeq) {
-        return store.events(id, afterSeq);
+        return tracked(store.events(id, afterSeq));
     }
 
     @Override
     public Mono<CancelOutcome> requestCancel(JobId id) {
-        return store.requestCancel(id);
+        return tracked(store.requestCancel(id));
     }
 
     @Override
     public Mono<ClaimedJob> claimNext(String owner, Duration lease) {
-        return store.claimNext(owner, lease);
+        return tracked(store.claimNext(owner, lease));
     }
 
     @Override
     public Flux<ClaimedJob> claim(String owner, Duration lease, int max, Set<JobId> excluded) {
-        return store.claim(owner, lease, max, excluded);
+        return tracked(store.claim(owner, lease, max, excluded));
     }
 
     @Override
     public Mono<Void> release(JobLease lease) {
-        return store.release(lease);
+        return tracked(store.release(lease));
     }
 
     @Override
     public Flux<JobId> releaseOwned(String owner, Set<JobId> kept) {
-        return store.releaseOwned(owner, kept);
+        return tracked(store.releaseOwned(owner, kept));
     }
 
     @Override
     public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
-        return store.append(jobId, event);
+        return tracked(store.append(jobId, event));
     }
 
     @Override
     public Flux<ExecutionResult> executions(JobId jobId) {
-        return store.executions(jobId);
+        return tracked(store.executions(jobId));
     }
 }
