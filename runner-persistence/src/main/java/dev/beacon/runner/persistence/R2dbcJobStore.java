@@ -724,6 +724,7 @@ public final class R2dbcJobStore implements JobStore {
                 + " ORDER BY created_at, id " + tail);
     }
 
+    /** The claimable condition; {@code %s} is the database's now ({@link #dbNow()}). */
     private static final String CLAIMABLE =
             "status IN ('QUEUED', 'RUNNING') AND (owner IS NULL OR lease_until IS NULL OR lease_until < %s)";
 
