@@ -8,6 +8,8 @@ import java.util.Objects;
 /**
  * A job as submitted, with every server default already applied; this normalised form is what is
  * stored, compared for idempotent re-submission, and run.
+ *
+ * @param samples how often each question is asked of each endpoint, 1 to {@value #MAX_SAMPLES}
  */
 public record JobSpec(
         String name,
@@ -16,7 +18,17 @@ public record JobSpec(
         InferenceParams params,
         JobLimits limits,
         double minSuccessRate,
-        Map<String, Object> metadata) {
+        Map<String, Object> metadata,
+        int samples) {
+
+    /** The most samples a job may ask for per question and endpoint. */
+    public static final int MAX_SAMPLES = 50;
+
+    /** A one-sample job, as every job was before samples existed. */
+    public JobSpec(String name, List<Question> questions, List<ModelSelection> models, InferenceParams params, JobLimits limits,
+                   double minSuccessRate, Map<String, Object> metadata) {
+        this(name, questions, models, params, limits, minSuccessRate, metadata, 1);
+    }
 
     public JobSpec {
         Objects.requireNonNull(name, "name");
@@ -33,6 +45,9 @@ public record JobSpec(
         }
         if (!(minSuccessRate >= 0 && minSuccessRate <= 1)) {
             throw new IllegalArgumentException("minSuccessRate must be between 0 and 1, but was " + minSuccessRate);
+        }
+        if (samples < 1 || samples > MAX_SAMPLES) {
+            throw new IllegalArgumentException("samples must be between 1 and " + MAX_SAMPLES + ", but was " + samples);
         }
     }
 }
