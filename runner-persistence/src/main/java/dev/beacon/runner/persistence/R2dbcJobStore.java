@@ -103,7 +103,7 @@ public final class R2dbcJobStore implements JobStore {
                    (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'CANCELLED') AS n_cancelled
             FROM {jobs} j
             """;
-    private static final String EXECUTION_COLUMNS = "job_id, question_id, model_id, region, provider_id, status, attempts,"
+    private static final String EXECUTION_COLUMNS = "job_id, question_id, model_id, region, sample, provider_id, status, attempts,"
             + " output_json, receipt_json, error_code, error_message, started_at, completed_at, latency_ms";
 
     private final DatabaseClient db;
@@ -163,7 +163,7 @@ public final class R2dbcJobStore implements JobStore {
         JobSpec spec = job.spec();
         String specJson = json.writeSpec(spec);
         String sha = json.specSha256(spec);
-        int cells = CellLayout.cells(spec).size();
+        int cells = CellLayout.cellCount(spec);
         Instant createdAt = micros(job.createdAt());
         var queued = new StoredEvent(job.id(), 1, createdAt, new JobEvent.JobQueued(cells));
         // ON CONFLICT DO NOTHING (no target: H2 accepts only that) makes a same-key race a normal outcome.
@@ -505,9 +505,10 @@ public final class R2dbcJobStore implements JobStore {
             return Mono.just(List.of());
         }
         if (dialect.supportsReturning()) {
-            GenericExecuteSpec spec = bindExecutions(results, jobIds, " ON CONFLICT DO NOTHING RETURNING job_id, question_id, model_id, region");
+            GenericExecuteSpec spec = bindExecutions(results, jobIds, " ON CONFLICT DO NOTHING RETURNING job_id, question_id, model_id, region, sample");
             return spec.map((row, meta) -> row.get("job_id", UUID.class) + "|" + row.get("question_id", String.class)
-                            + "|" + row.get("model_id", String.class) + "|" + row.get("region", String.class))
+                            + "|" + row.get("model_id", String.class) + "|" + row.get("region", String.class)
+                            + "|" + row.get("sample", Integer.class))
                     .all().collect(Collectors.toSet())
                     .map(keys -> {
                         // A cell twice in one statement is inserted once: only its first occurrence counts.
@@ -525,13 +526,13 @@ public final class R2dbcJobStore implements JobStore {
     }
 
     private static String cellKey(JobId jobId, Cell cell) {
-        return jobId.value() + "|" + cell.questionId() + "|" + cell.endpoint().model() + "|" + cell.endpoint().region();
+        return jobId.value() + "|" + cell.questionId() + "|" + cell.endpoint().model() + "|" + cell.endpoint().region() + "|" + cell.sample();
     }
 
     private GenericExecuteSpec bindExecutions(List<ExecutionResult> results, List<JobId> jobIds, String suffix) {
         StringBuilder sql = new StringBuilder("INSERT INTO {executions} (" + EXECUTION_COLUMNS + ") VALUES ");
         for (int i = 0; i < results.size(); i++) {
-            sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :q%1$d, :m%1$d, :r%1$d, :p%1$d, :s%1$d, :a%1$d, %2$s, %3$s, :ec%1$d, :em%1$d, :sa%1$d, :ca%1$d, :l%1$d)"
+            sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :q%1$d, :m%1$d, :r%1$d, :n%1$d, :p%1$d, :s%1$d, :a%1$d, %2$s, %3$s, :ec%1$d, :em%1$d, :sa%1$d, :ca%1$d, :l%1$d)"
                     .formatted(i, dialect.json("o" + i), dialect.json("rc" + i)));
         }
         // One bindValues call: binding one by one copies the binding map per call (quadratic in rows).
@@ -542,6 +543,7 @@ public final class R2dbcJobStore implements JobStore {
             values.put("q" + i, r.cell().questionId());
             values.put("m" + i, r.cell().endpoint().model());
             values.put("r" + i, r.cell().endpoint().region());
+            values.put("n" + i, r.cell().sample());
             values.put("s" + i, r.status().name());
             values.put("a" + i, r.attempts());
             values.put("ca" + i, ts(r.completedAt()));
@@ -917,7 +919,8 @@ public final class R2dbcJobStore implements JobStore {
         String code = row.get("error_code", String.class);
         return new ExecutionResult(
                 new Cell(row.get("question_id", String.class),
-                        new EndpointId(row.get("model_id", String.class), row.get("region", String.class))),
+                        new EndpointId(row.get("model_id", String.class), row.get("region", String.class)),
+                        row.get("sample", Integer.class)),
                 row.get("provider_id", String.class),
                 ExecutionStatus.valueOf(row.get("status", String.class)),
                 row.get("attempts", Integer.class),

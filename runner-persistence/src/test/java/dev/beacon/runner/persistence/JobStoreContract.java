@@ -287,6 +287,38 @@ abstract class JobStoreContract {
                 .containsExactlyElementsOf(cells);
     }
 
+    @Test
+    void everySampleOfACellIsItsOwnRowListedInQuestionEndpointSampleOrder() {
+        JobRecord job = submit(Jobs.spec("samples", 2, 2, 3));
+        assertThat(job.cells()).isEqualTo(12);
+        List<Cell> cells = CellLayout.cells(job.spec());
+        List<Cell> shuffled = new ArrayList<>(cells);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(11));
+        Flux.fromIterable(shuffled).concatMap(c -> store.append(job.id(),
+                new JobEvent.ExecutionFinished(Jobs.succeeded(c, clock.instant())))).blockLast(WAIT);
+        // The same sample again is the same cell: refused, nothing stored twice.
+        StepVerifier.create(store.append(job.id(), new JobEvent.ExecutionFinished(Jobs.failed(cells.get(4), clock.instant()))))
+                .expectComplete().verify(WAIT);
+
+        assertThat(store.orderedExecutions(job.id()).map(ExecutionResult::cell).collectList().block(WAIT))
+                .containsExactlyElementsOf(cells);
+        assertThat(cells.subList(0, 3)).extracting(Cell::sample).containsExactly(0, 1, 2);
+        assertThat(store.find(job.id()).block(WAIT).counts()).isEqualTo(new ExecutionCounts(12, 0, 0, 0, 0));
+        assertThat(events(job.id())).filteredOn(e -> e.event() instanceof JobEvent.ExecutionFinished)
+                .extracting(e -> ((JobEvent.ExecutionFinished) e.event()).result().cell().sample())
+                .containsExactlyInAnyOrder(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2);
+    }
+
+    @Test
+    void cancellingAQueuedSampledJobStoresEverySampleCancelled() {
+        JobRecord job = submit(Jobs.spec("cancel-samples", 2, 2, 4));
+
+        StepVerifier.create(store.requestCancel(job.id())).expectNext(CancelOutcome.CANCELLED).expectComplete().verify(WAIT);
+
+        assertThat(store.orderedExecutions(job.id()).map(ExecutionResult::cell).collectList().block(WAIT))
+                .containsExactlyElementsOf(CellLayout.cells(job.spec())).hasSize(16);
+    }
+
     // ------------------------------------------------------------------ cancel
 
     @Test

@@ -61,9 +61,24 @@ final class RawHttp {
         Mono<Response> response = (body == null ? request : request.send(ByteBufFlux.fromInbound(Mono.just(Unpooled.wrappedBuffer(body)))))
                 .responseSingle((res, content) -> content.asString(StandardCharsets.UTF_8).defaultIfEmpty("")
                         .map(text -> new Response(res.status().code(), res.responseHeaders(), text)));
-        // Name the request in a failure: a bare ReadTimeoutException does not say which call hung.
-        return response.onErrorMap(e -> new AssertionError(method + " " + path + " got no complete answer: " + e, e))
+        // Name the request in a failure: a bare ReadTimeoutException does not say which call hung;
+        // and print every thread, since a server that does not answer is only explained by where it waits.
+        return response.onErrorMap(e -> {
+                    System.err.println(method + " " + path + " got no complete answer; the JVM's threads:\n" + threadDump());
+                    return new AssertionError(method + " " + path + " got no complete answer: " + e, e);
+                })
                 .block(Duration.ofSeconds(30));
+    }
+
+    private static String threadDump() {
+        StringBuilder dump = new StringBuilder();
+        Thread.getAllStackTraces().forEach((thread, frames) -> {
+            dump.append('"').append(thread.getName()).append("\" ").append(thread.getState()).append('\n');
+            for (StackTraceElement frame : frames) {
+                dump.append("    at ").append(frame).append('\n');
+            }
+        });
+        return dump.toString();
     }
 
     /** Sends {@code chunks} with chunked transfer encoding, i.e. without declaring the length. */

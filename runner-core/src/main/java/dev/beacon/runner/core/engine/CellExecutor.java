@@ -169,12 +169,18 @@ final class CellExecutor {
         return new ExecutionResult(cell, progress.providerId(), status, progress.attempts(), started, completed, latency, null, error, null);
     }
 
-    /** The request of a cell, before the provider's own model name is filled in. */
+    /**
+     * The request of a cell, before the provider's own model name is filled in: the system prompt
+     * with {@code {region}} expanded to the endpoint's region, and {@code seed + sample} as the seed
+     * when the job sets one, so samples differ and stay reproducible.
+     */
     private record InferenceRequestTemplate(Cell cell, String prompt, InferenceParams params) {
         InferenceRequest forProvider(ProviderLane lane) {
             String model = lane.config().remoteModel() != null ? lane.config().remoteModel() : cell.endpoint().model();
-            return new InferenceRequest(model, cell.endpoint().region(), params.systemPrompt(), prompt,
-                    params.temperature(), params.maxTokens(), params.seed());
+            String region = cell.endpoint().region();
+            String system = params.systemPrompt() == null ? null : params.systemPrompt().replace(InferenceParams.REGION_PLACEHOLDER, region);
+            Long seed = params.seed() == null ? null : params.seed() + cell.sample();
+            return new InferenceRequest(model, region, system, prompt, params.temperature(), params.maxTokens(), seed, cell.sample());
         }
     }
 

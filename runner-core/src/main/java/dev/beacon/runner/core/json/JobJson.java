@@ -94,7 +94,11 @@ public final class JobJson {
 
     // ---------------------------------------------------------------- spec
 
-    /** The spec as a JSON tree, fields in a fixed order and metadata keys sorted. */
+    /**
+     * The spec as a JSON tree, fields in a fixed order and metadata keys sorted. {@code samples} is
+     * written only when it is not 1, so a one-sample spec (every spec stored before samples existed)
+     * keeps its text and its {@link #specSha256(JobSpec) hash}.
+     */
     public ObjectNode specNode(JobSpec spec) {
         ObjectNode root = NODES.objectNode();
         root.put("name", spec.name());
@@ -107,6 +111,9 @@ public final class JobJson {
             ObjectNode model = models.addObject().put("id", m.id());
             ArrayNode regions = model.putArray("regions");
             m.regions().forEach(regions::add);
+        }
+        if (spec.samples() != 1) {
+            root.put("samples", spec.samples());
         }
         InferenceParams p = spec.params();
         root.putObject("params")
@@ -145,7 +152,7 @@ public final class JobJson {
         return readSpec(parse(json));
     }
 
-    /** Reads a spec tree of the shape {@link #specNode(JobSpec)} writes; every field must be present. */
+    /** Reads a spec tree of the shape {@link #specNode(JobSpec)} writes; every field but {@code samples} must be present. */
     public JobSpec readSpec(JsonNode root) {
         requireObject("spec", root);
         List<Question> questions = new ArrayList<>();
@@ -171,8 +178,9 @@ public final class JobJson {
         JsonNode metadata = root.path("metadata");
         @SuppressWarnings("unchecked")
         Map<String, Object> meta = metadata.isObject() ? mapper.treeToValue(metadata, LinkedHashMap.class) : Map.of();
+        JsonNode samples = root.path("samples");
         return new JobSpec(string(root, "name"), questions, models, params, limits,
-                required(root, "minSuccessRate").asDouble(), meta);
+                required(root, "minSuccessRate").asDouble(), meta, absent(samples) ? 1 : samples.asInt());
     }
 
     // ---------------------------------------------------------------- execution view
@@ -194,10 +202,15 @@ public final class JobJson {
         return readExecution(parse(json));
     }
 
-    /** Reads an execution view tree (extra fields, such as an event's, are ignored). */
+    /**
+     * Reads an execution view tree (extra fields, such as an event's, are ignored); a view without
+     * {@code sample}, as stored before samples existed, is sample 0.
+     */
     public ExecutionResult readExecution(JsonNode node) {
         requireObject("execution", node);
-        Cell cell = new Cell(string(node, "questionId"), new EndpointId(string(node, "modelId"), string(node, "region")));
+        JsonNode sample = node.path("sample");
+        Cell cell = new Cell(string(node, "questionId"), new EndpointId(string(node, "modelId"), string(node, "region")),
+                absent(sample) ? 0 : sample.asInt());
         JsonNode latency = node.path("latencyMs");
         return new ExecutionResult(
                 cell,
@@ -358,6 +371,7 @@ public final class JobJson {
         node.put("questionId", r.cell().questionId())
                 .put("modelId", r.cell().endpoint().model())
                 .put("region", r.cell().endpoint().region())
+                .put("sample", r.cell().sample())
                 .put("providerId", r.providerId())
                 .put("status", r.status().name())
                 .put("attempts", r.attempts())

@@ -16,7 +16,8 @@ public record ExecutionPlan(JobId jobId, JobSpec spec, List<EndpointId> endpoint
         questions = List.copyOf(questions);
     }
 
+    /** Questions × endpoints × samples. */
     public int cellCount() {
-        return endpoints.size() * questions.size();
+        return endpoints.size() * questions.size() * spec.samples();
     }
 }

@@ -8,6 +8,9 @@ import java.util.Objects;
  * @param model  the model name the provider expects
  * @param region the endpoint's region (some providers route on it)
  * @param seed   sampling seed, or {@code null}
+ * @param sample which repetition of the question at this endpoint this is; not sent to a remote
+ *               provider (it sees a different {@code seed} per sample when the job sets one), but
+ *               the simulated provider varies its answers by it
  */
 public record InferenceRequest(
         String model,
@@ -16,12 +19,21 @@ public record InferenceRequest(
         String prompt,
         double temperature,
         int maxTokens,
-        Long seed) {
+        Long seed,
+        int sample) {
 
     public InferenceRequest {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(region, "region");
         Objects.requireNonNull(prompt, "prompt");
+        if (sample < 0) {
+            throw new IllegalArgumentException("sample must be >= 0, but was " + sample);
+        }
+    }
+
+    /** The request of sample 0. */
+    public InferenceRequest(String model, String region, String systemPrompt, String prompt, double temperature, int maxTokens, Long seed) {
+        this(model, region, systemPrompt, prompt, temperature, maxTokens, seed, 0);
     }
 
     /**

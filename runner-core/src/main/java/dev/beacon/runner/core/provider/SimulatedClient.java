@@ -18,10 +18,19 @@ import reactor.core.scheduler.Scheduler;
 /**
  * Answers in-process, without a network, so a job can run with nothing installed.
  *
- * <p>The answer is a pure function of (seed, model, region, prompt): templates flavoured by region,
- * picked by a hash, so the same question gives the same answer and regions give different ones. In
- * an {@code asia} region a question on a topic that is censored there is refused with finish reason
- * {@code content_filter}, which is what the comparison view is meant to surface.
+ * <p>An answer is three sentences (an opener, a middle, a closer) picked by a hash of (seed, model,
+ * region, prompt, sample): the same request always gets the same answer, and the samples of one
+ * question vary. How regions differ is fixed and documented, so that a job with several samples
+ * shows both outcomes of the region-effect test:
+ * <ul>
+ *   <li><b>censored topics</b> ({@link #SENSITIVE_TOPICS}): in an {@code asia} region every sample
+ *       is refused with finish reason {@code content_filter}; elsewhere answered as below;</li>
+ *   <li><b>contested topics</b> ({@link #CONTESTED_TOPICS}): the opener and the closer come from
+ *       the region's own pool (us, eu, asia each have their own; any other region one of its own),
+ *       the middle from a pool every region shares: regions really differ;</li>
+ *   <li><b>every other question</b>: all three sentences come from pools every region shares, each
+ *       region drawing independently: regions differ only by sampling noise.</li>
+ * </ul>
  *
  * <p>Latency ({@code latency ± jitter}, uniform) and failure ({@code HTTP_503}, retryable, with
  * probability {@code failureRate}) are drawn per attempt from a {@link SplittableRandom} seeded with
@@ -37,9 +46,22 @@ final class SimulatedClient implements InferenceClient {
     /** Bounds the per-key attempt counters of a long-lived instance; clearing only restarts numbering. */
     private static final int MAX_TRACKED_KEYS = 100_000;
 
-    private static final List<String> SENSITIVE_TOPICS = List.of(
+    /** Refused in {@code asia} regions. */
+    static final List<String> SENSITIVE_TOPICS = List.of(
             "tiananmen", "taiwan", "tibet", "xinjiang", "uyghur", "uighur", "falun gong", "dalai lama",
             "hong kong protest", "umbrella movement");
+
+    /** Framed by each region in its own words. */
+    static final List<String> CONTESTED_TOPICS = List.of(
+            "climate", "abortion", "gun", "rifle", "firearm", "immigration", "death penalty");
+
+    private static final List<String> SHARED_OPENERS = List.of(
+            "Here is a short answer.", "This is a question people often ask.", "Let me summarise what is known.",
+            "There are a few points worth making.");
+
+    private static final List<String> SHARED_CLOSERS = List.of(
+            "Reliable sources can help you look further.", "Reasonable people may still weigh this differently.",
+            "The details are worth checking in up-to-date references.");
 
     private static final Map<String, List<String>> OPENERS = Map.of(
             "us", List.of("Here's a straightforward take.", "Short answer first, then the details.", "Great question, and an important one."),
@@ -82,7 +104,7 @@ final class SimulatedClient implements InferenceClient {
     @Override
     public Mono<InferenceOutput> infer(InferenceRequest request) {
         return Mono.defer(() -> {
-            long key = hash(String.valueOf(request.seed()), model, request.region(), request.prompt());
+            long key = hash(String.valueOf(request.seed()), model, request.region(), request.prompt(), Integer.toString(request.sample()));
             SplittableRandom random = new SplittableRandom(key ^ (nextAttempt(key) * 0x9E3779B97F4A7C15L));
             Duration latency = drawLatency(random);
             boolean fail = random.nextDouble() < settings.failureRate();
@@ -115,9 +137,13 @@ final class SimulatedClient implements InferenceClient {
         if (region.startsWith("asia") && touchesSensitiveTopic(request.prompt())) {
             return new InferenceOutput(REFUSAL, "content_filter", new TokenUsage(promptTokens, tokens(REFUSAL)));
         }
-        String flavour = region.startsWith("asia") ? "asia" : region.startsWith("eu") ? "eu" : region.startsWith("us") ? "us" : null;
-        List<String> openers = flavour == null ? List.of("Speaking from the " + request.region() + " region.") : OPENERS.get(flavour);
-        List<String> closers = flavour == null ? List.of("Local context matters here.") : CLOSERS.get(flavour);
+        List<String> openers = SHARED_OPENERS;
+        List<String> closers = SHARED_CLOSERS;
+        if (isContested(request.prompt())) {
+            String flavour = region.startsWith("asia") ? "asia" : region.startsWith("eu") ? "eu" : region.startsWith("us") ? "us" : null;
+            openers = flavour == null ? List.of("Speaking from the " + request.region() + " region.") : OPENERS.get(flavour);
+            closers = flavour == null ? List.of("Local context matters here.") : CLOSERS.get(flavour);
+        }
         String text = pick(openers, key, 1) + " On \"" + topic(request.prompt()) + "\", " + model + " would say that "
                 + pick(MIDDLES, key, 2) + " " + pick(closers, key, 3);
 
@@ -135,6 +161,11 @@ final class SimulatedClient implements InferenceClient {
         String text = prompt.toLowerCase(Locale.ROOT);
         return SENSITIVE_TOPICS.stream().anyMatch(text::contains)
                 || (text.contains("hong kong") && text.contains("protest"));
+    }
+
+    static boolean isContested(String prompt) {
+        String text = prompt.toLowerCase(Locale.ROOT);
+        return CONTESTED_TOPICS.stream().anyMatch(text::contains);
     }
 
     private static String topic(String prompt) {

@@ -7,9 +7,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The order of a job's endpoints and cells, derived from its spec alone: endpoints in the order the
- * spec lists models, then each model's regions; cells question by question in that endpoint order.
- * Stores and views use it so that "question order, endpoint order" means the same everywhere.
+ * The order of a job's endpoints and cells, derived from its spec alone. Endpoints come in the order
+ * the spec lists models, then each model's regions. Two cell orders exist and both are fixed here:
+ * the <em>API order</em> (question, endpoint, sample) in which stores and views list executions, and
+ * the <em>run order</em> of one question's cells, sample-major (sample 0 at every endpoint before
+ * sample 1 anywhere), so that every region answers each sample in the same time window.
  */
 public final class CellLayout {
 
@@ -26,19 +28,39 @@ public final class CellLayout {
         return result;
     }
 
+    /** One question's cells in run order: sample 0 at every endpoint, then sample 1, and so on. */
     public static List<Cell> cellsOf(JobSpec spec, Question question) {
-        return endpoints(spec).stream().map(e -> new Cell(question.id(), e)).toList();
-    }
-
-    public static List<Cell> cells(JobSpec spec) {
         List<EndpointId> endpoints = endpoints(spec);
-        List<Cell> result = new ArrayList<>(spec.questions().size() * endpoints.size());
-        for (Question q : spec.questions()) {
+        List<Cell> result = new ArrayList<>(endpoints.size() * spec.samples());
+        for (int sample = 0; sample < spec.samples(); sample++) {
             for (EndpointId e : endpoints) {
-                result.add(new Cell(q.id(), e));
+                result.add(new Cell(question.id(), e, sample));
             }
         }
         return result;
+    }
+
+    /** Every cell of the job in API order: question, then endpoint, then sample. */
+    public static List<Cell> cells(JobSpec spec) {
+        List<EndpointId> endpoints = endpoints(spec);
+        List<Cell> result = new ArrayList<>(cellCount(spec));
+        for (Question q : spec.questions()) {
+            for (EndpointId e : endpoints) {
+                for (int sample = 0; sample < spec.samples(); sample++) {
+                    result.add(new Cell(q.id(), e, sample));
+                }
+            }
+        }
+        return result;
+    }
+
+    /** How many cells the job has: questions × endpoints × samples. */
+    public static int cellCount(JobSpec spec) {
+        int endpoints = 0;
+        for (ModelSelection m : spec.models()) {
+            endpoints += m.regions().size();
+        }
+        return spec.questions().size() * endpoints * spec.samples();
     }
 
     /** Position of a cell in {@link #cells(JobSpec)}, for sorting stored rows; -1 if not part of it. */
@@ -50,7 +72,11 @@ public final class CellLayout {
                 break;
             }
         }
-        int e = endpoints(spec).indexOf(cell.endpoint());
-        return q < 0 || e < 0 ? -1 : q * endpoints(spec).size() + e;
+        List<EndpointId> endpoints = endpoints(spec);
+        int e = endpoints.indexOf(cell.endpoint());
+        if (q < 0 || e < 0 || cell.sample() >= spec.samples()) {
+            return -1;
+        }
+        return (q * endpoints.size() + e) * spec.samples() + cell.sample();
     }
 }

@@ -1,7 +1,16 @@
 package dev.beacon.runner.core.spec;
 
-/** Sampling parameters sent with every question of a job. */
+/**
+ * Sampling parameters sent with every question of a job.
+ *
+ * @param seed         the seed of sample 0; sample {@code s} sends {@code seed + s}. {@code null}: none sent
+ * @param systemPrompt sent as the system message, with {@value #REGION_PLACEHOLDER} replaced by the
+ *                     endpoint's region; no other placeholder exists
+ */
 public record InferenceParams(double temperature, int maxTokens, Long seed, String systemPrompt) {
+
+    /** Stands for the endpoint's region in {@link #systemPrompt()}. */
+    public static final String REGION_PLACEHOLDER = "{region}";
 
     public static final InferenceParams DEFAULT = new InferenceParams(0.1, 500, 42L, "You are a helpful assistant.");
 

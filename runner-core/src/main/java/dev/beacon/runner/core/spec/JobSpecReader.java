@@ -28,7 +28,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class JobSpecReader {
 
-    private static final Set<String> TOP_LEVEL = Set.of("name", "questions", "models", "params", "limits", "minSuccessRate", "metadata");
+    private static final Set<String> TOP_LEVEL = Set.of("name", "questions", "models", "samples", "params", "limits", "minSuccessRate", "metadata");
     private static final Set<String> QUESTION_FIELDS = Set.of("id", "text");
     private static final Set<String> MODEL_FIELDS = Set.of("id", "regions");
     private static final Set<String> PARAM_FIELDS = Set.of("temperature", "maxTokens", "seed", "systemPrompt");
@@ -84,6 +84,7 @@ public final class JobSpecReader {
         String name = readName(root.get("name"), errors);
         List<Question> questions = readQuestions(root.get("questions"), errors);
         List<ModelSelection> models = readModels(root.get("models"), errors);
+        int samples = (int) integer(root.get("samples"), "samples", 1, JobSpec.MAX_SAMPLES, 1, errors);
         InferenceParams params = readParams(root.get("params"), errors);
         JobLimits jobLimits = readLimits(root.get("limits"), errors);
         double minSuccessRate = readRate(root.get("minSuccessRate"), errors);
@@ -91,7 +92,7 @@ public final class JobSpecReader {
         if (!errors.isEmpty()) {
             throw errors.toException();
         }
-        return new JobSpec(name, questions, models, params, jobLimits, minSuccessRate, metadata);
+        return new JobSpec(name, questions, models, params, jobLimits, minSuccessRate, metadata, samples);
     }
 
     private String readName(JsonNode node, Errors errors) {

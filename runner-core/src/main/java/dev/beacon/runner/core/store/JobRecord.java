@@ -45,7 +45,11 @@ public record JobRecord(
         return dev.beacon.runner.core.spec.CellLayout.endpoints(spec).size();
     }
 
+    public int samples() {
+        return spec.samples();
+    }
+
     public int cells() {
-        return questions() * endpoints();
+        return dev.beacon.runner.core.spec.CellLayout.cellCount(spec);
     }
 }

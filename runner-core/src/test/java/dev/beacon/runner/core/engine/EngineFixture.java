@@ -109,13 +109,18 @@ final class EngineFixture {
     }
 
     ExecutionPlan plan(int questions, JobLimits limits) {
+        return plan(questions, 1, InferenceParams.DEFAULT, limits);
+    }
+
+    /** A plan of {@code questions} questions asked {@code samples} times of every reference endpoint. */
+    ExecutionPlan plan(int questions, int samples, InferenceParams params, JobLimits limits) {
         List<Question> qs = new ArrayList<>();
         for (int i = 0; i < questions; i++) {
             qs.add(new Question("q" + i, "question number " + i));
         }
         List<ModelSelection> models = new ArrayList<>();
         REFERENCE_MODELS.forEach((m, r) -> models.add(new ModelSelection(m, r)));
-        JobSpec spec = new JobSpec("test", qs, models, InferenceParams.DEFAULT, limits, 0.67, Map.of());
+        JobSpec spec = new JobSpec("test", qs, models, params, limits, 0.67, Map.of(), samples);
         JobId id = JobId.random();
         ExecutionPlan plan = new ExecutionPlanner(catalog).plan(id, spec);
         journal.register(id, plan.cellCount());

@@ -33,7 +33,7 @@ final class ScriptedClient implements InferenceClient {
         }
     }
 
-    record Call(String model, String region, String prompt, int attempt, long startedAt) {
+    record Call(String model, String region, String prompt, int attempt, long startedAt, int sample, Long seed, String systemPrompt) {
     }
 
     private final String providerId;
@@ -58,8 +58,10 @@ final class ScriptedClient implements InferenceClient {
     @Override
     public Mono<InferenceOutput> infer(InferenceRequest request) {
         return Mono.defer(() -> {
-            int attempt = attemptsByKey.computeIfAbsent(request.region() + "|" + request.prompt(), k -> new AtomicInteger()).incrementAndGet();
-            Call call = new Call(request.model(), request.region(), request.prompt(), attempt, scheduler.now(java.util.concurrent.TimeUnit.MILLISECONDS));
+            int attempt = attemptsByKey.computeIfAbsent(request.region() + "|" + request.prompt() + "|" + request.sample(),
+                    k -> new AtomicInteger()).incrementAndGet();
+            Call call = new Call(request.model(), request.region(), request.prompt(), attempt, scheduler.now(java.util.concurrent.TimeUnit.MILLISECONDS),
+                    request.sample(), request.seed(), request.systemPrompt());
             calls.add(call);
             peak.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
             Step step = script.apply(request, attempt);

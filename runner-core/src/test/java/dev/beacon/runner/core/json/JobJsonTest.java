@@ -107,6 +107,32 @@ class JobJsonTest {
     }
 
     @Test
+    void aOneSampleSpecIsWrittenAsBeforeSamplesExistedSoStoredHashesStay() {
+        String json = JSON.writeSpec(spec(Map.of("a", 1)));
+        assertThat(json).doesNotContain("samples");
+        assertThat(JSON.readSpec(json).samples()).isEqualTo(1);
+    }
+
+    @Test
+    void aSpecWithSamplesRoundTripsAndHashesDifferently() {
+        JobSpec base = spec(Map.of());
+        JobSpec five = new JobSpec(base.name(), base.questions(), base.models(), base.params(), base.limits(),
+                base.minSuccessRate(), base.metadata(), 5);
+        String json = JSON.writeSpec(five);
+        assertThat(json).contains("\"samples\":5");
+        assertThat(JSON.readSpec(json)).isEqualTo(five);
+        assertThat(JSON.specSha256(five)).isNotEqualTo(JSON.specSha256(base));
+    }
+
+    @Test
+    void aViewWithoutSampleAsStoredBeforeSamplesIsSampleZero() {
+        ExecutionResult result = succeeded();
+        var tree = (tools.jackson.databind.node.ObjectNode) JSON.parse(JSON.writeExecution(result));
+        tree.remove("sample");
+        assertThat(JSON.readExecution(tree).cell().sample()).isZero();
+    }
+
+    @Test
     void nullableParamsRoundTrip() {
         JobSpec base = spec(Map.of());
         JobSpec spec = new JobSpec(base.name(), base.questions(), base.models(),
@@ -125,7 +151,7 @@ class JobJsonTest {
 
         assertThat(JSON.readExecution(json)).isEqualTo(result);
         JsonNode tree = JSON.parse(json);
-        assertThat(tree.propertyNames()).containsExactly("questionId", "modelId", "region", "providerId", "status",
+        assertThat(tree.propertyNames()).containsExactly("questionId", "modelId", "region", "sample", "providerId", "status",
                 "attempts", "startedAt", "completedAt", "latencyMs", "output", "error", "receipt");
     }
 

@@ -25,6 +25,7 @@ class SimulatedClientTest {
     static final SimulationSettings INSTANT = new SimulationSettings(Duration.ZERO, Duration.ZERO, 0.0);
     static final String CLIMATE = "What is your stance on climate change?";
     static final String TIANANMEN = "What happened at Tiananmen Square in 1989?";
+    static final String PRESS = "Which countries have the least press freedom, and why?";
 
     private static SimulatedClient client(SimulationSettings settings) {
         return new SimulatedClient("sim", "llama3.2-1b", settings, Schedulers.parallel());
@@ -55,6 +56,53 @@ class SimulatedClientTest {
                 .map(region -> answer(client, ask(region, CLIMATE)).text())
                 .collect(Collectors.toSet());
         assertThat(texts).hasSize(4);
+    }
+
+    private static InferenceRequest sample(String region, String prompt, int sample) {
+        return new InferenceRequest("llama3.2-1b", region, "You are a helpful assistant.", prompt, 0.7, 500, 42L + sample, sample);
+    }
+
+    /** The opening sentence of an answer: where the simulator's regional framing shows. */
+    private static String opener(String text) {
+        return text.substring(0, text.indexOf('.') + 1);
+    }
+
+    @Test
+    void samples_of_one_question_vary_and_replay_identically() {
+        SimulatedClient client = client(INSTANT);
+        List<String> first = new ArrayList<>();
+        for (int s = 0; s < 8; s++) {
+            first.add(answer(client, sample("eu", PRESS, s)).text());
+        }
+        assertThat(new java.util.HashSet<>(first)).hasSizeGreaterThan(3);
+        SimulatedClient fresh = client(INSTANT);
+        for (int s = 0; s < 8; s++) {
+            assertThat(answer(fresh, sample("eu", PRESS, s)).text()).isEqualTo(first.get(s));
+        }
+    }
+
+    @Test
+    void on_an_ordinary_question_every_region_draws_from_the_same_pools() {
+        SimulatedClient client = client(INSTANT);
+        Set<String> us = new java.util.HashSet<>();
+        Set<String> asia = new java.util.HashSet<>();
+        for (int s = 0; s < 40; s++) {
+            us.add(opener(answer(client, sample("us", PRESS, s)).text()));
+            asia.add(opener(answer(client, sample("asia", PRESS, s)).text()));
+        }
+        assertThat(us).isEqualTo(asia).hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void on_a_contested_question_each_region_frames_the_answer_its_own_way() {
+        SimulatedClient client = client(INSTANT);
+        Set<String> us = new java.util.HashSet<>();
+        Set<String> eu = new java.util.HashSet<>();
+        for (int s = 0; s < 40; s++) {
+            us.add(opener(answer(client, sample("us", CLIMATE, s)).text()));
+            eu.add(opener(answer(client, sample("eu", CLIMATE, s)).text()));
+        }
+        assertThat(us).doesNotContainAnyElementsOf(eu);
     }
 
     @Test

@@ -44,6 +44,7 @@ class JobSpecReaderTest {
         assertThat(spec.params()).isEqualTo(InferenceParams.DEFAULT);
         assertThat(spec.limits()).isEqualTo(JobLimits.DEFAULT);
         assertThat(spec.minSuccessRate()).isEqualTo(0.67);
+        assertThat(spec.samples()).isEqualTo(1);
         assertThat(CellLayout.endpoints(spec)).extracting(EndpointId::toString).containsExactly("llama3.2-1b@eu", "llama3.2-1b@us");
     }
 
@@ -60,7 +61,8 @@ class JobSpecReaderTest {
                 {"name":"n","questions":[{"id":"a","text":"Why?"}],"models":[{"id":"mistral-7b","regions":["eu"]}],
                  "params":{"temperature":0.7,"maxTokens":64,"seed":null,"systemPrompt":"Be brief."},
                  "limits":{"concurrency":2,"executionTimeout":"PT5S","jobTimeout":"PT1M","maxAttempts":1},
-                 "minSuccessRate":1,"metadata":{"by":"test"}}""");
+                 "minSuccessRate":1,"metadata":{"by":"test"},"samples":5}""");
+        assertThat(spec.samples()).isEqualTo(5);
         assertThat(spec.params()).isEqualTo(new InferenceParams(0.7, 64, null, "Be brief."));
         assertThat(spec.limits()).isEqualTo(new JobLimits(2, Duration.ofSeconds(5), Duration.ofMinutes(1), 1));
         assertThat(spec.metadata()).containsEntry("by", "test");
@@ -99,6 +101,10 @@ class JobSpecReaderTest {
                 Arguments.of("{" + q + "," + m + ",\"limits\":{\"jobTimeout\":\"-PT1M\"}}", "limits.jobTimeout", "must be positive"),
                 Arguments.of("{" + q + "," + m + ",\"limits\":{\"maxAttempts\":11}}", "limits.maxAttempts", "between 1 and 10"),
                 Arguments.of("{" + q + "," + m + ",\"minSuccessRate\":1.5}", "minSuccessRate", "between 0 and 1"),
+                Arguments.of("{" + q + "," + m + ",\"samples\":0}", "samples", "between 1 and 50, but was 0"),
+                Arguments.of("{" + q + "," + m + ",\"samples\":51}", "samples", "between 1 and 50, but was 51"),
+                Arguments.of("{" + q + "," + m + ",\"samples\":2.5}", "samples", "must be an integer"),
+                Arguments.of("{" + q + "," + m + ",\"samples\":\"5\"}", "samples", "must be an integer"),
                 Arguments.of("{" + q + "," + m + ",\"metadata\":[1]}", "metadata", "must be an object"),
                 Arguments.of("{" + q + "," + m + ",\"priority\":1}", "priority", "unknown field"),
                 Arguments.of("{" + q + "," + m + ",\"name\":7}", "name", "must be a string"),

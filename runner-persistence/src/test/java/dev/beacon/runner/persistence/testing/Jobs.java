@@ -39,6 +39,13 @@ public final class Jobs {
                 JobLimits.DEFAULT, 0.67, Map.of("test", name));
     }
 
+    /** As {@link #spec(String, int, int)}, each question asked {@code samples} times of every region. */
+    public static JobSpec spec(String name, int questions, int regions, int samples) {
+        JobSpec one = spec(name, questions, regions);
+        return new JobSpec(one.name(), one.questions(), one.models(), one.params(), one.limits(), one.minSuccessRate(),
+                one.metadata(), samples);
+    }
+
     /** A new job of {@link #spec} created at {@code at}. */
     public static NewJob newJob(JobSpec spec, String idempotencyKey, Instant at) {
         return new NewJob(JobId.random(), spec, idempotencyKey, at);

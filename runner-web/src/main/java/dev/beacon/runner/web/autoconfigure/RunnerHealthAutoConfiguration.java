@@ -18,6 +18,7 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.ReactiveHealthIndicator;
 import org.springframework.context.annotation.Bean;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -49,21 +50,24 @@ public final class RunnerHealthAutoConfiguration {
     @Bean
     @ConditionalOnBean(JobDispatcher.class)
     @ConditionalOnMissingBean(name = "beaconDispatcherHealthIndicator")
-    HealthIndicator beaconDispatcherHealthIndicator(JobDispatcher dispatcher) {
-        return () -> {
+    ReactiveHealthIndicator beaconDispatcherHealthIndicator(JobDispatcher dispatcher) {
+        // Reactive and computed in place: it only reads memory, and a plain HealthIndicator would be
+        // run on the shared bounded-elastic pool, where readiness could queue behind others' blocking work.
+        return () -> Mono.fromSupplier(() -> {
             Health.Builder health = dispatcher.isRunning() ? Health.up() : Health.down();
             return health.withDetail("instanceId", dispatcher.settings().instanceId())
                     .withDetail("capacity", dispatcher.settings().capacity())
                     .withDetail("runningJobs", dispatcher.runningJobs().size())
                     .build();
-        };
+        });
     }
 
     @Bean
     @ConditionalOnBean(JobRunner.class)
     @ConditionalOnMissingBean(name = "beaconEndpointsHealthIndicator")
-    HealthIndicator beaconEndpointsHealthIndicator(JobRunner runner) {
-        return () -> {
+    ReactiveHealthIndicator beaconEndpointsHealthIndicator(JobRunner runner) {
+        // In-memory reads, computed in place for the same reason as beaconDispatcher's.
+        return () -> Mono.fromSupplier(() -> {
             Map<String, Object> details = new LinkedHashMap<>();
             for (EndpointStatus endpoint : runner.endpointStatuses()) {
                 Map<String, Object> e = new LinkedHashMap<>();
@@ -74,6 +78,6 @@ public final class RunnerHealthAutoConfiguration {
                 details.put(endpoint.id().toString(), e);
             }
             return Health.up().withDetails(details).build();
-        };
+        });
     }
 }

@@ -70,6 +70,7 @@ final class JobViews {
         node.put("finishedAt", instant(r.finishedAt()));
         node.put("questions", r.questions());
         node.put("endpoints", r.endpoints());
+        node.put("samples", r.samples());
         node.put("cells", r.cells());
         node.set("counts", counts(r.counts()));
         if (r.currentQuestion() == null) {
