@@ -488,7 +488,8 @@ function jobView(root, jobId) {
     questions: [],       // [{id, text} | null] in job order; null = not known yet
     endpoints: [],       // ['model@region'] in job order
     fixedLayout: false,  // true when the layout came from the spec
-    cells: new Map(),    // `${questionId}\u0000${endpoint}` -> execution view
+    cells: new Map(),    // `${questionId}\u0000${endpoint}` -> [execution view by sample]
+    samples: 1,          // samples per question and endpoint (the job view says)
     current: null,       // {questionId, index, total} while a question runs
     finishedQuestions: new Set(),
     lastSeq: 0,
@@ -540,6 +541,12 @@ function jobView(root, jobId) {
 
   const key = (q, ep) => `${q}\u0000${ep}`;
   const epOf = x => `${x.modelId}@${x.region}`;
+  /** The stored samples of one question at one endpoint, indexed by sample (holes: not finished yet). */
+  const samplesAt = (q, ep) => st.cells.get(key(q, ep)) || [];
+  const doneAt = (q, ep) => samplesAt(q, ep).filter(Boolean);
+  // A matrix cell stands for all its samples: the worst status shows once every sample is done.
+  const STATUS_RANK = ['SUCCEEDED', 'CANCELLED', 'TIMED_OUT', 'FAILED'];
+  const worst = views => views.map(x => x.status).reduce((a, b) => (STATUS_RANK.indexOf(b) > STATUS_RANK.indexOf(a) ? b : a));
 
   function applySpec(spec) {
     if (!spec || !Array.isArray(spec.questions) || !Array.isArray(spec.models)) return false;
@@ -569,15 +576,18 @@ function jobView(root, jobId) {
 
   function counts() {
     const c = {succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, running: 0, pending: 0};
-    for (const x of st.cells.values()) {
-      if (x.status === 'SUCCEEDED') c.succeeded++;
-      else if (x.status === 'FAILED') c.failed++;
-      else if (x.status === 'TIMED_OUT') c.timedOut++;
-      else if (x.status === 'CANCELLED') c.cancelled++;
+    for (const views of st.cells.values()) {
+      for (const x of views) {
+        if (!x) continue;
+        if (x.status === 'SUCCEEDED') c.succeeded++;
+        else if (x.status === 'FAILED') c.failed++;
+        else if (x.status === 'TIMED_OUT') c.timedOut++;
+        else if (x.status === 'CANCELLED') c.cancelled++;
+      }
     }
-    const total = st.job?.cells || (st.questions.length * st.endpoints.length);
+    const total = st.job?.cells || (st.questions.length * st.endpoints.length * st.samples);
     if (st.current && !st.finished) {
-      for (const ep of st.endpoints) if (!st.cells.has(key(st.current.questionId, ep))) c.running++;
+      for (const ep of st.endpoints) c.running += Math.max(0, st.samples - doneAt(st.current.questionId, ep).length);
     }
     c.total = total;
     c.pending = Math.max(0, total - c.succeeded - c.failed - c.timedOut - c.cancelled - c.running);
@@ -585,18 +595,20 @@ function jobView(root, jobId) {
   }
 
   function cellStatus(q, ep) {
-    const x = st.cells.get(key(q, ep));
-    if (x) return x.status;
+    const done = doneAt(q, ep);
+    if (done.length >= st.samples) return worst(done);
     if (!st.finished && st.current && st.current.questionId === q) return 'RUNNING';
-    return 'PENDING';
+    return done.length ? worst(done) : 'PENDING';
   }
 
   function cellButton(q, ep) {
     const status = cellStatus(q, ep);
     const s = CELL_STATES[status] || CELL_STATES.PENDING;
-    const x = st.cells.get(key(q, ep));
+    const done = doneAt(q, ep);
+    const x = done[0];
     let extra = '';
-    if (x && status === 'SUCCEEDED') extra = fmtMs(x.latencyMs);
+    if (st.samples > 1) extra = `${done.filter(v => v.status === 'SUCCEEDED').length}/${st.samples} ok`;
+    else if (x && status === 'SUCCEEDED') extra = fmtMs(x.latencyMs);
     else if (x && x.error && x.error.code && !['TIMEOUT', 'CANCELLED'].includes(x.error.code)) extra = x.error.code;
     const k = key(q, ep);
     return h('button', {
@@ -702,12 +714,15 @@ function jobView(root, jobId) {
     if (!st.selected) { detail.hidden = true; detail.replaceChildren(); grid.classList.remove('with-detail'); return; }
     const wasHidden = detail.hidden;
     const [q, ep] = st.selected.split('\u0000');
-    const x = st.cells.get(st.selected);
+    const views = samplesAt(q, ep);
+    const x = views[0];
     const status = cellStatus(q, ep);
     const rows = [];
     const add = (k, v) => { if (v !== undefined && v !== null && v !== '') rows.push(h('dt', {}, k), h('dd', {}, v)); };
     add('Status', cellBadge(status));
-    if (x) {
+    if (st.samples > 1) {
+      add('Samples', `${views.filter(Boolean).length} of ${st.samples} finished`);
+    } else if (x) {
       add('Provider', x.providerId);
       add('Attempts', x.attempts);
       add('Latency', fmtMs(x.latencyMs));
@@ -721,9 +736,22 @@ function jobView(root, jobId) {
         h('h2', {}, `${q} · ${ep}`),
         h('button', {type: 'button', class: 'btn btn-small btn-ghost', onclick: () => { st.selected = null; renderMatrix(); renderDetail(); }}, 'Close')),
       h('dl', {class: 'meta'}, rows),
-      x?.output?.text ? h('pre', {class: 'answer'}, x.output.text) : h('p', {class: 'muted'}, x ? 'No answer text.' : 'No result yet.'));
+      st.samples > 1 ? sampleList(views)
+        : x?.output?.text ? h('pre', {class: 'answer'}, x.output.text) : h('p', {class: 'muted'}, x ? 'No answer text.' : 'No result yet.'));
     grid.classList.add('with-detail');
     if (wasHidden) detail.scrollIntoView({block: 'nearest'});
+  }
+
+  /** Every sample of the selected cell, in order: its status, latency or error, and its answer. */
+  function sampleList(views) {
+    return h('ol', {class: 'sample-list', start: '0'}, Array.from({length: st.samples}, (_, i) => {
+      const v = views[i];
+      const label = v ? (CELL_STATES[v.status] || CELL_STATES.PENDING).label : 'Not finished';
+      const info = v ? (v.status === 'SUCCEEDED' ? fmtMs(v.latencyMs) : v.error?.code || '') : '';
+      return h('li', {class: 'sample', dataset: {sample: String(i), state: v ? v.status : 'PENDING'}},
+        h('p', {class: 'small'}, h('strong', {}, `Sample ${i}`), ` · ${label}${info ? ` · ${info}` : ''}`),
+        v?.output?.text ? h('pre', {class: 'answer'}, v.output.text) : null);
+    }));
   }
 
   function renderSummary() {
@@ -760,7 +788,8 @@ function jobView(root, jobId) {
       h('dt', {}, 'Created'), h('dd', {}, fmtTime(job.createdAt)),
       h('dt', {}, 'Started'), h('dd', {}, fmtTime(st.startedAt)),
       h('dt', {}, 'Finished'), h('dd', {}, fmtTime(st.finishedAt)),
-      h('dt', {}, 'Size'), h('dd', {}, `${job.questions ?? st.questions.length} questions × ${job.endpoints ?? st.endpoints.length} endpoints`));
+      h('dt', {}, 'Size'), h('dd', {}, `${job.questions ?? st.questions.length} questions × ${job.endpoints ?? st.endpoints.length} endpoints`
+        + (st.samples > 1 ? ` × ${st.samples} samples` : '')));
     renderElapsed();
   }
 
@@ -792,6 +821,7 @@ function jobView(root, jobId) {
     const r = await api(`jobs/${enc(jobId)}`);
     if (disposed || !r.ok) return r;
     st.job = r.data;
+    st.samples = Math.max(1, Number(r.data.samples) || 1);
     const rank = s => (TERMINAL_JOB.has(s) ? 2 : s === 'RUNNING' ? 1 : 0);
     if (!st.finished && (!st.status || rank(r.data.status) >= rank(st.status))) st.status = r.data.status;
     st.startedAt = r.data.startedAt || st.startedAt;
@@ -849,7 +879,9 @@ function jobView(root, jobId) {
         const ep = epOf(x);
         ensureEndpoint(ep);
         ensureQuestion(x.questionId);
-        st.cells.set(key(x.questionId, ep), x);
+        const views = st.cells.get(key(x.questionId, ep)) || [];
+        views[Number(x.sample) || 0] = x;
+        st.cells.set(key(x.questionId, ep), views);
         break;
       }
       case 'question.finished':
