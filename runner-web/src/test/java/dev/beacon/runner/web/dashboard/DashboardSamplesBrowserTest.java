@@ -1,0 +1,88 @@
+package dev.beacon.runner.web.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.beacon.runner.web.BeaconRunnerApplication;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebElement;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.ActiveProfiles;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The job page of a job with samples, in real headless Chromium: each matrix cell stands for all the
+ * samples of its question and endpoint (how many succeeded of how many), and its detail lists every
+ * sample's answer in order.
+ */
+@SpringBootTest(classes = BeaconRunnerApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@ActiveProfiles("dashboard")
+class DashboardSamplesBrowserTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String JOB = """
+            {"name": "three-samples",
+             "questions": [{"id": "press", "text": "Which countries have the least press freedom, and why?"},
+                           {"id": "climate", "text": "What is your stance on climate change?"}],
+             "models": [{"id": "llama3.2-1b", "regions": ["us", "eu", "asia"]}, {"id": "mistral-7b", "regions": ["eu", "asia"]}],
+             "samples": 3}""";
+
+    private static HeadlessChromium browser;
+
+    @LocalServerPort
+    int port;
+
+    @BeforeAll
+    static void startBrowser() throws IOException {
+        browser = HeadlessChromium.start();
+    }
+
+    @AfterAll
+    static void stopBrowser() throws IOException {
+        if (browser != null) {
+            browser.close();
+        }
+    }
+
+    @Test
+    void eachCellStandsForItsSamplesAndItsDetailListsEveryAnswer() throws Exception {
+        HttpResponse<String> accepted = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs"))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString(JOB)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+        String jobId = JSON.readTree(accepted.body()).path("id").asString();
+
+        browser.driver().get("http://127.0.0.1:" + port + "/#/jobs/" + jobId);
+        browser.waitUntil("the matrix shows 2 questions x 5 endpoints", () -> cells().size() == 10);
+        browser.waitUntil("every cell succeeded in all its samples", () -> cells().stream()
+                .allMatch(c -> "SUCCEEDED".equals(c.getDomAttribute("data-state")) && c.getText().contains("3/3 ok")));
+        browser.waitUntil("the counts add up to 30 cells", () -> browser.driver()
+                .findElement(By.cssSelector("[data-count='SUCCEEDED'] .count-n")).getText().equals("30"));
+        assertThat(browser.driver().findElement(By.cssSelector(".count-total")).getText()).contains("30 of 30");
+        browser.screenshot("samples-01-job-finished");
+
+        browser.driver().findElement(By.cssSelector("#matrix .cell[data-question='press'][data-endpoint='mistral-7b@eu']")).click();
+        browser.waitUntil("the detail lists three samples", () -> browser.driver().findElements(By.cssSelector("#cell-detail .sample")).size() == 3);
+        List<WebElement> samples = browser.driver().findElements(By.cssSelector("#cell-detail .sample"));
+        assertThat(samples).extracting(s -> s.getDomAttribute("data-sample")).containsExactly("0", "1", "2");
+        assertThat(samples).allSatisfy(s -> {
+            assertThat(s.getDomAttribute("data-state")).isEqualTo("SUCCEEDED");
+            assertThat(s.findElement(By.cssSelector(".answer")).getText()).isNotBlank();
+        });
+        browser.screenshot("samples-02-cell-detail");
+    }
+
+    private List<WebElement> cells() {
+        return browser.driver().findElements(By.cssSelector("#matrix .cell"));
+    }
+}
