@@ -3,13 +3,13 @@ package dev.beacon.runner.core.engine;
 import dev.beacon.runner.core.domain.Cell;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.Receipt;
+import dev.beacon.runner.core.evidence.ReceiptPayload;
+import dev.beacon.runner.core.evidence.Sha256;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
@@ -17,7 +17,6 @@ import java.security.Signature;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.Objects;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
@@ -37,7 +36,7 @@ public final class ReceiptSigner {
     public ReceiptSigner(KeyPair keyPair) {
         PrivateKey privateKey = Objects.requireNonNull(keyPair.getPrivate(), "private key");
         this.publicKey = Objects.requireNonNull(keyPair.getPublic(), "public key");
-        this.keyId = sha256Hex(publicKey.getEncoded()).substring(0, 16);
+        this.keyId = Sha256.hex(publicKey.getEncoded()).substring(0, 16);
         try {
             // Signing goes through Bouncy Castle's Ed25519 (same signatures, a fraction of the JDK 17
             // cost); the key is the standard PKCS#8 one, and verification stays with the JDK.
@@ -80,40 +79,33 @@ public final class ReceiptSigner {
         return Base64.getEncoder().encodeToString(publicKey.getEncoded());
     }
 
-    Receipt sign(JobId jobId, Cell cell, String providerId, String requestSha256, String outputSha256) {
-        byte[] payload = payload(jobId, cell, providerId, requestSha256, outputSha256).getBytes(StandardCharsets.UTF_8);
+    /** A receipt of the current version ({@link ReceiptPayload} v2) for a cell's result. */
+    public Receipt sign(JobId jobId, Cell cell, String providerId, String requestSha256, String outputSha256) {
+        byte[] signature = signBytes(ReceiptPayload.bytes(Receipt.CURRENT_VERSION, jobId, cell, providerId, requestSha256, outputSha256));
+        return new Receipt(requestSha256, outputSha256, keyId, Base64.getEncoder().encodeToString(signature));
+    }
+
+    /** A plain Ed25519 signature (RFC 8032, 64 bytes) of {@code payload} with this runner's key. */
+    public byte[] signBytes(byte[] payload) {
         Ed25519Signer signer = new Ed25519Signer();
         signer.init(true, signingKey);
         signer.update(payload, 0, payload.length);
-        return new Receipt(requestSha256, outputSha256, keyId, Base64.getEncoder().encodeToString(signer.generateSignature()));
+        return signer.generateSignature();
     }
 
-    /** Checks a receipt against the given cell; true if this runner's key signed exactly that. */
+    /** Checks a receipt against the given cell; true if this runner's key signed exactly that, in the receipt's version. */
     public boolean verify(JobId jobId, Cell cell, String providerId, Receipt receipt) {
         try {
             Signature signature = Signature.getInstance("Ed25519");
             signature.initVerify(publicKey);
-            signature.update(payload(jobId, cell, providerId, receipt.requestSha256(), receipt.outputSha256()).getBytes(StandardCharsets.UTF_8));
+            signature.update(ReceiptPayload.bytes(receipt.version(), jobId, cell, providerId, receipt.requestSha256(), receipt.outputSha256()));
             return signature.verify(Base64.getDecoder().decode(receipt.signature()));
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             return false;
         }
     }
 
-    private static String payload(JobId jobId, Cell cell, String providerId, String requestSha256, String outputSha256) {
-        return String.join("\n", "beacon-receipt-v1", jobId.toString(), cell.questionId(), cell.endpoint().toString(),
-                String.valueOf(providerId), requestSha256, outputSha256);
-    }
-
     static String sha256Hex(String text) {
-        return sha256Hex(text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    static String sha256Hex(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Sha256.hex(text);
     }
 }

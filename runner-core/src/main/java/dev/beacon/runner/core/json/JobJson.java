@@ -257,16 +257,21 @@ public final class JobJson {
                 .put("requestSha256", receipt.requestSha256())
                 .put("outputSha256", receipt.outputSha256())
                 .put("runnerKeyId", receipt.runnerKeyId())
-                .put("signature", receipt.signature());
+                .put("signature", receipt.signature())
+                .put("version", receipt.version());
     }
 
-    /** Reads a {@code receipt} object; {@code null} or a JSON null gives {@code null}. */
+    /**
+     * Reads a {@code receipt} object; {@code null} or a JSON null gives {@code null}. A receipt without
+     * {@code version} was stored before versions existed: version 1.
+     */
     public Receipt readReceipt(JsonNode node) {
         if (absent(node)) {
             return null;
         }
-        return new Receipt(nullableString(node, "requestSha256"), nullableString(node, "outputSha256"),
-                nullableString(node, "runnerKeyId"), nullableString(node, "signature"));
+        JsonNode version = node.path("version");
+        return new Receipt(string(node, "requestSha256"), string(node, "outputSha256"),
+                string(node, "runnerKeyId"), string(node, "signature"), absent(version) ? 1 : version.asInt());
     }
 
     /** {@code output} as JSON text for a storage column, or {@code null}. */
