@@ -8,6 +8,9 @@ import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.domain.RunnerKey;
+import dev.beacon.runner.core.domain.Seal;
+import dev.beacon.runner.core.engine.ReceiptSigner;
 import dev.beacon.runner.core.engine.JobJournal;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
@@ -22,6 +25,7 @@ import dev.beacon.runner.core.store.JobRecord;
 import dev.beacon.runner.core.store.JobLease;
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobSignals.Signal;
+import dev.beacon.runner.core.store.EvidenceStore;
 import dev.beacon.runner.core.store.JobStore;
 import dev.beacon.runner.core.store.NewJob;
 import dev.beacon.runner.core.store.StoreUnavailableException;
@@ -42,6 +46,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -90,7 +95,7 @@ import reactor.util.retry.RetryBackoffSpec;
  * streams rows: for its first row) and then errors with {@link StoreUnavailableException}: a stalled
  * database makes callers fail fast instead of hanging. Such a timeout is not retried here.
  */
-public final class R2dbcJobStore implements JobStore {
+public final class R2dbcJobStore implements JobStore, EvidenceStore {
 
     private static final int CANCEL_CHUNK = 200;
     private static final int CANCEL_TIMEOUT_PERIODS = 6;
@@ -121,6 +126,8 @@ public final class R2dbcJobStore implements JobStore {
     private final Scheduler scheduler;
     private final RetryBackoffSpec retry;
     private final GroupCommit<FinishedCell, StoredEvent> finished;
+    /** Signs rows that arrive unsigned and seals terminal jobs; {@code null}: neither. */
+    private final JobSealer sealer;
 
     private R2dbcJobStore(Builder b) {
         this.db = b.client != null ? b.client : DatabaseClient.create(b.connectionFactory);
@@ -139,6 +146,7 @@ public final class R2dbcJobStore implements JobStore {
                 : dialect == SqlDialect.H2 ? Schedulers.boundedElastic() : Schedulers.immediate();
         this.retry = DatabaseFaults.transientRetry(b.retries, Duration.ofMillis(20));
         this.finished = new GroupCommit<>(b.maxBatch, b.maxBatchesInFlight, this::writeFinished);
+        this.sealer = b.signer == null ? null : new JobSealer(b.signer);
     }
 
     /** A builder for a store over {@code connectionFactory} (normally a pool). */
@@ -248,17 +256,35 @@ public final class R2dbcJobStore implements JobStore {
     public Flux<ExecutionResult> orderedExecutions(JobId id) {
         return onDb(sql("SELECT spec FROM {jobs} WHERE id = :id").bind("id", id.value())
                 .map((row, meta) -> json.readSpec(row.get("spec", String.class))).one())
-                .flatMapMany(spec -> {
-                    Map<Cell, Integer> position = new HashMap<>();
-                    List<Cell> cells = CellLayout.cells(spec);
-                    for (int i = 0; i < cells.size(); i++) {
-                        position.put(cells.get(i), i);
-                    }
-                    // Rows for cells outside the layout (should not exist) go last rather than vanish.
-                    return executions(id).collectList().flatMapIterable(rows -> rows.stream()
-                            .sorted(Comparator.comparingInt(r -> position.getOrDefault(r.cell(), Integer.MAX_VALUE)))
-                            .toList());
-                });
+                // Rows for cells outside the layout (should not exist) go last rather than vanish.
+                .flatMapMany(spec -> executions(id).collectList().flatMapIterable(rows -> JobSealer.inApiOrder(spec, rows)));
+    }
+
+    // ------------------------------------------------------------------------------------ evidence
+
+    /** Inserts the key unless its id is recorded already (then its first {@code created_at} stays). */
+    @Override
+    public Mono<Void> registerKey(RunnerKey key) {
+        return onDb(sql("""
+                INSERT INTO {runner_keys} (key_id, algorithm, public_key, created_at) VALUES (:id, :algorithm, :key, :at)
+                ON CONFLICT DO NOTHING""")
+                .bind("id", key.keyId()).bind("algorithm", key.algorithm()).bind("key", key.publicKey()).bind("at", ts(micros(key.createdAt())))
+                .fetch().rowsUpdated()).then();
+    }
+
+    @Override
+    public Flux<RunnerKey> keys() {
+        return onDb(sql("SELECT key_id, algorithm, public_key, created_at FROM {runner_keys} ORDER BY created_at, key_id")
+                .map((row, meta) -> new RunnerKey(row.get("key_id", String.class), row.get("algorithm", String.class),
+                        row.get("public_key", String.class), instant(row, "created_at")))
+                .all());
+    }
+
+    @Override
+    public Mono<JobEvidence> evidence(JobId id) {
+        return onDb(sql("SELECT spec_sha256, seal_json FROM {jobs} WHERE id = :id").bind("id", id.value())
+                .map((row, meta) -> new JobEvidence(row.get("spec_sha256", String.class), json.readSeal(row.get("seal_json", String.class))))
+                .one());
     }
 
     @Override
@@ -317,7 +343,7 @@ public final class R2dbcJobStore implements JobStore {
         Objects.requireNonNull(jobId, "jobId");
         Objects.requireNonNull(event, "event");
         if (event instanceof JobEvent.ExecutionFinished f) {
-            return finished.submit(new FinishedCell(jobId, micros(f.result()), owner, token));
+            return finished.submit(new FinishedCell(jobId, signed(jobId, micros(f.result())), owner, token));
         }
         String dedupeKey = token == null ? null : dedupeKey(event, token);
         return onDb(tx.transactional(lock(jobId).flatMap(job -> fenced(job, owner, token)
@@ -383,9 +409,10 @@ public final class R2dbcJobStore implements JobStore {
             if (!job.status().canTransitionTo(f.status())) {
                 return Mono.empty(); // already terminal: a lost race, not an error
             }
-            return counts(job.id(), job.cells()).flatMap(counts -> {
-                var replaced = new StoredEvent(job.id(), seq, now, new JobEvent.JobFinished(f.status(), counts));
-                return finish(job, f.status(), seq, now).flatMap(n -> n == 0 ? Mono.<StoredEvent>empty()
+            return Mono.zip(counts(job.id(), job.cells()), sealOf(job, f.status(), now)).flatMap(countsAndSeal -> {
+                Seal seal = countsAndSeal.getT2().orElse(null);
+                var replaced = new StoredEvent(job.id(), seq, now, new JobEvent.JobFinished(f.status(), countsAndSeal.getT1(), seal));
+                return finish(job, f.status(), seq, now, seal).flatMap(n -> n == 0 ? Mono.<StoredEvent>empty()
                         : insertEvents(List.of(replaced)).thenReturn(replaced));
             });
         } else {
@@ -403,13 +430,34 @@ public final class R2dbcJobStore implements JobStore {
         return change.flatMap(n -> n == 0 ? Mono.<StoredEvent>empty() : insertEvent(stored, dedupeKey).thenReturn(stored));
     }
 
-    private Mono<Long> finish(LockedJob job, JobStatus to, long seq, Instant now) {
-        return sql("""
-                UPDATE {jobs} SET status = :to, finished_at = :now, owner = NULL, lease_until = NULL, event_seq = :seq
-                WHERE id = :id AND status = :expected""")
+    private Mono<Long> finish(LockedJob job, JobStatus to, long seq, Instant now, Seal seal) {
+        GenericExecuteSpec update = sql("""
+                UPDATE {jobs} SET status = :to, finished_at = :now, owner = NULL, lease_until = NULL, event_seq = :seq,
+                       seal_json = %s
+                WHERE id = :id AND status = :expected""".formatted(dialect.json("seal")))
                 .bind("to", to.name()).bind("now", ts(now)).bind("seq", seq)
-                .bind("id", job.id().value()).bind("expected", job.status().name())
-                .fetch().rowsUpdated();
+                .bind("id", job.id().value()).bind("expected", job.status().name());
+        return nullable(update, "seal", json.writeSeal(seal), String.class).fetch().rowsUpdated();
+    }
+
+    /** {@code result} with a receipt: its own, or one this store signs for a row that arrived without. */
+    private ExecutionResult signed(JobId jobId, ExecutionResult result) {
+        return sealer == null ? result : sealer.withReceipt(jobId, result);
+    }
+
+    /**
+     * The seal of {@code job} becoming {@code to}, over the rows stored so far (the caller holds the
+     * job's row lock, so none is added meanwhile); empty when this store signs nothing.
+     */
+    private Mono<Optional<Seal>> sealOf(LockedJob job, JobStatus to, Instant now) {
+        if (sealer == null) {
+            return Mono.just(Optional.empty());
+        }
+        return sql("SELECT spec, spec_sha256 FROM {jobs} WHERE id = :id").bind("id", job.id().value())
+                .map((row, meta) -> Map.entry(json.readSpec(row.get("spec", String.class)), row.get("spec_sha256", String.class)))
+                .one()
+                .zipWith(executionsQuery(job.id()).collectList())
+                .map(t -> Optional.of(sealer.seal(job.id(), t.getT1().getKey(), t.getT1().getValue(), to, t.getT2(), now)));
     }
 
     /** One batch of {@code execution.finished} appends, in one transaction; outcomes in item order. */
@@ -644,16 +692,17 @@ public final class R2dbcJobStore implements JobStore {
         Instant now = now();
         var error = new ExecutionError(ExecutionError.CANCELLED, "job cancelled before it started");
         List<ExecutionResult> rows = CellLayout.cells(spec).stream()
-                .map(cell -> ExecutionResult.notRun(cell, ExecutionStatus.CANCELLED, error, now))
+                .map(cell -> signed(job.id(), ExecutionResult.notRun(cell, ExecutionStatus.CANCELLED, error, now)))
                 .toList();
         long seq = job.eventSeq() + 1;
         return Flux.fromIterable(chunks(rows, CANCEL_CHUNK))
                 .concatMap(chunk -> bindExecutions(chunk, chunk.stream().map(r -> job.id()).toList(), " ON CONFLICT DO NOTHING")
                         .fetch().rowsUpdated())
-                .then(counts(job.id(), job.cells()))
-                .flatMap(counts -> {
-                    var stored = new StoredEvent(job.id(), seq, now, new JobEvent.JobFinished(JobStatus.CANCELLED, counts));
-                    return finish(job, JobStatus.CANCELLED, seq, now).flatMap(n -> n == 0
+                .then(Mono.zip(counts(job.id(), job.cells()), sealOf(job, JobStatus.CANCELLED, now)))
+                .flatMap(countsAndSeal -> {
+                    Seal seal = countsAndSeal.getT2().orElse(null);
+                    var stored = new StoredEvent(job.id(), seq, now, new JobEvent.JobFinished(JobStatus.CANCELLED, countsAndSeal.getT1(), seal));
+                    return finish(job, JobStatus.CANCELLED, seq, now, seal).flatMap(n -> n == 0
                             ? Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0))
                             : insertEvents(List.of(stored)).thenReturn(new Cancel(CancelOutcome.CANCELLED, seq)));
                 });
@@ -957,7 +1006,8 @@ public final class R2dbcJobStore implements JobStore {
     private GenericExecuteSpec sql(DatabaseClient client, String sql) {
         return client.sql(sql.replace("{jobs}", prefix + "jobs")
                 .replace("{executions}", prefix + "executions")
-                .replace("{job_events}", prefix + "job_events"));
+                .replace("{job_events}", prefix + "job_events")
+                .replace("{runner_keys}", prefix + "runner_keys"));
     }
 
     private static <V> GenericExecuteSpec nullable(GenericExecuteSpec spec, String name, V value, Class<V> type) {
@@ -1040,6 +1090,7 @@ public final class R2dbcJobStore implements JobStore {
         private SqlDialect dialect;
         private String schema;
         private JobSignals signals;
+        private ReceiptSigner signer;
         private Scheduler scheduler;
         private int maxBatch = 64;
         private int maxBatchesInFlight = 2;
@@ -1107,6 +1158,15 @@ public final class R2dbcJobStore implements JobStore {
         /** Where to publish signals after commits; {@code null} for none. */
         public Builder signals(JobSignals signals) {
             this.signals = signals;
+            return this;
+        }
+
+        /**
+         * The runner's key: rows appended without a receipt (cells that never ran) get one signed with
+         * it, and every job is sealed with it when it becomes terminal. Without one, neither happens.
+         */
+        public Builder signer(ReceiptSigner signer) {
+            this.signer = signer;
             return this;
         }
 

@@ -7,6 +7,7 @@ import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.InferenceOutput;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.Receipt;
+import dev.beacon.runner.core.evidence.Sha256;
 import dev.beacon.runner.core.observe.RunnerObservability;
 import dev.beacon.runner.core.provider.InferenceFailure;
 import dev.beacon.runner.core.provider.InferenceRequest;
@@ -93,7 +94,7 @@ final class CellExecutor {
             return tryProvider(providers, 0, template, limits.maxAttempts(), executionDeadline, progress)
                     .map(done -> succeeded(jobId, cell, done, progress))
                     .timeout(timeout, scheduler)
-                    .onErrorResume(e -> Mono.just(failed(cell, e, timeout, progress)));
+                    .onErrorResume(e -> Mono.just(failed(jobId, cell, e, timeout, progress, template, providers)));
         });
     }
 
@@ -148,7 +149,12 @@ final class CellExecutor {
                 Duration.between(started, completed).toMillis(), done.output(), null, receipt);
     }
 
-    private ExecutionResult failed(Cell cell, Throwable e, Duration timeout, CellProgress progress) {
+    /**
+     * The result of a cell whose every attempt failed, signed like an answer: the request hash is that
+     * of the request its last provider was sent, the output hash that of no answer.
+     */
+    private ExecutionResult failed(JobId jobId, Cell cell, Throwable e, Duration timeout, CellProgress progress,
+                                   InferenceRequestTemplate template, List<ProviderLane> providers) {
         Instant completed = clock.instant();
         Instant started = progress.startedAt();
         Long latency = started == null ? null : Duration.between(started, completed).toMillis();
@@ -166,7 +172,13 @@ final class CellExecutor {
             // The stack trace is in the log above; the stored message says no more than that it was ours.
             error = new ExecutionError(ExecutionError.INTERNAL, "unexpected internal error");
         }
-        return new ExecutionResult(cell, progress.providerId(), status, progress.attempts(), started, completed, latency, null, error, null);
+        Receipt receipt = null;
+        ProviderLane tried = providers.stream().filter(lane -> lane.id().equals(progress.providerId())).findFirst().orElse(null);
+        if (tried != null) {
+            String requestSha = ReceiptSigner.sha256Hex(template.forProvider(tried).canonicalText());
+            receipt = signer.sign(jobId, cell, progress.providerId(), requestSha, Sha256.OF_EMPTY);
+        }
+        return new ExecutionResult(cell, progress.providerId(), status, progress.attempts(), started, completed, latency, null, error, receipt);
     }
 
     /**

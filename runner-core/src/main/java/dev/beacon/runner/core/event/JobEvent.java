@@ -3,6 +3,7 @@ package dev.beacon.runner.core.event;
 import dev.beacon.runner.core.domain.ExecutionCounts;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.domain.Seal;
 
 /**
  * Something that happened to a job, in the order it happened. Stored in the job's event log with a
@@ -48,12 +49,20 @@ public sealed interface JobEvent {
         }
     }
 
-    /** The job reached a terminal status; {@code counts} are those of the stored rows. */
-    record JobFinished(JobStatus status, ExecutionCounts counts) implements JobEvent {
+    /**
+     * The job reached a terminal status; {@code counts} are those of the stored rows and {@code seal}
+     * binds them ({@code null} when the store signs nothing, and in events stored before seals existed).
+     */
+    record JobFinished(JobStatus status, ExecutionCounts counts, Seal seal) implements JobEvent {
         public JobFinished {
             if (!status.isTerminal()) {
                 throw new IllegalArgumentException("job.finished needs a terminal status, but was " + status);
             }
+        }
+
+        /** A job.finished as the engine asks for it: the store adds the seal. */
+        public JobFinished(JobStatus status, ExecutionCounts counts) {
+            this(status, counts, null);
         }
 
         public String type() {

@@ -11,6 +11,7 @@ import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.domain.Question;
 import dev.beacon.runner.core.domain.Receipt;
+import dev.beacon.runner.core.domain.Seal;
 import dev.beacon.runner.core.domain.TokenUsage;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
@@ -274,6 +275,38 @@ public final class JobJson {
                 string(node, "runnerKeyId"), string(node, "signature"), absent(version) ? 1 : version.asInt());
     }
 
+    /** The {@code seal} object of contract §4c, or {@code null} for none. */
+    public ObjectNode sealNode(Seal seal) {
+        if (seal == null) {
+            return null;
+        }
+        return NODES.objectNode()
+                .put("merkleRoot", seal.merkleRoot())
+                .put("leaves", seal.leaves())
+                .put("runnerKeyId", seal.runnerKeyId())
+                .put("signature", seal.signature())
+                .put("sealedAt", seal.sealedAt().toString());
+    }
+
+    /** Reads a {@code seal} object; {@code null}, a JSON null or a missing node gives {@code null}. */
+    public Seal readSeal(JsonNode node) {
+        if (absent(node)) {
+            return null;
+        }
+        return new Seal(string(node, "merkleRoot"), required(node, "leaves").asInt(), string(node, "runnerKeyId"),
+                string(node, "signature"), Instant.parse(string(node, "sealedAt")));
+    }
+
+    /** A seal as JSON text for a storage column, or {@code null}. */
+    public String writeSeal(Seal seal) {
+        return seal == null ? null : print(sealNode(seal));
+    }
+
+    /** Reads a seal stored by {@link #writeSeal(Seal)}; {@code null} gives {@code null}. */
+    public Seal readSeal(String json) {
+        return json == null ? null : readSeal(parse(json));
+    }
+
     /** {@code output} as JSON text for a storage column, or {@code null}. */
     public String writeOutput(InferenceOutput output) {
         return output == null ? null : print(outputNode(output));
@@ -335,6 +368,7 @@ public final class JobJson {
         } else if (event instanceof JobEvent.JobFinished e) {
             node.put("status", e.status().name());
             node.set("counts", countsNode(e.counts()));
+            node.set("seal", orNull(sealNode(e.seal())));
         } else {
             throw new IllegalArgumentException("event must be a known JobEvent, but was " + event);
         }
@@ -364,7 +398,7 @@ public final class JobJson {
             case "question.finished" -> new JobEvent.QuestionFinished(string(data, "questionId"),
                     required(data, "index").asInt(), readCounts(data.path("counts")));
             case "job.finished" -> new JobEvent.JobFinished(JobStatus.valueOf(string(data, "status")),
-                    readCounts(data.path("counts")));
+                    readCounts(data.path("counts")), readSeal(data.path("seal")));
             default -> throw new IllegalArgumentException("event type must be a known type, but was '" + type + "'");
         };
         return new StoredEvent(jobId, seq, createdAt, event);

@@ -1,5 +1,6 @@
 package dev.beacon.runner.web.autoconfigure;
 
+import dev.beacon.runner.core.engine.ReceiptSigner;
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobStore;
 import dev.beacon.runner.persistence.InstanceNameLock;
@@ -95,10 +96,17 @@ public final class RunnerPersistenceAutoConfiguration {
                 : java.util.Optional.of(R2dbcJobSignals.dedicated(database.url(), database.username(), database.password())));
     }
 
+    /**
+     * The runner's store; it is also the {@link dev.beacon.runner.core.store.EvidenceStore} (keys and
+     * seals) and signs with the runner's key what arrives unsigned and the seals of finished jobs. A host
+     * that defines its own {@link JobStore} replaces it, and then has no evidence routes unless it
+     * defines an {@code EvidenceStore} too.
+     */
     @Bean
-    @ConditionalOnMissingBean
-    JobStore beaconJobStore(ConnectionFactory connectionFactory, JobSignals signals, RunnerSchema schema, ObjectProvider<Clock> clock,
-                            BeaconRunnerProperties properties, LeaseConnections leaseConnections) {
+    @ConditionalOnMissingBean(JobStore.class)
+    R2dbcJobStore beaconJobStore(ConnectionFactory connectionFactory, JobSignals signals, RunnerSchema schema, ObjectProvider<Clock> clock,
+                                 BeaconRunnerProperties properties, LeaseConnections leaseConnections,
+                                 ObjectProvider<ReceiptSigner> signer) {
         R2dbcJobStore.Builder builder = R2dbcJobStore.builder(connectionFactory).signals(signals)
                 .timeout(properties.getPersistence().getTimeout());
         if (leaseConnections.pool() != null) {
@@ -108,6 +116,7 @@ public final class RunnerPersistenceAutoConfiguration {
             builder.schema(schema.name());
         }
         clock.ifAvailable(builder::clock);
+        signer.ifAvailable(builder::signer);
         return builder.build();
     }
 

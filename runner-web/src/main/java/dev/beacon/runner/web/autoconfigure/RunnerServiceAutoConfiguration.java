@@ -2,6 +2,9 @@ package dev.beacon.runner.web.autoconfigure;
 
 import dev.beacon.runner.core.dispatch.JobDispatcher;
 import dev.beacon.runner.core.engine.JobRunner;
+import dev.beacon.runner.core.engine.ReceiptSigner;
+import dev.beacon.runner.core.service.EvidenceService;
+import dev.beacon.runner.core.store.EvidenceStore;
 import dev.beacon.runner.core.plan.ExecutionPlanner;
 import dev.beacon.runner.core.service.DefaultJobService;
 import dev.beacon.runner.core.service.JobService;
@@ -38,6 +41,26 @@ public final class RunnerServiceAutoConfiguration {
     JobService beaconJobService(JobStore store, JobSignals signals, JobSpecReader reader, ExecutionPlanner planner, JobRunner runner,
                                 Clock clock, BeaconRunnerProperties properties) {
         return new DefaultJobService(store, signals, reader, planner, runner, clock, properties.getDispatcher().getPollInterval());
+    }
+
+    /** The published keys and the bundles of finished jobs, when the store keeps evidence. */
+    @Bean
+    @ConditionalOnMissingBean
+    @ConditionalOnBean(EvidenceStore.class)
+    EvidenceService beaconEvidenceService(JobStore store, EvidenceStore evidence) {
+        return new EvidenceService(store, evidence);
+    }
+
+    /**
+     * Records the runner's public key in the database before anything is signed with it, so that
+     * {@code GET /keys} lists it (and keeps listing it after a restart with another key).
+     */
+    @Bean
+    @ConditionalOnBean({EvidenceStore.class, ReceiptSigner.class})
+    @ConditionalOnMissingBean
+    RunnerKeyRegistration beaconRunnerKeyRegistration(EvidenceStore evidence, ReceiptSigner signer, Clock clock,
+                                                      BeaconRunnerProperties properties) {
+        return new RunnerKeyRegistration(evidence, signer, clock, properties.getPersistence().getTimeout().multipliedBy(3));
     }
 
     @Bean

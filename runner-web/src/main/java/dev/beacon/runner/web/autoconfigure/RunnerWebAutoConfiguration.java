@@ -1,11 +1,13 @@
 package dev.beacon.runner.web.autoconfigure;
 
+import dev.beacon.runner.core.service.EvidenceService;
 import dev.beacon.runner.core.service.JobService;
 import dev.beacon.runner.core.spec.SubmissionLimits;
 import dev.beacon.runner.web.config.BeaconRunnerProperties;
 import dev.beacon.runner.web.http.ActuatorTokenAuthentication;
 import dev.beacon.runner.web.http.RunnerRoutes;
 import org.slf4j.Logger;
+import org.springframework.beans.factory.ObjectProvider;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -47,8 +49,8 @@ public final class RunnerWebAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean(name = "beaconRunnerRoutes")
-    RouterFunction<ServerResponse> beaconRunnerRoutes(JobService service, BeaconRunnerProperties properties, SubmissionLimits limits,
-                                                      EventStreamCloser closer) {
+    RouterFunction<ServerResponse> beaconRunnerRoutes(JobService service, ObjectProvider<EvidenceService> evidence,
+                                                      BeaconRunnerProperties properties, SubmissionLimits limits, EventStreamCloser closer) {
         BeaconRunnerProperties.Security security = properties.getSecurity();
         RunnerRoutes.Settings settings = new RunnerRoutes.Settings(properties.getWeb().getBasePath(), limits.maxBodyBytes(),
                 properties.getWeb().getSseKeepAlive(), security.effectiveTokens(), security.isOpenReads());
@@ -59,7 +61,7 @@ public final class RunnerWebAutoConfiguration {
             log.warn("runner API at '{}/' is OPEN: no bearer token configured (beacon.runner.security.tokens); "
                     + "anyone who can reach this port can submit and cancel jobs", settings.basePath());
         }
-        return RunnerRoutes.create(service, settings, closer.closed());
+        return RunnerRoutes.create(service, evidence.getIfAvailable(), settings, closer.closed());
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.beacon.runner.web.http;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.service.EvidenceService;
 import dev.beacon.runner.core.service.JobService;
 import dev.beacon.runner.core.spec.FieldError;
 import dev.beacon.runner.core.store.JobQuery;
@@ -44,14 +45,17 @@ final class JobHandlers {
     private static final ServerSentEvent<String> KEEP_ALIVE = ServerSentEvent.<String>builder().comment(" keep-alive").build();
 
     private final JobService service;
+    /** {@code null} when the store keeps no evidence: then the evidence routes answer 404. */
+    private final EvidenceService evidence;
     private final JobViews views;
     private final BoundedBody body;
     private final Duration keepAlive;
     private final Mono<Void> closing;
 
     /** @param closing completes when open event streams must end (shutdown); clients then resume elsewhere */
-    JobHandlers(JobService service, JobViews views, BoundedBody body, Duration keepAlive, Mono<Void> closing) {
+    JobHandlers(JobService service, EvidenceService evidence, JobViews views, BoundedBody body, Duration keepAlive, Mono<Void> closing) {
         this.service = service;
+        this.evidence = evidence;
         this.views = views;
         this.body = body;
         this.keepAlive = keepAlive;
@@ -141,6 +145,29 @@ final class JobHandlers {
             acceptsJson(request);
             return service.comparison(jobId(request)).flatMap(c -> json(HttpStatus.OK, views.comparison(c)));
         });
+    }
+
+    /** {@code GET /keys}: every public key that ever signed a receipt or seal in this database. */
+    Mono<ServerResponse> keys(ServerRequest request) {
+        return Mono.defer(() -> {
+            acceptsJson(request);
+            return evidence().keys().collectList().flatMap(keys -> json(HttpStatus.OK, views.keys(keys)));
+        });
+    }
+
+    /** {@code GET /jobs/{id}/bundle}: the evidence bundle of a finished job; 409 while it runs. */
+    Mono<ServerResponse> bundle(ServerRequest request) {
+        return Mono.defer(() -> {
+            acceptsJson(request);
+            return evidence().bundle(jobId(request)).flatMap(b -> json(HttpStatus.OK, views.bundle(b)));
+        });
+    }
+
+    private EvidenceService evidence() {
+        if (evidence == null) {
+            throw ApiProblem.of(HttpStatus.NOT_FOUND, "no-evidence", "this runner's store keeps no keys or seals");
+        }
+        return evidence;
     }
 
     /**

@@ -6,6 +6,8 @@ import dev.beacon.runner.core.engine.EndpointStatus;
 import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.json.JobJson;
 import dev.beacon.runner.core.service.Comparison;
+import dev.beacon.runner.core.service.EvidenceBundle;
+import dev.beacon.runner.core.domain.RunnerKey;
 import dev.beacon.runner.core.store.JobRecord;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -82,8 +84,47 @@ final class JobViews {
         node.putObject("links")
                 .put("self", self)
                 .put("events", self + "/events")
-                .put("executions", self + "/executions");
+                .put("executions", self + "/executions")
+                .put("comparison", self + "/comparison")
+                .put("bundle", self + "/bundle");
         return node;
+    }
+
+    /** {@code GET /keys}: every key that ever signed here, as contract §3 lists them. */
+    ObjectNode keys(List<RunnerKey> keys) {
+        ObjectNode root = NODES.objectNode();
+        ArrayNode array = root.putArray("keys");
+        for (RunnerKey k : keys) {
+            array.addObject().put("keyId", k.keyId()).put("algorithm", k.algorithm()).put("publicKey", k.publicKey())
+                    .put("createdAt", instant(k.createdAt()));
+        }
+        return root;
+    }
+
+    /**
+     * The evidence bundle of contract §4c. Built only from stored values in a fixed order, so a
+     * finished job's bundle is the same bytes on every call and every instance.
+     */
+    ObjectNode bundle(EvidenceBundle b) {
+        ObjectNode root = NODES.objectNode().put("format", "beacon-bundle/1");
+        JobRecord r = b.job();
+        ObjectNode job = root.putObject("job")
+                .put("id", r.id().toString())
+                .put("name", r.name())
+                .put("status", r.status().name())
+                .put("createdAt", instant(r.createdAt()))
+                .put("startedAt", instant(r.startedAt()))
+                .put("finishedAt", instant(r.finishedAt()));
+        job.set("spec", json.specNode(r.spec()));
+        job.put("specSha256", b.specSha256());
+        ArrayNode executions = root.putArray("executions");
+        b.executions().forEach(e -> executions.add(execution(e)));
+        ArrayNode keys = root.putArray("keys");
+        for (RunnerKey k : b.keys()) {
+            keys.addObject().put("keyId", k.keyId()).put("algorithm", k.algorithm()).put("publicKey", k.publicKey());
+        }
+        root.set("seal", b.seal() == null ? NODES.nullNode() : json.sealNode(b.seal()));
+        return root;
     }
 
     ArrayNode jobs(List<JobRecord> records) {

@@ -2,6 +2,7 @@ package dev.beacon.runner.web.http;
 
 import dev.beacon.runner.core.service.JobAlreadyTerminalException;
 import dev.beacon.runner.core.service.JobNotFoundException;
+import dev.beacon.runner.core.service.JobNotTerminalException;
 import dev.beacon.runner.core.spec.FieldError;
 import dev.beacon.runner.core.spec.SpecValidationException;
 import dev.beacon.runner.core.store.IdempotencyConflictException;
@@ -81,6 +82,10 @@ final class ProblemResponses implements HandlerFilterFunction<ServerResponse, Se
         }
         if (error instanceof JobNotFoundException e) {
             return ApiProblem.of(HttpStatus.NOT_FOUND, "job-not-found", "no job with id " + e.jobId());
+        }
+        if (error instanceof JobNotTerminalException e) {
+            return ApiProblem.of(HttpStatus.CONFLICT, "job-not-finished", "job " + e.jobId() + " is " + e.status()
+                    + "; its evidence bundle exists once it has finished");
         }
         if (error instanceof JobAlreadyTerminalException e) {
             return ApiProblem.of(HttpStatus.CONFLICT, "job-terminal", "job " + e.jobId() + " is already " + e.status());

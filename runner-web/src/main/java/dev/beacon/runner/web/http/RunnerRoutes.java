@@ -1,5 +1,6 @@
 package dev.beacon.runner.web.http;
 
+import dev.beacon.runner.core.service.EvidenceService;
 import dev.beacon.runner.core.service.JobService;
 import java.time.Duration;
 import java.util.List;
@@ -74,9 +75,9 @@ public final class RunnerRoutes {
         }
     }
 
-    /** The router for {@code service} with {@code settings}; event streams end only with their job. */
+    /** The router for {@code service} with {@code settings}; event streams end only with their job; no evidence routes. */
     public static RouterFunction<ServerResponse> create(JobService service, Settings settings) {
-        return create(service, settings, Mono.never());
+        return create(service, null, settings, Mono.never());
     }
 
     /**
@@ -85,8 +86,16 @@ public final class RunnerRoutes {
      * long-lived streams; clients resume with {@code Last-Event-ID}).
      */
     public static RouterFunction<ServerResponse> create(JobService service, Settings settings, Mono<?> closeStreams) {
+        return create(service, null, settings, closeStreams);
+    }
+
+    /**
+     * As {@link #create(JobService, Settings, Mono)}, with {@code GET /keys} and {@code GET /jobs/{id}/bundle}
+     * served by {@code evidence} ({@code null}: those routes answer 404).
+     */
+    public static RouterFunction<ServerResponse> create(JobService service, EvidenceService evidence, Settings settings, Mono<?> closeStreams) {
         String base = settings.basePath();
-        JobHandlers h = new JobHandlers(service, new JobViews(base), new BoundedBody(settings.maxBodyBytes()), settings.sseKeepAlive(),
+        JobHandlers h = new JobHandlers(service, evidence, new JobViews(base), new BoundedBody(settings.maxBodyBytes()), settings.sseKeepAlive(),
                 closeStreams.then());
         ProblemResponses problems = new ProblemResponses();
         BearerTokens tokens = new BearerTokens(settings.tokens(), settings.openReads());
@@ -100,7 +109,9 @@ public final class RunnerRoutes {
                 .GET(job + "/events", h::events)
                 .POST(job + "/cancel", h::cancel)
                 .GET(job + "/comparison", h::comparison)
+                .GET(job + "/bundle", h::bundle)
                 .GET(base + "/endpoints", h::endpoints)
+                .GET(base + "/keys", h::keys)
                 .route(RequestPredicates.path(jobs), notAllowed(HttpMethod.GET, HttpMethod.POST))
                 .route(RequestPredicates.path(job), notAllowed(HttpMethod.GET))
                 .route(RequestPredicates.path(job + "/executions"), notAllowed(HttpMethod.GET))
@@ -108,8 +119,10 @@ public final class RunnerRoutes {
                 .route(RequestPredicates.path(job + "/cancel"), notAllowed(HttpMethod.POST))
                 .route(RequestPredicates.path(job + "/comparison"), notAllowed(HttpMethod.GET))
                 .route(RequestPredicates.path(base + "/endpoints"), notAllowed(HttpMethod.GET))
+                .route(RequestPredicates.path(job + "/bundle"), notAllowed(HttpMethod.GET))
+                .route(RequestPredicates.path(base + "/keys"), notAllowed(HttpMethod.GET))
                 // Anything else under the runner's paths is the runner's 404, as a problem too.
-                .route(RequestPredicates.path(jobs + "/**").or(RequestPredicates.path(base + "/endpoints/**")), request -> Mono.error(
+                .route(RequestPredicates.path(jobs + "/**").or(RequestPredicates.path(base + "/endpoints/**")).or(RequestPredicates.path(base + "/keys/**")), request -> Mono.error(
                         ApiProblem.of(HttpStatus.NOT_FOUND, "not-found", "no such resource: " + JobHandlers.abbreviate(request.path()))))
                 // The first filter is the outermost: the token check runs inside the error mapping, so its
                 // refusal is rendered as a problem response too.
