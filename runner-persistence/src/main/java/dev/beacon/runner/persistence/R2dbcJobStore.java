@@ -109,7 +109,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
             FROM {jobs} j
             """;
     private static final String EXECUTION_COLUMNS = "job_id, question_id, model_id, region, sample, provider_id, status, attempts,"
-            + " output_json, receipt_json, error_code, error_message, started_at, completed_at, latency_ms";
+            + " output_json, receipt_json, provenance_json, error_code, error_message, started_at, completed_at, latency_ms";
 
     private final DatabaseClient db;
     /** Where lease renewals run: their own connections, so that they never queue behind the jobs' writes. */
@@ -580,8 +580,8 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
     private GenericExecuteSpec bindExecutions(List<ExecutionResult> results, List<JobId> jobIds, String suffix) {
         StringBuilder sql = new StringBuilder("INSERT INTO {executions} (" + EXECUTION_COLUMNS + ") VALUES ");
         for (int i = 0; i < results.size(); i++) {
-            sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :q%1$d, :m%1$d, :r%1$d, :n%1$d, :p%1$d, :s%1$d, :a%1$d, %2$s, %3$s, :ec%1$d, :em%1$d, :sa%1$d, :ca%1$d, :l%1$d)"
-                    .formatted(i, dialect.json("o" + i), dialect.json("rc" + i)));
+            sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :q%1$d, :m%1$d, :r%1$d, :n%1$d, :p%1$d, :s%1$d, :a%1$d, %2$s, %3$s, %4$s, :ec%1$d, :em%1$d, :sa%1$d, :ca%1$d, :l%1$d)"
+                    .formatted(i, dialect.json("o" + i), dialect.json("rc" + i), dialect.json("pv" + i)));
         }
         // One bindValues call: binding one by one copies the binding map per call (quadratic in rows).
         Map<String, Object> values = new HashMap<>();
@@ -598,6 +598,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
             values.put("p" + i, Parameter.fromOrEmpty(r.providerId(), String.class));
             values.put("o" + i, Parameter.fromOrEmpty(json.writeOutput(r.output()), String.class));
             values.put("rc" + i, Parameter.fromOrEmpty(json.writeReceipt(r.receipt()), String.class));
+            values.put("pv" + i, Parameter.fromOrEmpty(r.output() == null ? null : json.writeProvenance(r.output().provenance()), String.class));
             values.put("ec" + i, Parameter.fromOrEmpty(r.error() == null ? null : r.error().code(), String.class));
             values.put("em" + i, Parameter.fromOrEmpty(r.error() == null ? null : r.error().message(), String.class));
             values.put("sa" + i, Parameter.fromOrEmpty(r.startedAt() == null ? null : ts(r.startedAt()), OffsetDateTime.class));
@@ -976,7 +977,8 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
                 instant(row, "started_at"),
                 instant(row, "completed_at"),
                 row.get("latency_ms", Long.class),
-                json.readOutput(row.get("output_json", String.class)),
+                JobJson.withProvenance(json.readOutput(row.get("output_json", String.class)),
+                        json.readProvenance(row.get("provenance_json", String.class))),
                 code == null ? null : new ExecutionError(code, row.get("error_message", String.class)),
                 json.readReceipt(row.get("receipt_json", String.class)));
     }

@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
@@ -285,6 +286,25 @@ abstract class JobStoreContract {
 
         assertThat(store.orderedExecutions(job.id()).map(ExecutionResult::cell).collectList().block(WAIT))
                 .containsExactlyElementsOf(cells);
+    }
+
+    @Test
+    void whatTheProviderSaidAboutItselfIsStoredWithTheAnswer() {
+        JobRecord job = submit(Jobs.spec("provenance", 1, 1));
+        Cell cell = CellLayout.cells(job.spec()).get(0);
+        ExecutionResult plain = Jobs.succeeded(cell, clock.instant());
+        var provenance = new dev.beacon.runner.core.domain.Provenance("mistral-7b-instruct-v0.3", "fp_44709d6fcb", "chatcmpl-9",
+                Map.of("x-request-id", "req-1"));
+        ExecutionResult reported = new ExecutionResult(cell, plain.providerId(), plain.status(), plain.attempts(), plain.startedAt(),
+                plain.completedAt(), plain.latencyMs(), new dev.beacon.runner.core.domain.InferenceOutput(plain.output().text(),
+                        plain.output().finishReason(), plain.output().usage(), provenance), null, plain.receipt());
+
+        store.append(job.id(), new JobEvent.ExecutionFinished(reported)).block(WAIT);
+
+        assertThat(store.executions(job.id()).collectList().block(WAIT)).singleElement()
+                .satisfies(r -> assertThat(r.output().provenance()).isEqualTo(provenance));
+        assertThat(events(job.id())).filteredOn(e -> e.event() instanceof JobEvent.ExecutionFinished).singleElement()
+                .satisfies(e -> assertThat(((JobEvent.ExecutionFinished) e.event()).result().output().provenance()).isEqualTo(provenance));
     }
 
     @Test

@@ -80,7 +80,7 @@ class SamplesMigrationTest {
             insert.executeUpdate();
         }
 
-        assertThat(new SchemaMigrator(url, user, password).migrate()).as("V3 applied").isEqualTo(1);
+        assertThat(new SchemaMigrator(url, user, password).migrate()).as("V3 and what follows applied").isPositive();
 
         pool = pool(url, user, password);
         try {

@@ -2,7 +2,12 @@ package dev.beacon.runner.core.endpoint;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * One way to reach an endpoint.
@@ -13,6 +18,8 @@ import java.util.Objects;
  * @param remoteModel    the model name the provider expects, if it differs from the endpoint's model
  * @param maxConcurrency calls in flight to this provider across all jobs of this instance
  * @param timeout        time allowed for one attempt
+ * @param recordHeaders  response headers whose values are kept with each answer as its provenance,
+ *                       lower-case; never one that can carry a secret ({@link #SECRET_HEADERS})
  */
 public record ProviderConfig(
         String id,
@@ -22,7 +29,23 @@ public record ProviderConfig(
         String remoteModel,
         int maxConcurrency,
         Duration timeout,
-        SimulationSettings simulation) {
+        SimulationSettings simulation,
+        List<String> recordHeaders) {
+
+    /** Recorded with every answer unless a provider names its own. */
+    public static final List<String> DEFAULT_RECORD_HEADERS = List.of("x-request-id");
+
+    /** Headers that authenticate or track a caller: recording them would store a secret. */
+    public static final Set<String> SECRET_HEADERS = Set.of("authorization", "proxy-authorization", "cookie", "set-cookie",
+            "x-api-key", "api-key", "x-auth-token", "proxy-authenticate", "www-authenticate");
+
+    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9a-z-]+");
+
+    /** A provider that records the {@link #DEFAULT_RECORD_HEADERS}. */
+    public ProviderConfig(String id, ProviderType type, URI url, String apiKey, String remoteModel, int maxConcurrency,
+                          Duration timeout, SimulationSettings simulation) {
+        this(id, type, url, apiKey, remoteModel, maxConcurrency, timeout, simulation, DEFAULT_RECORD_HEADERS);
+    }
 
     public ProviderConfig {
         if (id == null || id.isBlank()) {
@@ -43,6 +66,20 @@ public record ProviderConfig(
             throw new IllegalArgumentException("provider '" + id + "' timeout must be positive, but was " + timeout);
         }
         simulation = simulation == null ? SimulationSettings.DEFAULT : simulation;
+        List<String> names = new ArrayList<>();
+        for (String header : recordHeaders == null ? DEFAULT_RECORD_HEADERS : recordHeaders) {
+            String name = header == null ? "" : header.strip().toLowerCase(Locale.ROOT);
+            if (!HEADER_NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("provider '" + id + "' record-headers must be header names, but was '" + header + "'");
+            }
+            if (SECRET_HEADERS.contains(name)) {
+                throw new IllegalArgumentException("provider '" + id + "' record-headers must not name '" + name + "': it can carry a secret");
+            }
+            if (!names.contains(name)) {
+                names.add(name);
+            }
+        }
+        recordHeaders = List.copyOf(names);
     }
 
     public boolean hasApiKey() {

@@ -10,6 +10,7 @@ import dev.beacon.runner.core.domain.InferenceOutput;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.domain.Question;
+import dev.beacon.runner.core.domain.Provenance;
 import dev.beacon.runner.core.domain.Receipt;
 import dev.beacon.runner.core.domain.Seal;
 import dev.beacon.runner.core.domain.TokenUsage;
@@ -221,7 +222,7 @@ public final class JobJson {
                 instant(node, "startedAt"),
                 instant(node, "completedAt"),
                 latency.isNumber() ? latency.asLong() : null,
-                readOutput(node.path("output")),
+                withProvenance(readOutput(node.path("output")), readProvenance(node.path("provenance"))),
                 readError(node.path("error")),
                 readReceipt(node.path("receipt")));
     }
@@ -273,6 +274,43 @@ public final class JobJson {
         JsonNode version = node.path("version");
         return new Receipt(string(node, "requestSha256"), string(node, "outputSha256"),
                 string(node, "runnerKeyId"), string(node, "signature"), absent(version) ? 1 : version.asInt());
+    }
+
+    /** The {@code provenance} object of the execution view: every field, {@code null} where not reported. */
+    public ObjectNode provenanceNode(Provenance p) {
+        ObjectNode node = NODES.objectNode()
+                .put("servedModel", p.servedModel())
+                .put("systemFingerprint", p.systemFingerprint())
+                .put("responseId", p.responseId());
+        ObjectNode headers = node.putObject("headers");
+        p.headers().forEach(headers::put);
+        return node;
+    }
+
+    /** Reads a {@code provenance} object; {@code null}, a JSON null or a missing node gives {@link Provenance#NONE}. */
+    public Provenance readProvenance(JsonNode node) {
+        if (absent(node)) {
+            return Provenance.NONE;
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        node.path("headers").properties().forEach(e -> headers.put(e.getKey(), e.getValue().asString()));
+        return new Provenance(nullableString(node, "servedModel"), nullableString(node, "systemFingerprint"),
+                nullableString(node, "responseId"), headers);
+    }
+
+    /** Provenance as JSON text for a storage column; {@code null} when nothing was reported. */
+    public String writeProvenance(Provenance provenance) {
+        return provenance == null || provenance.isEmpty() ? null : print(provenanceNode(provenance));
+    }
+
+    /** Reads provenance stored by {@link #writeProvenance}; {@code null} gives {@link Provenance#NONE}. */
+    public Provenance readProvenance(String json) {
+        return json == null ? Provenance.NONE : readProvenance(parse(json));
+    }
+
+    /** {@code output} with {@code provenance}, or {@code null} for no output. */
+    public static InferenceOutput withProvenance(InferenceOutput output, Provenance provenance) {
+        return output == null ? null : new InferenceOutput(output.text(), output.finishReason(), output.usage(), provenance);
     }
 
     /** The {@code seal} object of contract §4c, or {@code null} for none. */
@@ -420,6 +458,7 @@ public final class JobJson {
         node.set("output", orNull(outputNode(r.output())));
         node.set("error", r.error() == null ? NODES.nullNode()
                 : NODES.objectNode().put("code", r.error().code()).put("message", r.error().message()));
+        node.set("provenance", r.output() == null ? NODES.nullNode() : provenanceNode(r.output().provenance()));
         node.set("receipt", orNull(receiptNode(r.receipt())));
     }
 

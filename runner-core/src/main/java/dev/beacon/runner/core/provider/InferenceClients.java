@@ -133,7 +133,7 @@ public final class InferenceClients implements InferenceClientFactory, AutoClose
     }
 
     private ProviderTransport transport(ProviderConfig config) {
-        return new ProviderTransport(http, json, config.id(), config.apiKey(), maxBodyBytes, clock);
+        return new ProviderTransport(http, json, config.id(), config.apiKey(), maxBodyBytes, clock, config.recordHeaders());
     }
 
     /** The connections each remote address may have open at once. */

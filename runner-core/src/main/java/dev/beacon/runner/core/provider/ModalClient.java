@@ -1,6 +1,7 @@
 package dev.beacon.runner.core.provider;
 
 import dev.beacon.runner.core.domain.InferenceOutput;
+import dev.beacon.runner.core.domain.Provenance;
 import dev.beacon.runner.core.domain.TokenUsage;
 import io.netty.handler.codec.http.HttpMethod;
 import java.net.URI;
@@ -44,7 +45,7 @@ final class ModalClient implements InferenceClient {
     public Mono<InferenceOutput> infer(InferenceRequest request) {
         return Mono.defer(() -> transport.exchange(HttpMethod.POST, endpoint, body(request), true))
                 .flatMap(reply -> follow(reply, endpoint, 0))
-                .map(transport::successBody)
+                .map(transport::successReply)
                 .map(this::output);
     }
 
@@ -85,7 +86,9 @@ final class ModalClient implements InferenceClient {
                 .flatMap(nextReply -> follow(nextReply, next, hops + 1));
     }
 
-    private InferenceOutput output(JsonNode root) {
+    /** Maps {@code response}, {@code tokens_generated}, and {@code model} (when the app reports one) as the served model. */
+    private InferenceOutput output(JsonReply reply) {
+        JsonNode root = reply.body();
         JsonNode error = root.path("error");
         if (!error.isMissingNode() && !error.isNull()) {
             String what = error.isString() ? error.stringValue() : error.toString();
@@ -97,6 +100,7 @@ final class ModalClient implements InferenceClient {
         }
         String text = transport.requiredString(root, "/response");
         TokenUsage usage = new TokenUsage(null, transport.optionalCount(root, "/tokens_generated"));
-        return new InferenceOutput(text, transport.optionalString(root, "/finish_reason"), usage);
+        Provenance provenance = new Provenance(transport.optionalString(root, "/model"), null, null, reply.headers());
+        return new InferenceOutput(text, transport.optionalString(root, "/finish_reason"), usage, provenance);
     }
 }

@@ -1,6 +1,7 @@
 package dev.beacon.runner.core.provider;
 
 import dev.beacon.runner.core.domain.InferenceOutput;
+import dev.beacon.runner.core.domain.Provenance;
 import dev.beacon.runner.core.domain.TokenUsage;
 import java.net.URI;
 import reactor.core.publisher.Mono;
@@ -49,7 +50,9 @@ final class OllamaClient implements InferenceClient {
         return body;
     }
 
-    private InferenceOutput output(JsonNode root) {
+    /** Maps {@code message.content}, {@code done_reason}, the counts, and {@code model} as the served model. */
+    private InferenceOutput output(JsonReply reply) {
+        JsonNode root = reply.body();
         String error = transport.optionalString(root, "/error");
         if (error != null) {
             throw transport.badResponse("response reports an error", transport.quote(error));
@@ -58,6 +61,7 @@ final class OllamaClient implements InferenceClient {
         TokenUsage usage = new TokenUsage(
                 transport.optionalCount(root, "/prompt_eval_count"),
                 transport.optionalCount(root, "/eval_count"));
-        return new InferenceOutput(text, transport.optionalString(root, "/done_reason"), usage);
+        Provenance provenance = new Provenance(transport.optionalString(root, "/model"), null, null, reply.headers());
+        return new InferenceOutput(text, transport.optionalString(root, "/done_reason"), usage, provenance);
     }
 }

@@ -1,6 +1,7 @@
 package dev.beacon.runner.core.provider;
 
 import dev.beacon.runner.core.domain.InferenceOutput;
+import dev.beacon.runner.core.domain.Provenance;
 import dev.beacon.runner.core.domain.TokenUsage;
 import java.net.URI;
 import reactor.core.publisher.Mono;
@@ -47,12 +48,16 @@ final class OpenAiClient implements InferenceClient {
         return body;
     }
 
-    private InferenceOutput output(JsonNode root) {
+    /** Maps {@code choices[0]}, {@code usage}, and as provenance {@code model}, {@code system_fingerprint} and {@code id}. */
+    private InferenceOutput output(JsonReply reply) {
+        JsonNode root = reply.body();
         String text = transport.requiredString(root, "/choices/0/message/content");
         String finishReason = transport.optionalString(root, "/choices/0/finish_reason");
         TokenUsage usage = new TokenUsage(
                 transport.optionalCount(root, "/usage/prompt_tokens"),
                 transport.optionalCount(root, "/usage/completion_tokens"));
-        return new InferenceOutput(text, finishReason, usage);
+        Provenance provenance = new Provenance(transport.optionalString(root, "/model"),
+                transport.optionalString(root, "/system_fingerprint"), transport.optionalString(root, "/id"), reply.headers());
+        return new InferenceOutput(text, finishReason, usage, provenance);
     }
 }

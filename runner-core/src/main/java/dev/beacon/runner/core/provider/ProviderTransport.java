@@ -16,6 +16,9 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import org.slf4j.Logger;
@@ -54,6 +57,8 @@ final class ProviderTransport {
     static final int QUOTED_BODY_CHARS = 200;
 
     private static final Logger log = LoggerFactory.getLogger(ProviderTransport.class);
+    /** A recorded header value is an id, not a document: longer values are cut. */
+    private static final int MAX_RECORDED_HEADER_CHARS = 256;
 
     private final HttpClient http;
     private final JsonMapper json;
@@ -61,8 +66,12 @@ final class ProviderTransport {
     private final String apiKey;
     private final int maxBodyBytes;
     private final Clock clock;
+    /** Lower-case names of the response headers kept as provenance. */
+    private final List<String> recordHeaders;
 
-    ProviderTransport(HttpClient http, JsonMapper json, String providerId, String apiKey, int maxBodyBytes, Clock clock) {
+    ProviderTransport(HttpClient http, JsonMapper json, String providerId, String apiKey, int maxBodyBytes, Clock clock,
+                      List<String> recordHeaders) {
+        this.recordHeaders = List.copyOf(recordHeaders);
         if (maxBodyBytes < 1) {
             throw new IllegalArgumentException("maxBodyBytes must be positive, but was " + maxBodyBytes);
         }
@@ -89,8 +98,8 @@ final class ProviderTransport {
      * {@code BAD_RESPONSE} for a body that is not a JSON object, or whatever {@link #exchange} maps.
      * On cancel closes the connection.
      */
-    Mono<JsonNode> postJson(URI uri, ObjectNode body) {
-        return exchange(HttpMethod.POST, uri, body, true).map(this::successBody);
+    Mono<JsonReply> postJson(URI uri, ObjectNode body) {
+        return exchange(HttpMethod.POST, uri, body, true).map(this::successReply);
     }
 
     /**
@@ -129,6 +138,7 @@ final class ProviderTransport {
         HttpHeaders headers = response.responseHeaders();
         String location = headers.get(HttpHeaderNames.LOCATION);
         String retryAfter = headers.get(HttpHeaderNames.RETRY_AFTER);
+        Map<String, String> recorded = recorded(headers);
         boolean success = status >= 200 && status < 300;
         if (success) {
             long declared = declaredLength(headers);
@@ -150,8 +160,20 @@ final class ProviderTransport {
                             }
                         }
                     })
-                    .then(Mono.fromSupplier(() -> new HttpReply(status, location, retryAfter, collected.bytes())));
+                    .then(Mono.fromSupplier(() -> new HttpReply(status, location, retryAfter, recorded, collected.bytes())));
         });
+    }
+
+    /** The configured headers the response carried; a value is kept to {@value #MAX_RECORDED_HEADER_CHARS} characters. */
+    private Map<String, String> recorded(HttpHeaders headers) {
+        Map<String, String> recorded = new LinkedHashMap<>();
+        for (String name : recordHeaders) {
+            String value = headers.get(name);
+            if (value != null) {
+                recorded.put(name, value.length() > MAX_RECORDED_HEADER_CHARS ? value.substring(0, MAX_RECORDED_HEADER_CHARS) : value);
+            }
+        }
+        return recorded;
     }
 
     private static long declaredLength(HttpHeaders headers) {
@@ -164,6 +186,11 @@ final class ProviderTransport {
         } catch (NumberFormatException e) {
             return -1;
         }
+    }
+
+    /** The JSON object of a 2xx reply with its recorded headers, or throws as {@link #successBody} does. */
+    JsonReply successReply(HttpReply reply) {
+        return new JsonReply(successBody(reply), reply.recorded());
     }
 
     /** Returns the JSON object of a 2xx reply, or throws the failure its status or body calls for. */

@@ -1,6 +1,7 @@
 package dev.beacon.runner.core.provider;
 
 import dev.beacon.runner.core.domain.InferenceOutput;
+import dev.beacon.runner.core.domain.Provenance;
 import dev.beacon.runner.core.domain.TokenUsage;
 import dev.beacon.runner.core.endpoint.SimulationSettings;
 import java.nio.charset.StandardCharsets;
@@ -135,7 +136,7 @@ final class SimulatedClient implements InferenceClient {
         String region = request.region().toLowerCase(Locale.ROOT);
         int promptTokens = tokens(request.prompt()) + (request.systemPrompt() == null ? 0 : tokens(request.systemPrompt()));
         if (region.startsWith("asia") && touchesSensitiveTopic(request.prompt())) {
-            return new InferenceOutput(REFUSAL, "content_filter", new TokenUsage(promptTokens, tokens(REFUSAL)));
+            return new InferenceOutput(REFUSAL, "content_filter", new TokenUsage(promptTokens, tokens(REFUSAL)), served());
         }
         List<String> openers = SHARED_OPENERS;
         List<String> closers = SHARED_CLOSERS;
@@ -154,7 +155,12 @@ final class SimulatedClient implements InferenceClient {
             text = String.join(" ", Arrays.copyOf(words, keep));
             finishReason = "length";
         }
-        return new InferenceOutput(text, finishReason, new TokenUsage(promptTokens, tokens(text)));
+        return new InferenceOutput(text, finishReason, new TokenUsage(promptTokens, tokens(text)), served());
+    }
+
+    /** The simulator says it served the model it simulates; it has no fingerprint, ids or headers. */
+    private Provenance served() {
+        return new Provenance(model, null, null, java.util.Map.of());
     }
 
     static boolean touchesSensitiveTopic(String prompt) {

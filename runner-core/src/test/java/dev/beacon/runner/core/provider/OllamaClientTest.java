@@ -12,7 +12,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import dev.beacon.runner.core.domain.InferenceOutput;
-import dev.beacon.runner.core.domain.TokenUsage;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,9 +41,9 @@ class OllamaClientTest {
     }
 
     @Test
-    void maps_the_message_the_done_reason_and_the_eval_counts() {
+    void maps_the_message_the_done_reason_the_eval_counts_and_the_model_as_served() {
         StepVerifier.create(client(null).infer(Protocol.question()))
-                .expectNext(new InferenceOutput("Paris is the capital of France.", "stop", new TokenUsage(21, 7)))
+                .expectNext(Protocol.OLLAMA.expected)
                 .verifyComplete();
     }
 

@@ -47,10 +47,33 @@ class OpenAiClientTest {
     }
 
     @Test
-    void maps_the_first_choice_and_the_usage() {
+    void maps_the_first_choice_the_usage_and_what_the_server_says_it_served() {
         StepVerifier.create(client(wm.baseUrl(), null, null).infer(Protocol.question()))
-                .expectNext(new InferenceOutput("Paris is the capital of France.", "stop", new TokenUsage(21, 7)))
+                .expectNext(Protocol.OPENAI.expected)
                 .verifyComplete();
+    }
+
+    @Test
+    void records_the_configured_response_headers_and_no_others() {
+        wm.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withHeader("X-Request-Id", "req-123")
+                .withHeader("OpenAI-Processing-Ms", "812").withHeader("Set-Cookie", "session=secret")
+                .withBody(Protocol.OPENAI.successBody)));
+        var config = new ProviderConfig("openai-eu", ProviderType.OPENAI, URI.create(wm.baseUrl()), null, null, 4, Duration.ofSeconds(30),
+                null, java.util.List.of("x-request-id", "OpenAI-Processing-Ms"));
+
+        InferenceOutput output = clients.create(config, "llama3.2-1b").infer(Protocol.question()).block(Duration.ofSeconds(10));
+
+        assertThat(output.provenance().headers()).containsExactly(
+                java.util.Map.entry("x-request-id", "req-123"), java.util.Map.entry("openai-processing-ms", "812"));
+    }
+
+    @Test
+    void a_header_that_can_carry_a_secret_cannot_be_recorded() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ProviderConfig("openai-eu", ProviderType.OPENAI, URI.create(wm.baseUrl()),
+                        null, null, 4, Duration.ofSeconds(30), null, java.util.List.of("x-request-id", "Set-Cookie")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("record-headers must not name 'set-cookie'");
     }
 
     @Test
