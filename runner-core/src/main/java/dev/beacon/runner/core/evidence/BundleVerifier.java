@@ -365,7 +365,8 @@ public final class BundleVerifier {
             }
             JsonNode format = bundle.path("format");
             if (!format.isString() || !FORMAT.equals(format.stringValue())) {
-                throw new BundleFormatException("format must be '" + FORMAT + "', but was " + format);
+                throw new BundleFormatException("format must be '" + FORMAT + "', but was "
+                        + (format.isString() ? "'" + format.stringValue() + "'" : kind(format)));
             }
             JsonNode job = object(bundle, "job", "job");
             JsonNode seal = object(bundle, "seal", "seal");

@@ -442,7 +442,7 @@ class BundleVerifierTest {
         bundle.put("format", "beacon-bundle/2");
 
         assertThatThrownBy(() -> verifier.verify(bundle))
-                .isInstanceOf(BundleFormatException.class).hasMessage("format must be 'beacon-bundle/1', but was \"beacon-bundle/2\"");
+                .isInstanceOf(BundleFormatException.class).hasMessage("format must be 'beacon-bundle/1', but was 'beacon-bundle/2'");
     }
 
     @Test
