@@ -89,13 +89,6 @@ public final class TrustedKeys {
         return new TrustedKeys(byId, rejected);
     }
 
-    /** A set of exactly these keys. */
-    public static TrustedKeys of(List<Key> keys) {
-        Map<String, Key> byId = new LinkedHashMap<>();
-        keys.forEach(key -> byId.putIfAbsent(key.keyId(), key));
-        return new TrustedKeys(byId, List.of());
-    }
-
     /** The id the runner gives a public key: the first 16 hex digits of the SHA-256 of its X.509 encoding. */
     public static String keyIdOf(PublicKey key) {
         return Sha256.hex(key.getEncoded()).substring(0, 16);
