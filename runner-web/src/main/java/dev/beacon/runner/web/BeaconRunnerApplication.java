@@ -1,5 +1,6 @@
 package dev.beacon.runner.web;
 
+import dev.beacon.runner.web.cli.RunnerCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
@@ -21,6 +22,9 @@ import org.springframework.core.io.ClassPathResource;
  * {@code application.yaml} in the working directory, {@code --spring.config.additional-location},
  * environment variables, command-line arguments) overrides it, while a host that embeds the library
  * jar never sees it.
+ *
+ * <p>The same jar is the command line: {@code java -jar beacon-runner.jar verify BUNDLE.json} runs
+ * {@link RunnerCommand} instead of the server.
  */
 @SpringBootApplication
 public class BeaconRunnerApplication {
@@ -28,7 +32,14 @@ public class BeaconRunnerApplication {
     /** Where the packaged standalone defaults are on the class path. */
     public static final String DEFAULTS = "beacon-runner/application.yaml";
 
+    /**
+     * Starts the server, or, when the first argument names a subcommand ({@code verify}, …), runs the
+     * command line without starting Spring and exits with its code.
+     */
     public static void main(String[] args) {
+        if (RunnerCommand.handles(args)) {
+            System.exit(RunnerCommand.execute(args));
+        }
         application().run(args);
     }
 
