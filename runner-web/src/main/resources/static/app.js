@@ -125,6 +125,33 @@ function initTokenForm() {
  * Calls the runner. Resolves to {ok, status, data, problem, headers}; never rejects for an HTTP
  * error (a network failure becomes status 0 with a problem saying so).
  */
+/**
+ * A button that saves the job's executions as a file (?format=csv|ndjson). Fetched with the API token,
+ * which a plain link could not send, and handed to the browser as a download.
+ */
+function downloadButton(jobId, format, label) {
+  const button = h('button', {type: 'button', class: 'btn', id: `download-${format}`, dataset: {format}}, label);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const res = await fetch(`jobs/${enc(jobId)}/executions?format=${format}`, {headers: authHeaders(), credentials: 'same-origin'});
+      if (!res.ok) { button.title = `Download failed: HTTP ${res.status}`; return; }
+      const disposition = res.headers.get('Content-Disposition') || '';
+      const name = (/filename="?([^";]+)"?/.exec(disposition) || [])[1] || `job-${jobId}-executions.${format === 'csv' ? 'csv' : 'jsonl'}`;
+      const url = URL.createObjectURL(await res.blob());
+      const a = h('a', {href: url, download: name, hidden: true});
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      button.dataset.downloaded = name;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
 async function api(path, {method = 'GET', body, headers = {}} = {}) {
   const h2 = {Accept: 'application/json, application/problem+json', ...headers, ...authHeaders()};
   if (body !== undefined && !h2['Content-Type']) h2['Content-Type'] = 'application/json';
@@ -523,6 +550,8 @@ function jobView(root, jobId) {
       h('div', {}, title, h('div', {class: 'job-sub'}, statusSlot, connState)),
       h('div', {class: 'job-actions'},
         h('a', {class: 'btn', href: `#/jobs/${enc(jobId)}/compare`, id: 'open-comparison'}, 'Compare regions'),
+        downloadButton(jobId, 'csv', 'Download CSV'),
+        downloadButton(jobId, 'ndjson', 'Download NDJSON'),
         cancelBtn, actionState)),
     authNotice,
     streamNotice,

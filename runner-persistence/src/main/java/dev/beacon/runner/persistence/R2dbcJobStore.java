@@ -40,7 +40,6 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -252,12 +251,28 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
         return onDb(spec.map(this::mapJob).all());
     }
 
+    /**
+     * Every row of the job in API order, read one question at a time (a page is one question's
+     * rows, sorted in memory), so that an export of any size holds one page at a time and a
+     * subscriber that cancels stops the reading. Rows of questions the spec does not list (there
+     * should be none) come last rather than vanish. Errors with the store's error, page by page.
+     */
     @Override
     public Flux<ExecutionResult> orderedExecutions(JobId id) {
         return onDb(sql("SELECT spec FROM {jobs} WHERE id = :id").bind("id", id.value())
                 .map((row, meta) -> json.readSpec(row.get("spec", String.class))).one())
-                // Rows for cells outside the layout (should not exist) go last rather than vanish.
-                .flatMapMany(spec -> executions(id).collectList().flatMapIterable(rows -> JobSealer.inApiOrder(spec, rows)));
+                .flatMapMany(spec -> {
+                    List<String> questionIds = spec.questions().stream().map(q -> q.id()).toList();
+                    Flux<ExecutionResult> inOrder = Flux.fromIterable(questionIds)
+                            .concatMap(q -> onDb(sql("SELECT " + EXECUTION_COLUMNS + " FROM {executions} WHERE job_id = :id AND question_id = :q")
+                                            .bind("id", id.value()).bind("q", q).map(this::mapExecution).all())
+                                    .collectList()
+                                    .flatMapIterable(rows -> JobSealer.inApiOrder(spec, rows)), 0);
+                    Flux<ExecutionResult> strays = onDb(sql("SELECT " + EXECUTION_COLUMNS
+                            + " FROM {executions} WHERE job_id = :id AND question_id NOT IN (:questions)")
+                            .bind("id", id.value()).bind("questions", questionIds).map(this::mapExecution).all());
+                    return inOrder.concatWith(strays);
+                });
     }
 
     // ------------------------------------------------------------------------------------ evidence

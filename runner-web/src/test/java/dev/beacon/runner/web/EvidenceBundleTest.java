@@ -6,7 +6,10 @@ import dev.beacon.runner.core.domain.Cell;
 import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.evidence.BundleVerifier;
 import dev.beacon.runner.core.evidence.MerkleTree;
+import dev.beacon.runner.core.evidence.TrustedKeys;
+import dev.beacon.runner.core.evidence.Verification;
 import dev.beacon.runner.core.evidence.ReceiptPayload;
 import dev.beacon.runner.core.evidence.SealPayload;
 import dev.beacon.runner.core.evidence.Sha256;
@@ -69,6 +72,21 @@ class EvidenceBundleTest {
         assertThat(bundle.path("keys").valueStream().map(k -> k.path("keyId").asString())).allMatch(published::containsKey);
         assertVerifies(bundle, published);
         assertThat(client.job(id).path("links").path("bundle").asString()).isEqualTo("/jobs/" + id + "/bundle");
+
+        // The offline verifier agrees, against the bundle's keys and against only the published ones.
+        BundleVerifier verifier = new BundleVerifier();
+        Verification own = verifier.verify(verifier.read(first.body()));
+        assertThat(own.problems()).isEmpty();
+        assertThat(own.sealVerified()).isTrue();
+        assertThat(own.receiptsVerified()).isEqualTo(128);
+        assertThat(verifier.verify(verifier.read(first.body()), TrustedKeys.fromKeysAnswer(verifier.read(client.get("/keys").body()))).ok()).isTrue();
+        // One changed character of one answer fails and names its cell.
+        JsonNode firstAnswer = bundle.path("executions").get(0);
+        String tampered = first.body().replaceFirst(java.util.regex.Pattern.quote(firstAnswer.path("output").path("text").asString()),
+                java.util.regex.Matcher.quoteReplacement(firstAnswer.path("output").path("text").asString().replaceFirst(".$", "!")));
+        assertThat(verifier.verify(verifier.read(tampered)).problems()).isNotEmpty()
+                .anySatisfy(p -> assertThat(p.subject()).contains(firstAnswer.path("questionId").asString(),
+                        firstAnswer.path("modelId").asString() + "@" + firstAnswer.path("region").asString()));
     }
 
     @Test

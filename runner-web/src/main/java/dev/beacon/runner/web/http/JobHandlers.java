@@ -19,6 +19,7 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
@@ -47,6 +48,7 @@ final class JobHandlers {
     private final JobService service;
     /** {@code null} when the store keeps no evidence: then the evidence routes answer 404. */
     private final EvidenceService evidence;
+    private final ExecutionExports exports;
     private final JobViews views;
     private final BoundedBody body;
     private final Duration keepAlive;
@@ -56,6 +58,7 @@ final class JobHandlers {
     JobHandlers(JobService service, EvidenceService evidence, JobViews views, BoundedBody body, Duration keepAlive, Mono<Void> closing) {
         this.service = service;
         this.evidence = evidence;
+        this.exports = new ExecutionExports(views);
         this.views = views;
         this.body = body;
         this.keepAlive = keepAlive;
@@ -113,21 +116,27 @@ final class JobHandlers {
         });
     }
 
-    /** {@code GET /jobs/{id}/executions}: every stored row in (question, endpoint) order. */
+    /**
+     * {@code GET /jobs/{id}/executions}: every stored row in API order (question, endpoint, sample), as
+     * a JSON array, NDJSON or CSV ({@link ExecutionExports#negotiate}), streamed as the store reads
+     * it; NDJSON and CSV come with a {@code Content-Disposition} file name. An unknown job is a 404
+     * decided before anything is written; a store failure after the first row ends the response early
+     * (the client sees a truncated body); a client that goes away cancels the reading.
+     */
     Mono<ServerResponse> executions(ServerRequest request) {
         return Mono.defer(() -> {
-            acceptsJson(request);
+            ExecutionExports.Format format = ExecutionExports.negotiate(request);
             JobId id = jobId(request);
             // get() first: an unknown job is a 404, not an empty list.
-            return service.get(id)
-                    .thenMany(service.executions(id))
-                    .map(views::execution)
-                    .collectList()
-                    .flatMap(rows -> {
-                        var array = JsonNodeFactory.instance.arrayNode();
-                        rows.forEach(array::add);
-                        return json(HttpStatus.OK, array);
-                    });
+            return service.get(id).flatMap(job -> {
+                ServerResponse.BodyBuilder ok = ServerResponse.ok().contentType(format.mediaType);
+                if (format != ExecutionExports.Format.JSON) {
+                    ok.header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment()
+                            .filename("job-" + id + "-executions." + format.extension).build().toString());
+                }
+                return ok.body((message, context) -> message.writeWith(
+                        exports.write(format, id, service.executions(id), message.bufferFactory())));
+            });
         });
     }
 

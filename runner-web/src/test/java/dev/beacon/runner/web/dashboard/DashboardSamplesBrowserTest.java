@@ -23,7 +23,7 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The job page of a job with samples, in real headless Chromium: each matrix cell stands for all the
  * samples of its question and endpoint (how many succeeded of how many), and its detail lists every
- * sample's answer in order.
+ * sample's answer in order; the executions download as CSV and NDJSON.
  */
 @SpringBootTest(classes = BeaconRunnerApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @ActiveProfiles("dashboard")
@@ -80,6 +80,13 @@ class DashboardSamplesBrowserTest {
             assertThat(s.findElement(By.cssSelector(".answer")).getText()).isNotBlank();
         });
         browser.screenshot("samples-02-cell-detail");
+
+        // The executions download as CSV and NDJSON, named after the job.
+        for (String format : List.of("csv", "ndjson")) {
+            browser.driver().findElement(By.id("download-" + format)).click();
+            browser.waitUntil("the " + format + " export was fetched", () -> ("job-" + jobId + "-executions." + (format.equals("csv") ? "csv" : "jsonl"))
+                    .equals(browser.driver().findElement(By.id("download-" + format)).getDomAttribute("data-downloaded")));
+        }
     }
 
     private List<WebElement> cells() {
