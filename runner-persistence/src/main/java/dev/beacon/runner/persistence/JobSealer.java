@@ -45,12 +45,12 @@ final class JobSealer {
         Receipt receipt = signer.sign(jobId, result.cell(), result.providerId(), Sha256.OF_EMPTY,
                 result.output() == null ? Sha256.OF_EMPTY : Sha256.hex(result.output().text()));
         return new ExecutionResult(result.cell(), result.providerId(), result.status(), result.attempts(), result.startedAt(),
-                result.completedAt(), result.latencyMs(), result.output(), result.error(), receipt);
+                result.completedAt(), result.latencyMs(), result.output(), result.error(), receipt, result.carriedFrom());
     }
 
     /**
      * The seal of a job that becomes {@code status}: the Merkle root over each row's receipt payload
-     * in API order, and the signature over the seal payload. A row without a receipt (stored before
+     * in API order (a carried row's payload names the job that signed it), and the signature over the seal payload. A row without a receipt (stored before
      * every row had one) is a leaf of its v2 payload with empty hashes, which no signature covers:
      * the bundle's verification names that cell.
      */
@@ -60,7 +60,7 @@ final class JobSealer {
             Receipt r = row.receipt();
             leaves.add(r == null
                     ? ReceiptPayload.bytes(Receipt.CURRENT_VERSION, jobId, row.cell(), row.providerId(), Sha256.OF_EMPTY, Sha256.OF_EMPTY)
-                    : ReceiptPayload.bytes(r.version(), jobId, row.cell(), row.providerId(), r.requestSha256(), r.outputSha256()));
+                    : ReceiptPayload.bytes(r.version(), row.signedFor(jobId), row.cell(), row.providerId(), r.requestSha256(), r.outputSha256()));
         }
         String root = HexFormat.of().formatHex(MerkleTree.root(leaves));
         byte[] signature = signer.signBytes(SealPayload.bytes(jobId, specSha256, status, leaves.size(), root));

@@ -28,6 +28,7 @@ import dev.beacon.runner.core.store.JobSignals.Signal;
 import dev.beacon.runner.core.store.EvidenceStore;
 import dev.beacon.runner.core.store.JobStore;
 import dev.beacon.runner.core.store.NewJob;
+import dev.beacon.runner.core.store.RetryRefusedException;
 import dev.beacon.runner.core.store.StoreUnavailableException;
 import dev.beacon.runner.core.store.Submission;
 import io.r2dbc.spi.ConnectionFactory;
@@ -100,7 +101,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
     private static final int CANCEL_TIMEOUT_PERIODS = 6;
     private static final String JOB_COLUMNS = """
             SELECT j.id, j.name, j.status, j.spec, j.idempotency_key, j.cells, j.created_at, j.started_at,
-                   j.finished_at, j.current_question, j.owner, j.cancel_requested,
+                   j.finished_at, j.current_question, j.owner, j.cancel_requested, j.retry_of,
                    (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'SUCCEEDED') AS n_succeeded,
                    (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'FAILED') AS n_failed,
                    (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'TIMED_OUT') AS n_timed_out,
@@ -108,7 +109,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
             FROM {jobs} j
             """;
     private static final String EXECUTION_COLUMNS = "job_id, question_id, model_id, region, sample, provider_id, status, attempts,"
-            + " output_json, receipt_json, provenance_json, error_code, error_message, started_at, completed_at, latency_ms";
+            + " output_json, receipt_json, provenance_json, error_code, error_message, started_at, completed_at, latency_ms, carried_from";
 
     private final DatabaseClient db;
     /** Where lease renewals run: their own connections, so that they never queue behind the jobs' writes. */
@@ -192,31 +193,92 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
                                         job.id(), spec.name(), JobStatus.QUEUED, spec, job.idempotencyKey(), createdAt,
                                         null, null, ExecutionCounts.allPending(cells), null, null, false), true))));
         return onDb(insert)
-                .switchIfEmpty(Mono.defer(() -> existing(job, sha, null)))
-                .onErrorResume(e -> job.idempotencyKey() != null && DatabaseFaults.isDuplicateKey(e), e -> existing(job, sha, e))
+                .switchIfEmpty(Mono.defer(() -> existing(job, sha, null, null)))
+                .onErrorResume(e -> job.idempotencyKey() != null && DatabaseFaults.isDuplicateKey(e), e -> existing(job, sha, null, e))
                 .retryWhen(retry)
                 .flatMap(s -> s.created()
                         ? publish(new Signal.EventsAppended(job.id(), 1)).then(publish(new Signal.JobAvailable())).thenReturn(s)
                         : Mono.just(s));
     }
 
-    /** The earlier job with the same key, after an insert that did not happen ({@code cause} = why, or null). */
-    private Mono<Submission> existing(NewJob job, String sha, Throwable cause) {
+    /**
+     * The earlier job with the same key, after an insert that did not happen ({@code cause} = why, or
+     * null): the same job only if it has the same spec and retries the same source ({@code null}: none).
+     */
+    private Mono<Submission> existing(NewJob job, String sha, JobId retryOf, Throwable cause) {
         if (job.idempotencyKey() == null) {
             return Mono.error(new IllegalStateException("job " + job.id() + " already exists", cause));
         }
-        return onDb(sql("SELECT id, spec_sha256 FROM {jobs} WHERE idempotency_key = :key")
+        return onDb(sql("SELECT id, spec_sha256, retry_of FROM {jobs} WHERE idempotency_key = :key")
                 .bind("key", job.idempotencyKey())
-                .map((row, meta) -> Map.entry(row.get("id", UUID.class), row.get("spec_sha256", String.class).trim()))
+                .map((row, meta) -> new Object[] {row.get("id", UUID.class), row.get("spec_sha256", String.class).trim(),
+                        row.get("retry_of", UUID.class)})
                 .one())
                 .switchIfEmpty(Mono.error(() -> new IllegalStateException("job " + job.id() + " already exists", cause)))
                 .flatMap(found -> {
-                    JobId id = new JobId(found.getKey());
-                    if (!found.getValue().equals(sha)) {
+                    JobId id = new JobId((UUID) found[0]);
+                    UUID storedSource = (UUID) found[2];
+                    boolean sameSource = retryOf == null ? storedSource == null : retryOf.value().equals(storedSource);
+                    if (!found[1].equals(sha) || !sameSource) {
                         return Mono.error(new IdempotencyConflictException(job.idempotencyKey(), id));
                     }
                     return find(id).map(r -> new Submission(r, false));
                 });
+    }
+
+    @Override
+    public Mono<Submission> retry(NewJob job, JobId source, Set<ExecutionStatus> rerun) {
+        JobSpec spec = job.spec();
+        String sha = json.specSha256(spec);
+        int cells = CellLayout.cellCount(spec);
+        Instant createdAt = micros(job.createdAt());
+        Mono<Submission> insert = tx.transactional(sql("SELECT status FROM {jobs} WHERE id = :id").bind("id", source.value())
+                .map((row, meta) -> JobStatus.valueOf(row.get("status", String.class))).one()
+                .switchIfEmpty(Mono.error(() -> new RetryRefusedException(source, RetryRefusedException.Reason.SOURCE_NOT_FOUND,
+                        "no job with id " + source)))
+                .flatMap(status -> status.isTerminal() ? executionsQuery(source).collectList()
+                        : Mono.error(new RetryRefusedException(source, RetryRefusedException.Reason.SOURCE_NOT_TERMINAL,
+                                "job " + source + " is " + status + "; only a finished job can be retried")))
+                .flatMap(rows -> {
+                    List<ExecutionResult> carried = JobSealer.inApiOrder(spec, rows).stream()
+                            .filter(r -> !rerun.contains(r.status()))
+                            .map(r -> micros(r.carriedFrom(source)))
+                            .toList();
+                    if (carried.size() >= cells) {
+                        return Mono.error(new RetryRefusedException(source, RetryRefusedException.Reason.NOTHING_TO_RETRY,
+                                "job " + source + " has no cell in " + rerun.stream().map(Enum::name).sorted().toList() + " to run again"));
+                    }
+                    List<StoredEvent> events = new ArrayList<>();
+                    events.add(new StoredEvent(job.id(), 1, createdAt, new JobEvent.JobQueued(cells)));
+                    for (ExecutionResult r : carried) {
+                        events.add(new StoredEvent(job.id(), events.size() + 1, createdAt, new JobEvent.ExecutionFinished(r)));
+                    }
+                    GenericExecuteSpec insertJob = sql("""
+                            INSERT INTO {jobs} (id, name, status, spec, spec_sha256, idempotency_key, cells, created_at, event_seq, retry_of)
+                            VALUES (:id, :name, 'QUEUED', %s, :sha, :key, :cells, :createdAt, :seq, :source)
+                            ON CONFLICT DO NOTHING""".formatted(dialect.json("spec")))
+                            .bind("id", job.id().value()).bind("name", spec.name()).bind("spec", json.writeSpec(spec)).bind("sha", sha)
+                            .bind("cells", cells).bind("createdAt", ts(createdAt)).bind("seq", (long) events.size())
+                            .bind("source", source.value());
+                    return nullable(insertJob, "key", job.idempotencyKey(), String.class).fetch().rowsUpdated()
+                            .flatMap(n -> n == 0 ? Mono.<Submission>empty()
+                                    : Flux.fromIterable(chunks(carried, CANCEL_CHUNK))
+                                            .concatMap(chunk -> bindExecutions(chunk, chunk.stream().map(r -> job.id()).toList(), "")
+                                                    .fetch().rowsUpdated())
+                                            .then(Flux.fromIterable(chunks(events, CANCEL_CHUNK)).concatMap(this::insertEvents).then())
+                                            .then(findQuery(job.id()))
+                                            .map(r -> new Submission(r, true)));
+                }));
+        return onDb(insert)
+                .switchIfEmpty(Mono.defer(() -> existing(job, sha, source, null)))
+                .onErrorResume(e -> job.idempotencyKey() != null && DatabaseFaults.isDuplicateKey(e), e -> existing(job, sha, source, e))
+                .retryWhen(retry.filter(e -> !(e instanceof RetryRefusedException)))
+                .flatMap(s -> s.created()
+                        // job.queued, then one execution.finished per carried row
+                        ? publish(new Signal.EventsAppended(job.id(), 1L + s.job().counts().succeeded() + s.job().counts().failed()
+                                + s.job().counts().timedOut() + s.job().counts().cancelled()))
+                                .then(publish(new Signal.JobAvailable())).thenReturn(s)
+                        : Mono.just(s));
     }
 
     // ------------------------------------------------------------------------------------ queries
@@ -595,7 +657,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
     private GenericExecuteSpec bindExecutions(List<ExecutionResult> results, List<JobId> jobIds, String suffix) {
         StringBuilder sql = new StringBuilder("INSERT INTO {executions} (" + EXECUTION_COLUMNS + ") VALUES ");
         for (int i = 0; i < results.size(); i++) {
-            sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :q%1$d, :m%1$d, :r%1$d, :n%1$d, :p%1$d, :s%1$d, :a%1$d, %2$s, %3$s, %4$s, :ec%1$d, :em%1$d, :sa%1$d, :ca%1$d, :l%1$d)"
+            sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :q%1$d, :m%1$d, :r%1$d, :n%1$d, :p%1$d, :s%1$d, :a%1$d, %2$s, %3$s, %4$s, :ec%1$d, :em%1$d, :sa%1$d, :ca%1$d, :l%1$d, :cf%1$d)"
                     .formatted(i, dialect.json("o" + i), dialect.json("rc" + i), dialect.json("pv" + i)));
         }
         // One bindValues call: binding one by one copies the binding map per call (quadratic in rows).
@@ -618,6 +680,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
             values.put("em" + i, Parameter.fromOrEmpty(r.error() == null ? null : r.error().message(), String.class));
             values.put("sa" + i, Parameter.fromOrEmpty(r.startedAt() == null ? null : ts(r.startedAt()), OffsetDateTime.class));
             values.put("l" + i, Parameter.fromOrEmpty(r.latencyMs(), Long.class));
+            values.put("cf" + i, Parameter.fromOrEmpty(r.carriedFrom() == null ? null : r.carriedFrom().value(), UUID.class));
         }
         GenericExecuteSpec spec = sql(sql + suffix).bindValues(values);
         return spec;
@@ -976,7 +1039,8 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
                 countsOf(cells, count(row, "n_succeeded"), count(row, "n_failed"), count(row, "n_timed_out"), count(row, "n_cancelled")),
                 row.get("current_question", Integer.class),
                 row.get("owner", String.class),
-                Boolean.TRUE.equals(row.get("cancel_requested", Boolean.class)));
+                Boolean.TRUE.equals(row.get("cancel_requested", Boolean.class)),
+                row.get("retry_of", UUID.class) == null ? null : new JobId(row.get("retry_of", UUID.class)));
     }
 
     /** Row mapper of {@code executions}. */
@@ -995,7 +1059,8 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
                 JobJson.withProvenance(json.readOutput(row.get("output_json", String.class)),
                         json.readProvenance(row.get("provenance_json", String.class))),
                 code == null ? null : new ExecutionError(code, row.get("error_message", String.class)),
-                json.readReceipt(row.get("receipt_json", String.class)));
+                json.readReceipt(row.get("receipt_json", String.class)),
+                row.get("carried_from", UUID.class) == null ? null : new JobId(row.get("carried_from", UUID.class)));
     }
 
     /** Row mapper of {@code job_events}. */
@@ -1087,7 +1152,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
 
     private static ExecutionResult micros(ExecutionResult r) {
         return new ExecutionResult(r.cell(), r.providerId(), r.status(), r.attempts(), micros(r.startedAt()),
-                micros(r.completedAt()), r.latencyMs(), r.output(), r.error(), r.receipt());
+                micros(r.completedAt()), r.latencyMs(), r.output(), r.error(), r.receipt(), r.carriedFrom());
     }
 
     private static OffsetDateTime ts(Instant t) {

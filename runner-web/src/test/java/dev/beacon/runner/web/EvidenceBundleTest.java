@@ -82,8 +82,10 @@ class EvidenceBundleTest {
         assertThat(verifier.verify(verifier.read(first.body()), TrustedKeys.fromKeysAnswer(verifier.read(client.get("/keys").body()))).ok()).isTrue();
         // One changed character of one answer fails and names its cell.
         JsonNode firstAnswer = bundle.path("executions").get(0);
-        String tampered = first.body().replaceFirst(java.util.regex.Pattern.quote(firstAnswer.path("output").path("text").asString()),
-                java.util.regex.Matcher.quoteReplacement(firstAnswer.path("output").path("text").asString().replaceFirst(".$", "!")));
+        var tamperedTree = (tools.jackson.databind.node.ObjectNode) RawHttp.JSON.readTree(first.body());
+        var output = (tools.jackson.databind.node.ObjectNode) tamperedTree.path("executions").get(0).path("output");
+        output.put("text", output.path("text").asString().replaceFirst(".$", "!"));
+        String tampered = RawHttp.JSON.writeValueAsString(tamperedTree);
         assertThat(verifier.verify(verifier.read(tampered)).problems()).isNotEmpty()
                 .anySatisfy(p -> assertThat(p.subject()).contains(firstAnswer.path("questionId").asString(),
                         firstAnswer.path("modelId").asString() + "@" + firstAnswer.path("region").asString()));

@@ -9,6 +9,8 @@ import java.util.Objects;
  * @param providerId the provider that produced the final attempt; {@code null} if none was tried
  * @param attempts   every attempt made, across retries and fallback providers
  * @param startedAt  when the first attempt was requested; {@code null} for a cell never started
+ * @param carriedFrom the job this result was copied from by a retry (output and receipt as that job
+ *                    stored them; the receipt signs that job's id), or {@code null} when asked here
  */
 public record ExecutionResult(
         Cell cell,
@@ -20,7 +22,25 @@ public record ExecutionResult(
         Long latencyMs,
         InferenceOutput output,
         ExecutionError error,
-        Receipt receipt) {
+        Receipt receipt,
+        JobId carriedFrom) {
+
+    /** A result asked in its own job (not carried over by a retry). */
+    public ExecutionResult(Cell cell, String providerId, ExecutionStatus status, int attempts, Instant startedAt, Instant completedAt,
+                           Long latencyMs, InferenceOutput output, ExecutionError error, Receipt receipt) {
+        this(cell, providerId, status, attempts, startedAt, completedAt, latencyMs, output, error, receipt, null);
+    }
+
+    /** The job whose id this result's receipt signs: {@code carriedFrom} for a carried row, else {@code jobId}. */
+    public JobId signedFor(JobId jobId) {
+        return carriedFrom != null ? carriedFrom : jobId;
+    }
+
+    /** This result copied into a retry of its job {@code source}: same output and receipt, never asked again. */
+    public ExecutionResult carriedFrom(JobId source) {
+        return new ExecutionResult(cell, providerId, status, attempts, startedAt, completedAt, latencyMs, output, error, receipt,
+                carriedFrom != null ? carriedFrom : source);
+    }
 
     public ExecutionResult {
         Objects.requireNonNull(cell, "cell");

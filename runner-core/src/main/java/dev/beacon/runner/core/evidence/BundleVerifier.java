@@ -200,7 +200,7 @@ public final class BundleVerifier {
         if (jobId == null) {
             return new CheckedExecution(cell, null, false);
         }
-        byte[] payload = ReceiptPayload.bytes(receipt.version(), jobId, cell, result.providerId(),
+        byte[] payload = ReceiptPayload.bytes(receipt.version(), result.signedFor(jobId), cell, result.providerId(),
                 receipt.requestSha256(), receipt.outputSha256());
         boolean verified = signature(subject, "receipt", "v" + receipt.version() + " payload (job id, cell, provider, requestSha256, outputSha256)",
                 payload, receipt.runnerKeyId(), receipt.signature(), keys, findings);

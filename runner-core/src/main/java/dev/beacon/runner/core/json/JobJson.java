@@ -224,7 +224,8 @@ public final class JobJson {
                 latency.isNumber() ? latency.asLong() : null,
                 withProvenance(readOutput(node.path("output")), readProvenance(node.path("provenance"))),
                 readError(node.path("error")),
-                readReceipt(node.path("receipt")));
+                readReceipt(node.path("receipt")),
+                absent(node.path("carriedFrom")) ? null : JobId.parse(string(node, "carriedFrom")));
     }
 
     /** The {@code output} object of the execution view, or {@code null} for none. */
@@ -459,6 +460,7 @@ public final class JobJson {
         node.set("error", r.error() == null ? NODES.nullNode()
                 : NODES.objectNode().put("code", r.error().code()).put("message", r.error().message()));
         node.set("provenance", r.output() == null ? NODES.nullNode() : provenanceNode(r.output().provenance()));
+        node.put("carriedFrom", r.carriedFrom() == null ? null : r.carriedFrom().toString());
         node.set("receipt", orNull(receiptNode(r.receipt())));
     }
 

@@ -14,6 +14,7 @@ import java.util.Objects;
  * @param currentQuestion index of the question being run (the last one started), or {@code null}
  * @param owner           runner instance holding the job's lease, or {@code null}
  * @param cancelRequested a cancel was asked for and the owner has not finished yet
+ * @param retryOf         the job this one retries (its other cells were carried over), or {@code null}
  */
 public record JobRecord(
         JobId id,
@@ -27,7 +28,16 @@ public record JobRecord(
         ExecutionCounts counts,
         Integer currentQuestion,
         String owner,
-        boolean cancelRequested) {
+        boolean cancelRequested,
+        JobId retryOf) {
+
+    /** A job that retries no other. */
+    public JobRecord(JobId id, String name, JobStatus status, JobSpec spec, String idempotencyKey, Instant createdAt,
+                     Instant startedAt, Instant finishedAt, ExecutionCounts counts, Integer currentQuestion, String owner,
+                     boolean cancelRequested) {
+        this(id, name, status, spec, idempotencyKey, createdAt, startedAt, finishedAt, counts, currentQuestion, owner,
+                cancelRequested, null);
+    }
 
     public JobRecord {
         Objects.requireNonNull(id, "id");

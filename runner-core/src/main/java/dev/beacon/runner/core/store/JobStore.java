@@ -1,6 +1,7 @@
 package dev.beacon.runner.core.store;
 
 import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.engine.JobJournal;
 import dev.beacon.runner.core.event.StoredEvent;
@@ -25,6 +26,18 @@ public interface JobStore extends JobJournal {
      * {@code created = false}; with a different spec, errors with {@link IdempotencyConflictException}.
      */
     Mono<Submission> submit(NewJob job);
+
+    /**
+     * Stores {@code job} as a retry of {@code source}, atomically: the new job (same spec, {@code retryOf}
+     * = source) with every source row whose status is not in {@code rerun} copied over (output and
+     * receipt as stored, {@code carriedFrom} = source) and announced by its {@code execution.finished};
+     * the cells left run as usual. The source never changes. With an idempotency key already used for
+     * the same spec and source, emits that earlier job ({@code created} false).
+     *
+     * <p>Errors with {@link RetryRefusedException} when the source is unknown, not terminal, or has no
+     * row in {@code rerun}; with {@link IdempotencyConflictException} for a key used otherwise.
+     */
+    Mono<Submission> retry(NewJob job, JobId source, Set<ExecutionStatus> rerun);
 
     /** Emits the job, or completes empty if there is none. */
     Mono<JobRecord> find(JobId id);

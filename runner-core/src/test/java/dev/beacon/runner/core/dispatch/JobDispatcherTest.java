@@ -229,6 +229,11 @@ class JobDispatcherTest {
         }
 
         @Override
+        public Mono<Submission> retry(NewJob job, JobId source, java.util.Set<dev.beacon.runner.core.domain.ExecutionStatus> rerun) {
+            return Mono.error(new UnsupportedOperationException());
+        }
+
+        @Override
         public Flux<JobRecord> list(JobQuery query) {
             return Flux.empty();
         }
