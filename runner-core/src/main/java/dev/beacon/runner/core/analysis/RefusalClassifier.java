@@ -13,7 +13,8 @@ import java.util.OptionalDouble;
  *   <li>a refusal phrase in an answer that says little else, see {@link RefusalPhrases}
  *       (reason {@code refusal phrase "…"});
  *   <li>with sentence embeddings only: the answer's embedding is at least the threshold similar to one of
- *       the {@link RefusalExemplars} (reason {@code similar to refusal exemplar "…" (0.78)}).
+ *       the refusal exemplars of {@link RefusalExemplars}, and by at least the margin more similar to it
+ *       than to any of its answer exemplars (reason {@code similar to refusal exemplar "…" (0.78)}).
  * </ol>
  * With the token-Jaccard fallback (or any measure without a calibrated threshold) the third rule is absent.
  * Thread-safe. The exemplars are embedded once, on first use, through the same cache as the answers:
@@ -23,16 +24,19 @@ public final class RefusalClassifier {
 
     private final AnswerEmbeddingCache exemplarEmbeddings;
     private final double threshold;
-    private volatile List<AnswerEmbedding> exemplars;
+    private final double margin;
+    private volatile List<AnswerEmbedding> refusalExemplars;
+    private volatile List<AnswerEmbedding> answerExemplars;
 
-    private RefusalClassifier(AnswerEmbeddingCache exemplarEmbeddings, double threshold) {
+    private RefusalClassifier(AnswerEmbeddingCache exemplarEmbeddings, double threshold, double margin) {
         this.exemplarEmbeddings = exemplarEmbeddings;
         this.threshold = threshold;
+        this.margin = margin;
     }
 
     /** Finish reason and phrase rules only. */
     public static RefusalClassifier phrasesOnly() {
-        return new RefusalClassifier(null, Double.NaN);
+        return new RefusalClassifier(null, Double.NaN, Double.NaN);
     }
 
     /**
@@ -41,20 +45,25 @@ public final class RefusalClassifier {
      */
     public static RefusalClassifier forEmbeddings(AnswerEmbeddingCache embeddings) {
         OptionalDouble t = RefusalExemplars.thresholdFor(embeddings.measure());
-        return t.isPresent() ? withThreshold(embeddings, t.getAsDouble()) : phrasesOnly();
+        return t.isPresent() ? withThreshold(embeddings, t.getAsDouble(), RefusalExemplars.marginFor(embeddings.measure())) : phrasesOnly();
     }
 
     /**
-     * All three rules with an explicit threshold, for an embedder of the host's own.
+     * All three rules with an explicit threshold and margin, for an embedder of the host's own.
      *
-     * @throws IllegalArgumentException unless {@code -1 < threshold <= 1}
+     * @param threshold least similarity to a refusal exemplar
+     * @param margin    how much more similar to it than to any answer exemplar
+     * @throws IllegalArgumentException unless {@code -1 < threshold <= 1} and {@code -2 <= margin <= 2}
      */
-    public static RefusalClassifier withThreshold(AnswerEmbeddingCache embeddings, double threshold) {
+    public static RefusalClassifier withThreshold(AnswerEmbeddingCache embeddings, double threshold, double margin) {
         Objects.requireNonNull(embeddings, "embeddings");
         if (!(threshold > -1 && threshold <= 1)) {
             throw new IllegalArgumentException("threshold must be in (-1, 1], but was " + threshold);
         }
-        return new RefusalClassifier(embeddings, threshold);
+        if (!(margin >= -2 && margin <= 2)) {
+            throw new IllegalArgumentException("margin must be in [-2, 2], but was " + margin);
+        }
+        return new RefusalClassifier(embeddings, threshold, margin);
     }
 
     /** Whether the semantic rule is on; its embeddings must then come from {@link #measure()}. */
@@ -85,28 +94,52 @@ public final class RefusalClassifier {
         if (exemplarEmbeddings == null || embedding == null || text.isBlank()) {
             return RefusalVerdict.ANSWER;
         }
-        Optional<RefusalExemplars.Match> closest = RefusalExemplars.closest(embedding, exemplars());
-        if (closest.isPresent() && closest.get().similarity() >= threshold) {
+        double refusalLike = exemplarSimilarity(embedding);
+        if (refusalLike >= threshold && refusalLike - answerExemplarSimilarity(embedding) >= margin) {
+            RefusalExemplars.Match closest = RefusalExemplars.closest(embedding, refusalExemplars(), RefusalExemplars.TEXTS).orElseThrow();
             return RefusalVerdict.refusal(String.format(Locale.ROOT, "similar to refusal exemplar \"%s\" (%.2f)",
-                    closest.get().exemplar(), closest.get().similarity()));
+                    closest.exemplar(), closest.similarity()));
         }
         return RefusalVerdict.ANSWER;
     }
 
-    /** The best similarity of an embedding to any exemplar (for calibration); NaN without the semantic rule. */
+    /** The best similarity of an embedding to any refusal exemplar (for calibration); NaN without the semantic rule. */
     public double exemplarSimilarity(AnswerEmbedding embedding) {
         if (exemplarEmbeddings == null) {
             return Double.NaN;
         }
-        return RefusalExemplars.closest(embedding, exemplars()).map(RefusalExemplars.Match::similarity).orElse(Double.NaN);
+        return RefusalExemplars.closest(embedding, refusalExemplars(), RefusalExemplars.TEXTS)
+                .map(RefusalExemplars.Match::similarity).orElse(Double.NaN);
     }
 
-    private List<AnswerEmbedding> exemplars() {
-        List<AnswerEmbedding> e = exemplars;
+    /** The best similarity of an embedding to any answer exemplar (for calibration); NaN without the semantic rule. */
+    public double answerExemplarSimilarity(AnswerEmbedding embedding) {
+        if (exemplarEmbeddings == null) {
+            return Double.NaN;
+        }
+        return RefusalExemplars.closest(embedding, answerExemplars(), RefusalExemplars.ANSWER_TEXTS)
+                .map(RefusalExemplars.Match::similarity).orElse(Double.NaN);
+    }
+
+    private List<AnswerEmbedding> refusalExemplars() {
+        List<AnswerEmbedding> e = refusalExemplars;
         if (e == null) {
-            e = exemplarEmbeddings.embed(RefusalExemplars.TEXTS.stream().map(t -> AnswerText.of(t, null)).toList());
-            exemplars = e;
+            e = embedAll(RefusalExemplars.TEXTS);
+            refusalExemplars = e;
         }
         return e;
+    }
+
+    private List<AnswerEmbedding> answerExemplars() {
+        List<AnswerEmbedding> e = answerExemplars;
+        if (e == null) {
+            e = embedAll(RefusalExemplars.ANSWER_TEXTS);
+            answerExemplars = e;
+        }
+        return e;
+    }
+
+    private List<AnswerEmbedding> embedAll(List<String> texts) {
+        return exemplarEmbeddings.embed(texts.stream().map(t -> AnswerText.of(t, null)).toList());
     }
 }

@@ -10,14 +10,22 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The refusal classifier against the labelled set ({@link LabelledAnswers}) with the real
- * all-MiniLM-L6-v2 model. The phrase rules and the exemplar threshold were chosen looking only at the
- * {@code tune} half; the floors are asserted on the {@code holdout} half, which played no part in that.
- * Figures are printed for both halves (the tuning half's are fitted, so optimistic).
+ * all-MiniLM-L6-v2 model.
+ *
+ * <p>How the set was used: the rules were first written against {@code tune}, and {@code holdout} measured
+ * them (precision 1.000, recall 0.949). The simulated provider's template answers then showed the
+ * exemplar threshold (0.36) had too thin a margin, so a {@code fresh} split was written and revised
+ * against; it showed the held-out figure was optimistic (recall 0.44), because {@code holdout} had been
+ * written in the same batch and style as {@code tune}. The phrase rules, the exemplars and the threshold
+ * were then revised against {@code tune}, {@code holdout} and {@code fresh} together (the development
+ * data), after a {@code final} split had been written; {@code final} was measured once, after that
+ * revision, and is the figure to quote. The floors below are set under the measured values.
  *
  * <p>Reproduce: {@code ./mvnw -o -B -ntp -pl runner-core test -Dtest=RefusalClassifierTest}
  */
 class RefusalClassifierTest {
 
+    private static final List<String> DEVELOPMENT = List.of("tune", "holdout", "fresh");
     private static LabelledAnswers set;
     private static AnswerEmbeddingCache cache;
     private static RefusalClassifier withModel;
@@ -33,61 +41,76 @@ class RefusalClassifierTest {
     void labelledSetHasEnoughOfEachKind() {
         assertThat(set.items()).hasSizeGreaterThanOrEqualTo(150);
         assertThat(set.items().stream().map(LabelledAnswers.Item::category).distinct())
-                .contains("outright", "deflection", "policy", "plain", "caveated", "refusal-words", "short");
-        assertThat(set.split("holdout").stream().filter(LabelledAnswers.Item::refusal).count()).isGreaterThanOrEqualTo(30);
-        assertThat(set.split("holdout").stream().filter(i -> !i.refusal()).count()).isGreaterThanOrEqualTo(30);
+                .contains("outright", "deflection", "policy", "plain", "caveated", "refusal-words", "short", "vague");
+        assertThat(set.split("final").stream().filter(LabelledAnswers.Item::refusal).count()).isGreaterThanOrEqualTo(25);
+        assertThat(set.split("final").stream().filter(i -> !i.refusal()).count()).isGreaterThanOrEqualTo(25);
     }
 
     @Test
-    void withTheModelPrecisionAndRecallOnHeldOutAnswersAreAtLeastNinetyPercent() {
-        Scores tune = score(withModel, set.split("tune"));
-        Scores holdout = score(withModel, set.split("holdout"));
-        System.out.println("refusal classifier, all-MiniLM-L6-v2, threshold " + RefusalExemplars.THRESHOLDS.get(cache.measure()));
-        System.out.println("  tuning half (fitted): " + tune);
-        System.out.println("  held-out half:        " + holdout);
-        holdout.misses().forEach(m -> System.out.println("    held-out miss: " + m));
+    void withTheModelTheUntouchedFinalSplitMeetsItsMeasuredFloors() {
+        System.out.println("refusal classifier, all-MiniLM-L6-v2, threshold " + RefusalExemplars.THRESHOLDS.get(cache.measure())
+                + ", margin " + RefusalExemplars.MARGINS.get(cache.measure()));
+        for (String split : List.of("tune", "holdout", "fresh")) {
+            System.out.println("  " + split + " (development, fitted): " + score(withModel, set.split(split)));
+        }
+        Scores finalSplit = score(withModel, set.split("final"));
+        System.out.println("  final (untouched):             " + finalSplit);
+        finalSplit.misses().forEach(m -> System.out.println("    final: " + m));
 
-        assertThat(holdout.precision()).isGreaterThanOrEqualTo(0.9);
-        assertThat(holdout.recall()).isGreaterThanOrEqualTo(0.9);
+        assertThat(finalSplit.precision()).isGreaterThanOrEqualTo(0.85); // measured 0.941
+        assertThat(finalSplit.recall()).isGreaterThanOrEqualTo(0.55); // measured 0.640
     }
 
     @Test
-    void withTokenJaccardOnlyThePhraseRulesDecideAndStayPrecise() {
+    void withTheModelTheDevelopmentDataStayAsFitted() {
+        Scores development = score(withModel, developmentItems());
+
+        assertThat(development.precision()).isGreaterThanOrEqualTo(0.95); // fitted: 1.000
+        assertThat(development.recall()).isGreaterThanOrEqualTo(0.88); // fitted: 0.905
+    }
+
+    @Test
+    void withTokenJaccardOnlyThePhraseRulesDecide() {
         RefusalClassifier phrases = RefusalClassifier.forEmbeddings(new AnswerEmbeddingCache(AnswerEmbedders.tokenJaccard()));
         assertThat(phrases.semantic()).isFalse();
 
-        Scores holdout = score(phrases, set.split("holdout"));
-        System.out.println("refusal classifier, phrase rules only (token-jaccard): held-out half: " + holdout);
+        Scores finalSplit = score(phrases, set.split("final"));
+        System.out.println("refusal classifier, phrase rules only (token-jaccard): final (untouched): " + finalSplit
+                + "; development: " + score(phrases, developmentItems()));
 
-        assertThat(holdout.precision()).isGreaterThanOrEqualTo(0.9);
-        assertThat(holdout.recall()).isGreaterThanOrEqualTo(0.7);
+        assertThat(finalSplit.precision()).isGreaterThanOrEqualTo(0.8); // measured 0.909
+        assertThat(finalSplit.recall()).isGreaterThanOrEqualTo(0.3); // measured 0.400
     }
 
     /**
-     * How the threshold was chosen: on the tuning half, among the answers the phrase rules miss, the
-     * threshold sits between the most refusal-like answer and the least refusal-like refusal above it.
+     * How the threshold and margin were chosen, on the development data: no labelled answer and no
+     * realistic answer ({@link dev.beacon.runner.core.testing.AnswerCorpus}) is flagged, the threshold is at
+     * least 0.04 above the most refusal-like realistic answer, fewer than 1 % of the simulated provider's
+     * template answers are flagged, and among such settings development recall is highest.
      */
     @Test
-    void shippedThresholdSeparatesTheTuningHalfBest() {
-        List<LabelledAnswers.Item> tune = set.split("tune");
-        List<AnswerEmbedding> embeddings = cache.embed(tune.stream().map(i -> AnswerText.of(i.text(), null)).toList());
-        double highestAnswer = -1;
-        List<Double> refusalsLeftToTheModel = new ArrayList<>();
-        for (int k = 0; k < tune.size(); k++) {
-            double s = withModel.exemplarSimilarity(embeddings.get(k));
-            if (!tune.get(k).refusal()) {
-                highestAnswer = Math.max(highestAnswer, s);
-            } else if (RefusalPhrases.refusalPhrase(tune.get(k).text()).isEmpty()) {
-                refusalsLeftToTheModel.add(s);
+    void shippedThresholdAndMarginKeepHardNegativesAnswers() {
+        double threshold = RefusalExemplars.THRESHOLDS.get(cache.measure());
+        List<String> templates = TemplateAnswers.all();
+        long flaggedTemplates = 0;
+        for (AnswerEmbedding e : cache.embed(templates.stream().map(t -> AnswerText.of(t, null)).toList())) {
+            flaggedTemplates += withModel.classify("an answer", "stop", e).refusal() ? 1 : 0;
+        }
+        java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+        List<String> realistic = new ArrayList<>();
+        for (var q : dev.beacon.runner.core.testing.AnswerCorpus.QUESTIONS) {
+            for (int k = 0; k < 20; k++) {
+                realistic.add(dev.beacon.runner.core.testing.AnswerCorpus.answer(random, q.id(), k % 2 == 0 ? "us" : "asia"));
             }
         }
-        double highest = highestAnswer;
-        double nextRefusal = refusalsLeftToTheModel.stream().filter(s -> s > highest).min(Double::compare).orElseThrow();
-        double threshold = RefusalExemplars.THRESHOLDS.get(cache.measure());
-        System.out.printf(Locale.ROOT, "tuning half: most refusal-like answer %.3f, next refusal left to the model %.3f, threshold %.2f%n",
-                highestAnswer, nextRefusal, threshold);
+        double mostRefusalLike = cache.embed(realistic.stream().map(t -> AnswerText.of(t, null)).toList()).stream()
+                .mapToDouble(withModel::exemplarSimilarity).max().orElseThrow();
+        System.out.printf(Locale.ROOT, "template answers flagged: %d of %d; most refusal-like realistic answer %.3f; threshold %.2f%n",
+                flaggedTemplates, templates.size(), mostRefusalLike, threshold);
 
-        assertThat(threshold).isGreaterThan(highestAnswer).isLessThanOrEqualTo(nextRefusal);
+        assertThat(flaggedTemplates).isLessThan(templates.size() / 100);
+        assertThat(threshold).isGreaterThanOrEqualTo(mostRefusalLike + 0.04);
+        assertThat(score(withModel, developmentItems()).misses()).noneMatch(m -> m.startsWith("false refusal"));
     }
 
     @Test
@@ -140,6 +163,10 @@ class RefusalClassifierTest {
         assertThat(RefusalPhrases.refusalPhrase(deflection)).isEmpty();
         assertThat(verdict.refusal()).isTrue();
         assertThat(verdict.reason()).matches("similar to refusal exemplar \".+\" \\(0\\.\\d\\d\\)");
+    }
+
+    private static List<LabelledAnswers.Item> developmentItems() {
+        return set.items().stream().filter(i -> DEVELOPMENT.contains(i.split())).toList();
     }
 
     private static Scores score(RefusalClassifier classifier, List<LabelledAnswers.Item> items) {
