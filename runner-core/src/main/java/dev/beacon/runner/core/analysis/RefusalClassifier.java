@@ -123,20 +123,12 @@ public final class RefusalClassifier {
 
     private List<AnswerEmbedding> refusalExemplars() {
         List<AnswerEmbedding> e = refusalExemplars;
-        if (e == null) {
-            e = embedAll(RefusalExemplars.TEXTS);
-            refusalExemplars = e;
-        }
-        return e;
+        return e != null ? e : (refusalExemplars = embedAll(RefusalExemplars.TEXTS));
     }
 
     private List<AnswerEmbedding> answerExemplars() {
         List<AnswerEmbedding> e = answerExemplars;
-        if (e == null) {
-            e = embedAll(RefusalExemplars.ANSWER_TEXTS);
-            answerExemplars = e;
-        }
-        return e;
+        return e != null ? e : (answerExemplars = embedAll(RefusalExemplars.ANSWER_TEXTS));
     }
 
     private List<AnswerEmbedding> embedAll(List<String> texts) {

@@ -49,12 +49,7 @@ public final class RegionLabelPermutation {
         Pairs pairs = pairs(distances, groupSizes);
         int n = distances.size();
         double[] d = distances.raw();
-        double total = 0;
-        for (int i = 0; i < n; i++) {
-            for (int j = i + 1; j < n; j++) {
-                total += d[i * n + j];
-            }
-        }
+        double total = total(d, n);
         int[] order = new int[n];
         Arrays.setAll(order, i -> i);
         double observed = statistic(total, within(d, n, order, groupSizes), pairs);
@@ -82,12 +77,7 @@ public final class RegionLabelPermutation {
         Pairs pairs = pairs(distances, groupSizes);
         int n = distances.size();
         double[] d = distances.raw();
-        double total = 0;
-        for (int i = 0; i < n; i++) {
-            for (int j = i + 1; j < n; j++) {
-                total += d[i * n + j];
-            }
-        }
+        double total = total(d, n);
         return statistic(total, within(d, n, order, groupSizes), pairs);
     }
 
@@ -107,6 +97,17 @@ public final class RegionLabelPermutation {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
+    }
+
+    /** Sum of the distances over all pairs. */
+    private static double total(double[] d, int n) {
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = i + 1; j < n; j++) {
+                total += d[i * n + j];
+            }
+        }
+        return total;
     }
 
     private static double statistic(double total, double within, Pairs pairs) {
