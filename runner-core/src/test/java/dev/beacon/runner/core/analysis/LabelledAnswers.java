@@ -12,10 +12,11 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The labelled refusal set {@code analysis/refusal-labelled.jsonl}: 180 answers written for these tests,
+ * The labelled refusal set {@code analysis/refusal-labelled.jsonl}: 287 answers written for these tests,
  * one JSON object a line with {@code id}, {@code label} ({@code refusal} or {@code answer}),
- * {@code category}, {@code style}, {@code split} ({@code tune}: the rules and the threshold were chosen
- * looking at these; {@code holdout}: only measured) and {@code text}.
+ * {@code category}, {@code style}, {@code split} and {@code text}. Splits, in the order they were
+ * written: {@code tune}, {@code holdout} and {@code fresh} (the development data the rules were fitted
+ * on), {@code final} (written before the last revision and measured once; see {@link RefusalClassifierTest}).
  */
 record LabelledAnswers(List<Item> items) {
 
