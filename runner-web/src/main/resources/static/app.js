@@ -1094,12 +1094,34 @@ function legend() {
 
 /* ------------------------------------------------------------------ comparison */
 
+/** How a number is shown: p/q-values with up to 4 significant digits, scores with 2 decimals. */
+function fmtP(v) {
+  if (v === null || v === undefined) return '—';
+  return v < 0.001 ? Number(v).toExponential(1) : String(Number(Number(v).toPrecision(2)));
+}
+
+function fmtPct(v) {
+  return v === null || v === undefined ? '—' : `${(v * 100).toFixed(v > 0 && v < 0.1 ? 1 : 0)} %`;
+}
+
+/** The heat map's colour class of one (question, model): significant, close, not, or not testable. */
+function qClass(effect, alpha) {
+  if (!effect || !effect.testable) return 'q-na';
+  if (effect.qValue < alpha) return 'q-sig';
+  if (effect.qValue < Math.max(0.25, alpha * 5)) return 'q-near';
+  return 'q-none';
+}
+
 function comparisonView(root, jobId) {
   let disposed = false;
   const body = h('div', {id: 'comparison', 'aria-busy': 'true'}, h('p', {class: 'muted'}, 'Loading the comparison…'));
+  const overview = h('div', {id: 'comparison-overview'});
+  const liveState = h('span', {id: 'comparison-live', class: 'small muted', role: 'status'});
   const onlyDivergent = h('input', {type: 'checkbox', id: 'only-divergent'});
   const showRemoved = h('input', {type: 'checkbox', id: 'show-removed', checked: true});
+  const openSamples = new Set(); // which regions' sample lists the user opened, kept across live updates
   let data = null;
+  let stream = null;
 
   append(root, [
     h('nav', {class: 'crumbs', 'aria-label': 'Breadcrumb'},
@@ -1112,7 +1134,8 @@ function comparisonView(root, jobId) {
       h('div', {class: 'form-row'},
         h('label', {class: 'check'}, onlyDivergent, ' Only divergent models'),
         h('label', {class: 'check'}, showRemoved, ' Show missing words'),
-        h('a', {class: 'btn btn-small', href: `#/jobs/${enc(jobId)}`}, 'Back to the job'))),
+        h('a', {class: 'btn btn-small', href: `#/jobs/${enc(jobId)}`}, 'Back to the job'), liveState)),
+    overview,
     body,
   ]);
 
@@ -1120,28 +1143,92 @@ function comparisonView(root, jobId) {
     if (!data) return;
     body.classList.toggle('hide-removed', !showRemoved.checked);
     const questions = data.questions || [];
+    overview.replaceChildren(...overviewPanels(data));
     const sections = questions.map((q, qi) => {
       const models = (q.models || []).filter(m => !onlyDivergent.checked || m.divergent);
       if (models.length === 0 && onlyDivergent.checked) return null;
       return h('section', {class: 'panel question', id: `q-${qi}`, 'aria-labelledby': `q-${qi}-title`, dataset: {question: q.questionId}},
         h('h2', {id: `q-${qi}-title`}, h('span', {class: 'q-index'}, `${qi + 1}.`), ' ', h('code', {}, q.questionId),
           q.text ? h('span', {class: 'q-title-text'}, ` ${q.text}`) : null),
-        models.map(m => modelBlock(m)));
+        models.map(m => modelBlock(q, m)));
     }).filter(Boolean);
     body.replaceChildren(
-      h('p', {class: 'small muted'}, `Similarity measure: ${data.measure || 'unspecified'}. ${questions.length} questions.`),
+      h('p', {class: 'small muted'}, `Similarity measure: ${data.measure || 'unspecified'}. ${questions.length} questions`,
+        data.samples ? `, ${data.samples} sample${data.samples === 1 ? '' : 's'} per endpoint.` : '.'),
       questions.length > 1 ? h('nav', {class: 'q-jump', 'aria-label': 'Questions'},
-        questions.map((q, qi) => h('a', {href: '#', onclick: e => {
-          e.preventDefault();
-          const target = document.getElementById(`q-${qi}`);
-          target?.scrollIntoView({behavior: 'smooth', block: 'start'});
-          target?.querySelector('h2')?.setAttribute('tabindex', '-1');
-          target?.querySelector('h2')?.focus({preventScroll: true});
-        }}, q.questionId))) : null,
+        questions.map((q, qi) => h('a', {href: '#', onclick: e => { e.preventDefault(); jumpTo(qi); }}, q.questionId))) : null,
       ...(sections.length ? sections : [h('p', {class: 'muted'}, 'Nothing to show.')]));
   };
 
-  function modelBlock(m) {
+  function jumpTo(qi) {
+    const target = document.getElementById(`q-${qi}`);
+    target?.scrollIntoView({behavior: 'smooth', block: 'start'});
+    target?.querySelector('h2')?.setAttribute('tabindex', '-1');
+    target?.querySelector('h2')?.focus({preventScroll: true});
+  }
+
+  /** The job at a glance: tests and divergent counts, the q-value heat map, refusal rates with intervals. */
+  function overviewPanels(d) {
+    const alpha = d.alpha ?? 0.05;
+    const questions = d.questions || [];
+    const models = questions.length ? (questions[0].models || []).map(m => m.modelId) : [];
+    const summary = d.summary || {tests: 0, divergent: 0, perRegion: []};
+    const byTest = questions.reduce((n, q) => n + (q.models || []).filter(m => m.divergent && m.regionEffect?.testable).length, 0);
+    const heat = h('table', {id: 'qvalue-heatmap', class: 'heatmap'},
+      h('caption', {}, 'Region effect per question and model: Benjamini–Hochberg q-value (divergent below ',
+        String(alpha), '); “n/t”: not testable'),
+      h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Question'), models.map(m => h('th', {scope: 'col'}, h('code', {}, m))))),
+      h('tbody', {}, questions.map((q, qi) => h('tr', {},
+        h('th', {scope: 'row'}, h('a', {href: '#', onclick: e => { e.preventDefault(); jumpTo(qi); }}, q.questionId)),
+        (q.models || []).map(m => {
+          const e = m.regionEffect || {};
+          const label = e.testable ? `q = ${fmtP(e.qValue)}` : 'n/t';
+          return h('td', {class: `heat ${qClass(e, alpha)}${m.divergent ? ' heat-divergent' : ''}`,
+            dataset: {question: q.questionId, model: m.modelId, testable: String(Boolean(e.testable))},
+            title: e.testable ? `p = ${fmtP(e.pValue)}, q = ${fmtP(e.qValue)}, effect ${e.statistic}` : (e.reason || 'not testable')},
+          m.divergent ? h('span', {'aria-label': 'divergent'}, '≠ ') : null, label);
+        })))));
+    const legend = h('ul', {class: 'legend heat-legend', 'aria-label': 'Heat map legend'},
+      h('li', {class: 'heat q-sig'}, `q < ${alpha}`), h('li', {class: 'heat q-near'}, `q < ${Math.max(0.25, alpha * 5)}`),
+      h('li', {class: 'heat q-none'}, 'higher'), h('li', {class: 'heat q-na'}, 'not testable'));
+    const rates = h('ul', {id: 'refusal-rates', class: 'rate-bars', 'aria-label': 'Refusal rate per endpoint with 95 % interval'},
+      (summary.perRegion || []).map(r => {
+        const ci = r.refusalRateCi95 || null;
+        const label = r.answers ? `${r.refusals}/${r.answers} · ${fmtPct(r.refusalRate)}`
+          + (ci ? ` [${fmtPct(ci[0])} – ${fmtPct(ci[1])}]` : '') : 'no answers yet';
+        return h('li', {class: 'rate-row', dataset: {endpoint: `${r.modelId}@${r.region}`}},
+          h('span', {class: 'rate-name'}, h('code', {}, `${r.modelId}@${r.region}`)),
+          h('span', {class: 'rate-track', 'aria-hidden': 'true'},
+            r.answers ? h('span', {class: 'rate-bar', style: `width:${(r.refusalRate || 0) * 100}%`}) : null,
+            ci ? h('span', {class: 'rate-ci', style: `left:${ci[0] * 100}%;width:${(ci[1] - ci[0]) * 100}%`}) : null),
+          h('span', {class: 'rate-label small'}, label));
+      }));
+    return [
+      h('section', {class: 'panel overview', 'aria-labelledby': 'overview-title'},
+        h('h2', {id: 'overview-title'}, 'Overview'),
+        h('p', {id: 'comparison-summary'}, `${summary.tests} of ${questions.length * models.length} question × model tests testable; `,
+          h('strong', {}, `${summary.divergent} divergent`), ` — ${byTest} by the region-effect test (q below alpha ${alpha}, `,
+          'Benjamini–Hochberg over the job\'s tests), ', `${summary.divergent - byTest} by the one-sample rule where not testable.`),
+        h('div', {class: 'overview-grid'},
+          h('div', {class: 'heat-wrap'}, heat, legend),
+          h('div', {}, h('h3', {}, 'Refusal rate per endpoint'), rates,
+            h('p', {class: 'small muted'}, 'Bar: share of succeeded answers that are refusals; band: Wilson 95 % interval.')))),
+    ];
+  }
+
+  function regionEffectLine(m) {
+    const e = m.regionEffect || {};
+    if (!e.testable) {
+      return h('p', {class: 'small region-effect not-testable'}, 'Region effect not testable: ', e.reason || 'too few answers', '.',
+        m.divergent ? ' Divergent by the one-sample rule (a pair below 0.5 or only some regions refused).' : '');
+    }
+    return h('p', {class: 'small region-effect'}, 'Region effect: ',
+      h('strong', {}, `q = ${fmtP(e.qValue)}`), ` (p = ${fmtP(e.pValue)}, ${Number(e.permutations).toLocaleString()} permutations), `,
+      `effect ${e.statistic} (mean distance between regions − within)`,
+      m.servedModelsDiffer ? h('span', {class: 'badge state-partial'}, ' Served models differ') : null);
+  }
+
+  function modelBlock(q, m) {
     const regions = m.regions || [];
     const base = regions[0];
     const sims = m.similarities || [];
@@ -1155,15 +1242,31 @@ function comparisonView(root, jobId) {
           sims.map(s => h('li', {class: `sim ${s.score < 0.5 ? 'sim-low' : ''}`},
             `${s.regionA} ↔ ${s.regionB} `, h('strong', {}, Number(s.score).toFixed(2)),
             h('meter', {min: 0, max: 1, low: 0.5, optimum: 1, value: s.score, 'aria-hidden': 'true'})))) : null),
+      regionEffectLine(m),
       h('div', {class: 'region-cols', style: `--cols:${Math.max(1, regions.length)}`},
-        regions.map((r, i) => regionColumn(r, i === 0 ? null : base, i === 0 ? null : scoreOf(base.region, r.region)))));
+        regions.map((r, i) => regionColumn(q, m, r, i === 0 ? null : base, i === 0 ? null : scoreOf(base.region, r.region)))));
   }
 
-  function regionColumn(r, base, sim) {
+  function samplesList(q, m, r) {
+    const answers = r.answers || [];
+    if (answers.length < 2) return null;
+    const id = `${q.questionId}/${m.modelId}@${r.region}`;
+    const details = h('details', {class: 'samples', open: openSamples.has(id)},
+      h('summary', {}, `All ${answers.length} samples`),
+      h('ol', {class: 'sample-list', start: 0}, answers.map(a => h('li', {class: 'sample', dataset: {sample: String(a.sample)}},
+        h('span', {class: 'small muted'}, `#${a.sample} `), a.status ? cellBadge(a.status) : h('span', {class: 'muted small'}, 'pending'),
+        a.refusal ? h('span', {class: 'badge state-refusal', title: a.refusalReason || ''}, ' ⚑ Refusal') : null,
+        a.text ? h('p', {class: 'sample-text'}, a.text) : null))));
+    details.addEventListener('toggle', () => { if (details.open) openSamples.add(id); else openSamples.delete(id); });
+    return details;
+  }
+
+  function regionColumn(q, m, r, base, sim) {
     let textEl;
     let diffNote = null;
     if (r.text === null || r.text === undefined || r.text === '') {
-      textEl = h('p', {class: 'muted answer-text'}, r.status === 'SUCCEEDED' ? '(empty answer)' : `No answer${r.errorCode ? ` (${r.errorCode})` : ''}.`);
+      textEl = h('p', {class: 'muted answer-text'}, r.status === 'SUCCEEDED' ? '(empty answer)'
+        : r.status ? `No answer${r.errorCode ? ` (${r.errorCode})` : ''}.` : 'No answer yet.');
     } else if (!base || !base.text) {
       textEl = h('p', {class: 'answer-text'}, r.text);
     } else {
@@ -1176,27 +1279,37 @@ function comparisonView(root, jobId) {
       diffNote = h('p', {class: 'small muted diff-note'}, d.truncated ? 'Too long to diff.'
         : `vs ${base.region}: ${d.added} added, ${d.removed} missing, ${d.same} shared words`);
     }
+    const ci = r.refusalRateCi95;
     return h('section', {class: 'region-col', dataset: {region: r.region}, 'aria-label': `${r.region} answer`},
       h('header', {class: 'region-col-head'},
         h('h4', {}, r.region, base ? null : h('span', {class: 'muted small'}, ' (baseline)')),
-        cellBadge(r.status),
+        r.status ? cellBadge(r.status) : cellBadge('PENDING'),
         r.refusal ? h('span', {class: 'badge state-refusal', title: r.refusalReason || ''},
           h('span', {'aria-hidden': 'true', class: 'badge-icon'}, '⚑'), ' Refusal') : null),
       h('p', {class: 'small muted region-meta'},
         [r.latencyMs !== null && r.latencyMs !== undefined ? fmtMs(r.latencyMs) : null,
           r.finishReason ? `finish: ${r.finishReason}` : null, r.errorCode ? `error: ${r.errorCode}` : null,
           sim ? `similarity to ${base.region}: ${Number(sim.score).toFixed(2)}` : null].filter(Boolean).join(' · ')),
+      (r.answers || []).length > 1 ? h('p', {class: 'small region-stats'},
+        `${r.refusals}/${r.succeeded} refused`, ci ? ` (${fmtPct(r.refusalRate)}, 95 % ${fmtPct(ci[0])}–${fmtPct(ci[1])})` : '',
+        r.withinSimilarity !== null && r.withinSimilarity !== undefined ? ` · within-region similarity ${Number(r.withinSimilarity).toFixed(2)}` : '',
+        (r.servedModels || []).length ? ` · served: ${r.servedModels.join(', ')}` : '') : null,
       r.refusal && r.refusalReason ? h('p', {class: 'small refusal-reason'}, 'Refusal: ', r.refusalReason) : null,
-      textEl, diffNote);
+      textEl, diffNote, samplesList(q, m, r));
   }
 
   onlyDivergent.addEventListener('change', renderAll);
   showRemoved.addEventListener('change', () => body.classList.toggle('hide-removed', !showRemoved.checked));
 
   let needsToken = false;
+  let loading = false;
+  let again = false;
   const load = async () => {
+    if (loading) { again = true; return; } // one request at a time; the latest change is read after it
+    loading = true;
     needsToken = false;
     const r = await api(`jobs/${enc(jobId)}/comparison`);
+    loading = false;
     if (disposed) return;
     body.removeAttribute('aria-busy');
     if (!r.ok) {
@@ -1206,13 +1319,49 @@ function comparisonView(root, jobId) {
     }
     data = r.data;
     renderAll();
+    if (again) { again = false; load(); }
   };
-  const onToken = () => { if (needsToken && !disposed) load(); };
+
+  // While the job runs, reload when answers arrive: at most every RELOAD_MS, and once more at job.finished.
+  const RELOAD_MS = 1500;
+  let reloadTimer = null;
+  const scheduleReload = () => {
+    if (reloadTimer || disposed) return;
+    reloadTimer = setTimeout(() => { reloadTimer = null; load(); }, RELOAD_MS);
+  };
+  const follow = async () => {
+    const job = await api(`jobs/${enc(jobId)}`);
+    if (disposed || !job.ok || TERMINAL_JOB.has(job.data.status)) return;
+    liveState.textContent = '● Updating while the job runs';
+    stream = followEvents(`jobs/${enc(jobId)}/events`, {
+      headers: authHeaders,
+      isLast: ev => ev.type === 'job.finished',
+      onEvent: ev => {
+        if (disposed) return;
+        if (ev.type === 'job.finished') {
+          liveState.textContent = 'Job finished.';
+          clearTimeout(reloadTimer);
+          reloadTimer = null;
+          load();
+        } else if (ev.type === 'execution.finished') {
+          scheduleReload();
+        }
+      },
+      onState: state => {
+        if (!disposed && (state === 'failed' || state === 'unauthorized')) liveState.textContent = '';
+      },
+    });
+  };
+
+  const onToken = () => { if (needsToken && !disposed) { load(); follow(); } };
   window.addEventListener(TOKEN_CHANGED, onToken);
   load();
+  follow();
 
   return () => {
     disposed = true;
+    clearTimeout(reloadTimer);
+    if (stream) stream.close();
     window.removeEventListener(TOKEN_CHANGED, onToken);
   };
 }

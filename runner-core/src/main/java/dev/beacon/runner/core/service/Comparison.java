@@ -2,31 +2,149 @@ package dev.beacon.runner.core.service;
 
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import java.util.List;
+import java.util.Objects;
 
 /**
- * The answers of a job laid side by side: per question, per model, each region's answer, how
- * similar each pair of regions' answers is, and whether an answer looks like a refusal.
+ * The answers of a job laid side by side, with the region-effect statistics of contract section 4b:
+ * per question, per model, each region's answers (every sample), how similar the regions' answers are
+ * to each other and within each region, refusals with their rate, and whether the region makes a
+ * difference beyond chance. Components are declared in the order the JSON view lists them.
  *
- * @param measure how {@link Similarity#score()} is computed (e.g. {@code token-jaccard})
+ * <p>Numbers are rounded for display: similarities, statistics, rates and intervals to 4 decimals,
+ * q-values to 4 significant digits; p-values are exact ((1 + k) / (1 + permutations)).
+ *
+ * @param measure how similarity is computed: {@code embedding:all-MiniLM-L6-v2} or {@code token-jaccard}
+ * @param samples the job's samples per question and endpoint
+ * @param alpha   the false discovery rate below which a q-value counts as divergent
  */
-public record Comparison(String jobId, String measure, List<QuestionComparison> questions) {
+public record Comparison(String jobId, String measure, int samples, double alpha, List<QuestionComparison> questions,
+                         Summary summary) {
 
-    public record QuestionComparison(String questionId, String text, List<ModelComparison> models) {
+    public Comparison {
+        Objects.requireNonNull(jobId, "jobId");
+        Objects.requireNonNull(measure, "measure");
+        questions = List.copyOf(questions);
+        Objects.requireNonNull(summary, "summary");
     }
 
-    /** @param divergent true when some pair of regions scores below the divergence threshold or only some regions refused */
-    public record ModelComparison(String modelId, List<RegionAnswer> regions, List<Similarity> similarities, boolean divergent) {
+    /** One question across every model of the job. */
+    public record QuestionComparison(String questionId, String text, List<ModelComparison> models) {
+
+        public QuestionComparison {
+            models = List.copyOf(models);
+        }
     }
 
     /**
-     * @param refusal       the answer declines to answer (finish reason {@code content_filter} or a refusal phrase)
-     * @param refusalReason why it was flagged, or {@code null}
+     * One model's regions on one question.
+     *
+     * @param similarities       every pair of regions that both have a succeeded answer
+     * @param servedModelsDiffer the regions report different served models or system fingerprints
+     * @param divergent          testable: {@code regionEffect.qValue < alpha}; otherwise some pair scores
+     *                           below {@link ComparisonBuilder#DIVERGENCE_THRESHOLD} or only some regions refused
      */
-    public record RegionAnswer(String region, ExecutionStatus status, String text, String finishReason, Long latencyMs,
+    public record ModelComparison(String modelId, List<RegionAnswers> regions, List<Similarity> similarities,
+                                  RegionEffect regionEffect, boolean servedModelsDiffer, boolean divergent) {
+
+        public ModelComparison {
+            regions = List.copyOf(regions);
+            similarities = List.copyOf(similarities);
+            Objects.requireNonNull(regionEffect, "regionEffect");
+        }
+    }
+
+    /**
+     * One region's answers. The fields up to {@code errorCode} describe sample 0, as in v1.
+     *
+     * @param status           sample 0's status, {@code null} while it has none
+     * @param answers          every sample, in order; a sample not stored yet has a {@code null} status
+     * @param succeeded        samples that succeeded
+     * @param refusals         succeeded samples that are refusals
+     * @param refusalRate      {@code refusals / succeeded}, {@code null} without a succeeded sample
+     * @param refusalRateCi95  Wilson 95 % interval of the rate, {@code null} without a succeeded sample
+     * @param withinSimilarity mean similarity over pairs of distinct succeeded samples, {@code null} below two
+     * @param servedModels     the distinct served models the provider reported (empty when none did)
+     */
+    public record RegionAnswers(String region, ExecutionStatus status, String text, String finishReason, Long latencyMs,
+                                boolean refusal, String refusalReason, String errorCode, List<SampleAnswer> answers,
+                                int succeeded, int refusals, Double refusalRate, List<Double> refusalRateCi95,
+                                Double withinSimilarity, List<String> servedModels) {
+
+        public RegionAnswers {
+            answers = List.copyOf(answers);
+            refusalRateCi95 = refusalRateCi95 == null ? null : List.copyOf(refusalRateCi95);
+            servedModels = List.copyOf(servedModels);
+            if (succeeded < 0 || refusals < 0 || refusals > succeeded) {
+                throw new IllegalArgumentException("refusals and succeeded must satisfy 0 <= refusals <= succeeded, but were "
+                        + refusals + " and " + succeeded);
+            }
+        }
+    }
+
+    /**
+     * One sample of a region.
+     *
+     * @param refusal       the answer declines to answer (see {@link dev.beacon.runner.core.analysis.RefusalClassifier})
+     * @param refusalReason the rule that said so, or {@code null}
+     */
+    public record SampleAnswer(int sample, ExecutionStatus status, String text, String finishReason, Long latencyMs,
                                boolean refusal, String refusalReason, String errorCode) {
     }
 
-    /** Similarity of two regions' answers, 0 (nothing shared) to 1 (same words). */
+    /** Mean similarity over every pair (answer of A, answer of B) of succeeded answers: 0 (nothing shared) to 1. */
     public record Similarity(String regionA, String regionB, double score) {
+    }
+
+    /**
+     * The permutation test of region labels.
+     *
+     * @param testable     at least two regions have at least two succeeded answers
+     * @param reason       why it is not testable, else {@code null}
+     * @param statistic    mean distance between regions − mean distance within regions; {@code null} if not testable
+     * @param pValue       {@code (1 + #{T_perm >= T_obs}) / (1 + permutations)}; {@code null} if not testable
+     * @param qValue       Benjamini–Hochberg over every testable (question, model) of the job; {@code null} if not testable
+     * @param permutations relabelings drawn; {@code null} if not testable
+     */
+    public record RegionEffect(boolean testable, String reason, Double statistic, Double pValue, Double qValue,
+                               Integer permutations) {
+
+        public RegionEffect {
+            if (testable == (reason != null)) {
+                throw new IllegalArgumentException("reason must be given exactly when not testable, but testable was " + testable
+                        + " and reason " + reason);
+            }
+        }
+
+        /** Not testable, for the given reason. */
+        public static RegionEffect untestable(String reason) {
+            return new RegionEffect(false, Objects.requireNonNull(reason, "reason"), null, null, null, null);
+        }
+    }
+
+    /**
+     * The job at a glance.
+     *
+     * @param tests     testable (question, model)s
+     * @param divergent divergent (question, model)s, by either rule
+     * @param perRegion every (model, region) of the job, in the spec's order
+     */
+    public record Summary(int tests, int divergent, List<RegionSummary> perRegion) {
+
+        public Summary {
+            perRegion = List.copyOf(perRegion);
+        }
+    }
+
+    /**
+     * One endpoint's answers over every question.
+     *
+     * @param answers succeeded answers
+     */
+    public record RegionSummary(String modelId, String region, int answers, int refusals, Double refusalRate,
+                                List<Double> refusalRateCi95) {
+
+        public RegionSummary {
+            refusalRateCi95 = refusalRateCi95 == null ? null : List.copyOf(refusalRateCi95);
+        }
     }
 }

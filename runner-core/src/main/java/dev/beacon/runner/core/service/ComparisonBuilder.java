@@ -1,128 +1,181 @@
 package dev.beacon.runner.core.service;
 
+import dev.beacon.runner.core.analysis.AnalysisSettings;
+import dev.beacon.runner.core.analysis.AnswerEmbeddingCache;
+import dev.beacon.runner.core.analysis.BenjaminiHochberg;
+import dev.beacon.runner.core.analysis.RefusalClassifier;
+import dev.beacon.runner.core.analysis.RegionLabelPermutation;
+import dev.beacon.runner.core.analysis.ServedIdentity;
 import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.domain.ExecutionResult;
-import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.Question;
 import dev.beacon.runner.core.spec.JobSpec;
 import dev.beacon.runner.core.spec.ModelSelection;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.regex.Pattern;
+import java.util.Objects;
+import java.util.function.Function;
 
 /**
- * Lays a job's answers side by side for each question and model, scores how alike each pair of
- * regions answered (token Jaccard: shared distinct words ÷ all distinct words, case-folded), and
- * flags refusals (finish reason {@code content_filter}, or one of a documented list of refusal
- * phrases). A pure function of the spec and the stored rows.
+ * Builds the comparison of contract section 4b from a job's spec and stored rows: per question and
+ * model, each region's answers, refusals (see {@link RefusalClassifier}), similarity between and within
+ * regions (by the cache's measure), and the region-effect permutation test, then Benjamini–Hochberg
+ * q-values over every testable (question, model) of the job and the job's summary. A pure function of
+ * the rows (the p-values are seeded from the ids), so it can be recomputed at any time, also while the
+ * job runs.
+ *
+ * <p>It is blocking CPU work: embeddings (each answer once, then from the cache) and up to
+ * {@code permutations} relabelings per (question, model). {@link #build} runs on the caller's thread;
+ * {@link JobComparisons} runs it on a bounded scheduler of its own.
  */
 public final class ComparisonBuilder {
 
-    /** Pairs scoring below this are called divergent. */
+    /** The v1 rule's threshold: a pair of regions scoring below it is divergent when the test is not testable. */
     public static final double DIVERGENCE_THRESHOLD = 0.5;
 
-    /** Phrases that mark an answer as a refusal, matched case-insensitively. */
-    public static final List<String> REFUSAL_PHRASES = List.of(
-            "i'm sorry, but i can't", "i am sorry, but i cannot", "i can't discuss", "i cannot discuss",
-            "i can't help with", "i cannot help with", "i can't provide", "i cannot provide", "i'm unable to",
-            "i am unable to", "i won't be able to", "let's talk about something else", "i must decline",
-            "i'm not able to discuss", "this topic is sensitive");
+    private final AnswerEmbeddingCache embeddings;
+    private final AnalysisSettings settings;
+    private final ModelComparer comparer;
 
-    private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}']+");
-
-    private ComparisonBuilder() {
+    /**
+     * @param refusals must expect the cache's embeddings when it has a semantic rule
+     * @param servedBy what each row's provider said it served (its provenance); may return {@code null}
+     */
+    public ComparisonBuilder(AnswerEmbeddingCache embeddings, RefusalClassifier refusals, AnalysisSettings settings,
+                             Function<ExecutionResult, ServedIdentity> servedBy) {
+        this.embeddings = Objects.requireNonNull(embeddings, "embeddings");
+        Objects.requireNonNull(refusals, "refusals");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        Objects.requireNonNull(servedBy, "servedBy");
+        if (refusals.semantic() && !refusals.measure().equals(embeddings.measure())) {
+            throw new IllegalArgumentException("refusals must use the embeddings' measure " + embeddings.measure() + ", but used "
+                    + refusals.measure());
+        }
+        this.comparer = new ModelComparer(embeddings, refusals, new RegionLabelPermutation(settings.permutations()), servedBy);
     }
 
-    public static Comparison build(String jobId, JobSpec spec, List<ExecutionResult> rows) {
-        Map<String, Map<EndpointId, ExecutionResult>> byQuestion = new HashMap<>();
+    /** The classifier that goes with the cache ({@link RefusalClassifier#forEmbeddings}); no provenance. */
+    public ComparisonBuilder(AnswerEmbeddingCache embeddings, AnalysisSettings settings) {
+        this(embeddings, RefusalClassifier.forEmbeddings(embeddings), settings, row -> null);
+    }
+
+    /** The settings in use. */
+    public AnalysisSettings settings() {
+        return settings;
+    }
+
+    /** The similarity measure, e.g. {@code embedding:all-MiniLM-L6-v2}. */
+    public String measure() {
+        return embeddings.measure();
+    }
+
+    /**
+     * The comparison, computed on the calling thread (blocking).
+     *
+     * @param rows the job's stored executions, any order; rows of cells outside the spec are ignored
+     * @throws IllegalStateException if the embedding model cannot be loaded or run
+     */
+    public Comparison build(String jobId, JobSpec spec, List<ExecutionResult> rows) {
+        List<ModelComparer.Group> groups = groups(jobId, spec, rows);
+        List<ModelComparer.Draft> drafts = new ArrayList<>(groups.size());
+        for (ModelComparer.Group g : groups) {
+            drafts.add(compare(g));
+        }
+        return assemble(jobId, spec, drafts);
+    }
+
+    /** One (question, model) before the job-wide q-values (blocking). */
+    ModelComparer.Draft compare(ModelComparer.Group group) {
+        return comparer.compare(group);
+    }
+
+    /** The (question, model)s of the job in spec order, each with its stored rows. */
+    static List<ModelComparer.Group> groups(String jobId, JobSpec spec, List<ExecutionResult> rows) {
+        Map<String, Map<EndpointId, ExecutionResult[]>> byQuestion = new HashMap<>();
         for (ExecutionResult r : rows) {
-            byQuestion.computeIfAbsent(r.cell().questionId(), q -> new HashMap<>()).put(r.cell().endpoint(), r);
+            int sample = r.cell().sample();
+            if (sample >= spec.samples()) {
+                continue;
+            }
+            byQuestion.computeIfAbsent(r.cell().questionId(), q -> new HashMap<>())
+                    .computeIfAbsent(r.cell().endpoint(), e -> new ExecutionResult[spec.samples()])[sample] = r;
         }
-        List<Comparison.QuestionComparison> questions = new ArrayList<>();
+        List<ModelComparer.Group> groups = new ArrayList<>();
         for (Question q : spec.questions()) {
-            Map<EndpointId, ExecutionResult> answers = byQuestion.getOrDefault(q.id(), Map.of());
-            List<Comparison.ModelComparison> models = new ArrayList<>();
+            Map<EndpointId, ExecutionResult[]> stored = byQuestion.getOrDefault(q.id(), Map.of());
             for (ModelSelection m : spec.models()) {
-                models.add(compareModel(m, answers));
-            }
-            questions.add(new Comparison.QuestionComparison(q.id(), q.text(), models));
-        }
-        return new Comparison(jobId, "token-jaccard", questions);
-    }
-
-    private static Comparison.ModelComparison compareModel(ModelSelection model, Map<EndpointId, ExecutionResult> answers) {
-        List<Comparison.RegionAnswer> regions = new ArrayList<>();
-        for (String region : model.regions()) {
-            regions.add(answerOf(region, answers.get(new EndpointId(model.id(), region))));
-        }
-        List<Comparison.Similarity> similarities = new ArrayList<>();
-        boolean divergent = false;
-        for (int i = 0; i < regions.size(); i++) {
-            for (int j = i + 1; j < regions.size(); j++) {
-                Comparison.RegionAnswer a = regions.get(i);
-                Comparison.RegionAnswer b = regions.get(j);
-                if (a.text() == null || b.text() == null) {
-                    continue;
+                List<ExecutionResult[]> samples = new ArrayList<>();
+                for (String region : m.regions()) {
+                    samples.add(stored.getOrDefault(new EndpointId(m.id(), region), new ExecutionResult[spec.samples()]));
                 }
-                double score = jaccard(a.text(), b.text());
-                similarities.add(new Comparison.Similarity(a.region(), b.region(), Math.round(score * 1000) / 1000.0));
-                divergent |= score < DIVERGENCE_THRESHOLD || a.refusal() != b.refusal();
+                groups.add(new ModelComparer.Group(jobId, q.id(), m.id(), m.regions(), samples));
             }
         }
-        return new Comparison.ModelComparison(model.id(), regions, similarities, divergent);
+        return groups;
     }
 
-    private static Comparison.RegionAnswer answerOf(String region, ExecutionResult r) {
-        if (r == null) {
-            return new Comparison.RegionAnswer(region, null, null, null, null, false, null, null);
-        }
-        if (r.status() != ExecutionStatus.SUCCEEDED) {
-            return new Comparison.RegionAnswer(region, r.status(), null, null, r.latencyMs(), false, null, r.error().code());
-        }
-        String text = r.output().text();
-        String finish = r.output().finishReason();
-        String reason = refusalReason(text, finish);
-        return new Comparison.RegionAnswer(region, r.status(), text, finish, r.latencyMs(), reason != null, reason, null);
-    }
-
-    /** Why an answer counts as a refusal, or {@code null} if it does not. */
-    static String refusalReason(String text, String finishReason) {
-        if ("content_filter".equalsIgnoreCase(finishReason)) {
-            return "finish reason content_filter";
-        }
-        String lower = text.toLowerCase(Locale.ROOT).replace('\u2019', '\'');
-        for (String phrase : REFUSAL_PHRASES) {
-            if (lower.contains(phrase)) {
-                return "refusal phrase \"" + phrase + "\"";
+    /** Adds the q-values, the divergence verdicts and the summary. {@code drafts} are in (question, model) order. */
+    Comparison assemble(String jobId, JobSpec spec, List<ModelComparer.Draft> drafts) {
+        List<Integer> testable = new ArrayList<>();
+        for (int i = 0; i < drafts.size(); i++) {
+            if (drafts.get(i).effect().testable()) {
+                testable.add(i);
             }
         }
-        return null;
-    }
-
-    /** Token Jaccard similarity of two texts; 1.0 for two texts without words. */
-    static double jaccard(String a, String b) {
-        Set<String> x = words(a);
-        Set<String> y = words(b);
-        if (x.isEmpty() && y.isEmpty()) {
-            return 1.0;
+        double[] p = new double[testable.size()];
+        for (int k = 0; k < p.length; k++) {
+            p[k] = drafts.get(testable.get(k)).pValue();
         }
-        Set<String> union = new HashSet<>(x);
-        union.addAll(y);
-        x.retainAll(y);
-        return (double) x.size() / union.size();
-    }
-
-    private static Set<String> words(String text) {
-        Set<String> result = new HashSet<>();
-        var m = WORD.matcher(text.toLowerCase(Locale.ROOT));
-        while (m.find()) {
-            result.add(m.group());
+        double[] q = BenjaminiHochberg.qValues(p);
+        double[] qByDraft = new double[drafts.size()];
+        java.util.Arrays.fill(qByDraft, Double.NaN);
+        for (int k = 0; k < q.length; k++) {
+            qByDraft[testable.get(k)] = q[k];
         }
-        return result;
+
+        int models = spec.models().size();
+        List<Comparison.QuestionComparison> questions = new ArrayList<>();
+        int divergentCount = 0;
+        Map<EndpointId, int[]> tallies = new HashMap<>();
+        for (int qi = 0; qi < spec.questions().size(); qi++) {
+            Question question = spec.questions().get(qi);
+            List<Comparison.ModelComparison> modelComparisons = new ArrayList<>(models);
+            for (int mi = 0; mi < models; mi++) {
+                int index = qi * models + mi;
+                ModelComparer.Draft d = drafts.get(index);
+                Comparison.RegionEffect effect = d.effect();
+                boolean divergent;
+                if (effect.testable()) {
+                    double qValue = qByDraft[index];
+                    divergent = qValue < settings.alpha();
+                    effect = new Comparison.RegionEffect(true, null, effect.statistic(), effect.pValue(), Rounding.significant(qValue),
+                            effect.permutations());
+                } else {
+                    divergent = d.ruleOfThumb();
+                }
+                divergentCount += divergent ? 1 : 0;
+                for (Comparison.RegionAnswers r : d.regions()) {
+                    int[] t = tallies.computeIfAbsent(new EndpointId(d.modelId(), r.region()), e -> new int[2]);
+                    t[0] += r.succeeded();
+                    t[1] += r.refusals();
+                }
+                modelComparisons.add(new Comparison.ModelComparison(d.modelId(), d.regions(), d.similarities(), effect,
+                        d.servedModelsDiffer(), divergent));
+            }
+            questions.add(new Comparison.QuestionComparison(question.id(), question.text(), modelComparisons));
+        }
+
+        List<Comparison.RegionSummary> perRegion = new ArrayList<>();
+        for (ModelSelection m : spec.models()) {
+            for (String region : m.regions()) {
+                int[] t = tallies.getOrDefault(new EndpointId(m.id(), region), new int[2]);
+                perRegion.add(new Comparison.RegionSummary(m.id(), region, t[0], t[1],
+                        t[0] == 0 ? null : Rounding.decimals((double) t[1] / t[0]), t[0] == 0 ? null : ModelComparer.interval(t[1], t[0])));
+            }
+        }
+        return new Comparison(jobId, embeddings.measure(), spec.samples(), settings.alpha(), questions,
+                new Comparison.Summary(testable.size(), divergentCount, perRegion));
     }
 }

@@ -36,13 +36,34 @@ public final class DefaultJobService implements JobService, AutoCloseable {
     private final JobRunner runner;
     private final Clock clock;
     private final JobEventFeed feed;
+    private final JobComparisons comparisons;
+    private final boolean ownsComparisons;
 
     /**
+     * Comparisons with {@link JobComparisons#withDefaults()} (the best embedder on the class path, default
+     * analysis settings, a {@code beacon-analysis} scheduler owned and closed by this service).
+     *
      * @param eventPollInterval how often live event streams re-read the store even without a signal
      *                          (a safety net for lost signals)
      */
     public DefaultJobService(JobStore store, JobSignals signals, JobSpecReader reader, ExecutionPlanner planner,
                              JobRunner runner, Clock clock, Duration eventPollInterval) {
+        this(store, signals, reader, planner, runner, clock, eventPollInterval, JobComparisons.withDefaults(), true);
+    }
+
+    /**
+     * @param eventPollInterval how often live event streams re-read the store even without a signal
+     *                          (a safety net for lost signals)
+     * @param comparisons       computes {@link #comparison}s; not closed by this service
+     */
+    public DefaultJobService(JobStore store, JobSignals signals, JobSpecReader reader, ExecutionPlanner planner,
+                             JobRunner runner, Clock clock, Duration eventPollInterval, JobComparisons comparisons) {
+        this(store, signals, reader, planner, runner, clock, eventPollInterval, comparisons, false);
+    }
+
+    private DefaultJobService(JobStore store, JobSignals signals, JobSpecReader reader, ExecutionPlanner planner,
+                              JobRunner runner, Clock clock, Duration eventPollInterval, JobComparisons comparisons,
+                              boolean ownsComparisons) {
         this.store = Objects.requireNonNull(store, "store");
         this.signals = Objects.requireNonNull(signals, "signals");
         this.reader = Objects.requireNonNull(reader, "reader");
@@ -50,6 +71,8 @@ public final class DefaultJobService implements JobService, AutoCloseable {
         this.runner = Objects.requireNonNull(runner, "runner");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.feed = new JobEventFeed(store, signals, eventPollInterval, Schedulers.parallel());
+        this.comparisons = Objects.requireNonNull(comparisons, "comparisons");
+        this.ownsComparisons = ownsComparisons;
     }
 
     @Override
@@ -97,10 +120,16 @@ public final class DefaultJobService implements JobService, AutoCloseable {
         return get(id).thenMany(feed.events(id, afterSeq));
     }
 
+    /**
+     * Reads the job's rows, then computes the comparison on the analysis scheduler of
+     * {@link JobComparisons}, never on the caller's thread. On error (unknown job, store, model) emits it;
+     * on cancel the computation is abandoned: no further (question, model) starts, running ones finish
+     * unobserved.
+     */
     @Override
     public Mono<Comparison> comparison(JobId id) {
         return get(id).flatMap(job -> store.orderedExecutions(id).collectList()
-                .map(rows -> ComparisonBuilder.build(id.toString(), job.spec(), rows)));
+                .flatMap(rows -> comparisons.compare(id.toString(), job.spec(), rows)));
     }
 
     @Override
@@ -116,5 +145,8 @@ public final class DefaultJobService implements JobService, AutoCloseable {
     @Override
     public void close() {
         feed.close();
+        if (ownsComparisons) {
+            comparisons.close();
+        }
     }
 }

@@ -57,7 +57,12 @@ public interface JobService {
      */
     Flux<StoredEvent> events(JobId id, long afterSeq);
 
-    /** Side-by-side answers of each model across regions; errors with {@link JobNotFoundException}. */
+    /**
+     * Side-by-side answers of each model across regions with the region-effect statistics (contract
+     * section 4b), computed from the rows stored so far, off the caller's thread. Errors with
+     * {@link JobNotFoundException}, or with the analysis's error (e.g. an embedding model that cannot
+     * be loaded). On cancel the computation is abandoned.
+     */
     Mono<Comparison> comparison(JobId id);
 
     /** The configured endpoints with their circuit state and load. */

@@ -7,6 +7,7 @@ import dev.beacon.runner.core.service.EvidenceService;
 import dev.beacon.runner.core.store.EvidenceStore;
 import dev.beacon.runner.core.plan.ExecutionPlanner;
 import dev.beacon.runner.core.service.DefaultJobService;
+import dev.beacon.runner.core.service.JobComparisons;
 import dev.beacon.runner.core.service.JobService;
 import dev.beacon.runner.core.spec.JobSpecReader;
 import dev.beacon.runner.core.store.JobSignals;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -26,21 +28,28 @@ import org.springframework.context.annotation.Bean;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * The {@link JobService} over the store, and the {@link JobDispatcher} that runs this instance's share
+ * The {@link JobService} over the store (comparisons by {@link RunnerAnalysisAutoConfiguration}'s
+ * {@link JobComparisons}), and the {@link JobDispatcher} that runs this instance's share
  * of the queued jobs. The dispatcher starts with the application context and, on shutdown (SIGTERM),
  * stops claiming and stops its running jobs, releasing their leases so that they are resumed (here
  * after a restart, or at once by another instance) — within {@code dispatcher.shutdown-timeout}.
  * Set {@code beacon.runner.dispatcher.enabled=false} for an instance that only serves the API.
  */
-@AutoConfiguration(after = {RunnerEngineAutoConfiguration.class, RunnerPersistenceAutoConfiguration.class})
+@AutoConfiguration(after = {RunnerEngineAutoConfiguration.class, RunnerPersistenceAutoConfiguration.class,
+        RunnerAnalysisAutoConfiguration.class})
 @ConditionalOnBean({JobStore.class, JobSignals.class, JobRunner.class})
 public final class RunnerServiceAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
     JobService beaconJobService(JobStore store, JobSignals signals, JobSpecReader reader, ExecutionPlanner planner, JobRunner runner,
-                                Clock clock, BeaconRunnerProperties properties) {
-        return new DefaultJobService(store, signals, reader, planner, runner, clock, properties.getDispatcher().getPollInterval());
+                                Clock clock, BeaconRunnerProperties properties, ObjectProvider<JobComparisons> comparisons) {
+        Duration poll = properties.getDispatcher().getPollInterval();
+        JobComparisons shared = comparisons.getIfAvailable();
+        // Without RunnerAnalysisAutoConfiguration (a host listing auto-configurations itself) the service
+        // makes and closes comparisons of its own.
+        return shared == null ? new DefaultJobService(store, signals, reader, planner, runner, clock, poll)
+                : new DefaultJobService(store, signals, reader, planner, runner, clock, poll, shared);
     }
 
     /** The published keys and the bundles of finished jobs, when the store keeps evidence. */

@@ -1,5 +1,6 @@
 package dev.beacon.runner.web.config;
 
+import dev.beacon.runner.core.analysis.AnalysisSettings;
 import dev.beacon.runner.core.dispatch.DispatcherSettings;
 import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.endpoint.EndpointCatalog;
@@ -56,6 +57,9 @@ public class BeaconRunnerProperties {
     /** Where jobs are stored (the database itself is {@code spring.r2dbc.url}). */
     private final Persistence persistence = new Persistence();
 
+    /** The comparison's statistics (contract section 4b). */
+    private final Analysis analysis = new Analysis();
+
     public Persistence getPersistence() {
         return persistence;
     }
@@ -90,6 +94,10 @@ public class BeaconRunnerProperties {
 
     public Receipts getReceipts() {
         return receipts;
+    }
+
+    public Analysis getAnalysis() {
+        return analysis;
     }
 
     /**
@@ -211,6 +219,20 @@ public class BeaconRunnerProperties {
                 d.getHeartbeat(), Duration.ofSeconds(1)));
         return convert(path + ".poll-interval", d.getPollInterval(), () -> new DispatcherSettings(instanceId, d.getCapacity(),
                 d.getLease(), d.getHeartbeat(), d.getPollInterval()));
+    }
+
+    /**
+     * The comparison's statistical settings.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the offending property
+     */
+    public AnalysisSettings toAnalysisSettings() {
+        Analysis a = analysis;
+        String path = PREFIX + ".analysis";
+        if (!(a.getAlpha() > 0 && a.getAlpha() < 1)) {
+            throw invalid(path + ".alpha", a.getAlpha(), "must be strictly between 0 and 1");
+        }
+        return convert(path + ".permutations", a.getPermutations(), () -> new AnalysisSettings(a.getAlpha(), a.getPermutations()));
     }
 
     private static <T> T convert(String property, Object value, Supplier<T> conversion) {
@@ -715,6 +737,38 @@ public class BeaconRunnerProperties {
 
         public void setSchema(String schema) {
             this.schema = schema;
+        }
+    }
+
+    /** The region-effect test of the comparison. */
+    public static class Analysis {
+
+        /**
+         * False discovery rate: a (question, model) is divergent when its Benjamini–Hochberg q-value is
+         * below it. Strictly between 0 and 1.
+         */
+        private double alpha = 0.05;
+
+        /**
+         * Random relabelings per region-effect test, 99 to 1000000; the smallest possible p-value is
+         * 1 / (permutations + 1).
+         */
+        private int permutations = 9999;
+
+        public double getAlpha() {
+            return alpha;
+        }
+
+        public void setAlpha(double alpha) {
+            this.alpha = alpha;
+        }
+
+        public int getPermutations() {
+            return permutations;
+        }
+
+        public void setPermutations(int permutations) {
+            this.permutations = permutations;
         }
     }
 
