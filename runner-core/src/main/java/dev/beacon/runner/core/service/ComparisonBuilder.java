@@ -56,9 +56,15 @@ public final class ComparisonBuilder {
         this.comparer = new ModelComparer(embeddings, refusals, new RegionLabelPermutation(settings.permutations()), servedBy);
     }
 
-    /** The classifier that goes with the cache ({@link RefusalClassifier#forEmbeddings}); no provenance. */
+    /** The classifier that goes with the cache ({@link RefusalClassifier#forEmbeddings}); served models from each row's provenance. */
     public ComparisonBuilder(AnswerEmbeddingCache embeddings, AnalysisSettings settings) {
-        this(embeddings, RefusalClassifier.forEmbeddings(embeddings), settings, row -> null);
+        this(embeddings, RefusalClassifier.forEmbeddings(embeddings), settings, ComparisonBuilder::servedIdentity);
+    }
+
+    /** What the row's provider said it served, from its provenance; {@code null} for a row without an answer. */
+    static ServedIdentity servedIdentity(ExecutionResult row) {
+        return row.output() == null ? null
+                : new ServedIdentity(row.output().provenance().servedModel(), row.output().provenance().systemFingerprint());
     }
 
     /** The settings in use. */
