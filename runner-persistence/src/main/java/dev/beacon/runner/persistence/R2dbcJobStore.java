@@ -745,9 +745,11 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
                     if (job.status().isTerminal()) {
                         return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0));
                     }
-                    if (job.status() == JobStatus.RUNNING) {
-                        return sql("UPDATE {jobs} SET cancel_requested = TRUE WHERE id = :id AND status = 'RUNNING'")
-                                .bind("id", id.value()).fetch().rowsUpdated()
+                    // A queued job that an instance has claimed (owner set, not started yet) is that
+                    // instance's to cancel: cancelling it here would race its start.
+                    if (job.status() == JobStatus.RUNNING || job.owner() != null) {
+                        return sql("UPDATE {jobs} SET cancel_requested = TRUE WHERE id = :id AND status = :status")
+                                .bind("id", id.value()).bind("status", job.status().name()).fetch().rowsUpdated()
                                 .thenReturn(new Cancel(CancelOutcome.REQUESTED, 0));
                     }
                     return cancelQueued(job, json.readSpec(found.getValue()));

@@ -381,6 +381,20 @@ abstract class JobStoreContract {
         assertThat(store.executions(job.id()).count().block(WAIT)).isZero();
     }
 
+    @Test
+    void cancellingAClaimedJobBeforeItStartedIsLeftToItsOwner() {
+        JobRecord job = submit(Jobs.spec("cancel-claimed", 1, 2));
+        assertThat(store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT)).isNotNull();
+
+        StepVerifier.create(store.requestCancel(job.id())).expectNext(CancelOutcome.REQUESTED).expectComplete().verify(WAIT);
+
+        // Not finished behind the owner's back: it is about to start the job and will see the flag.
+        JobRecord flagged = store.find(job.id()).block(WAIT);
+        assertThat(flagged.status()).isEqualTo(JobStatus.QUEUED);
+        assertThat(flagged.cancelRequested()).isTrue();
+        assertThat(store.executions(job.id()).count().block(WAIT)).isZero();
+    }
+
     // ------------------------------------------------------------------ claiming
 
     @Test

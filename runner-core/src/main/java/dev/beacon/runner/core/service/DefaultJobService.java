@@ -1,6 +1,7 @@
 package dev.beacon.runner.core.service;
 
 import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.engine.EndpointStatus;
 import dev.beacon.runner.core.engine.JobRunner;
@@ -13,11 +14,13 @@ import dev.beacon.runner.core.store.JobRecord;
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobStore;
 import dev.beacon.runner.core.store.NewJob;
+import dev.beacon.runner.core.store.RetryRefusedException;
 import dev.beacon.runner.core.store.Submission;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -113,6 +116,17 @@ public final class DefaultJobService implements JobService, AutoCloseable {
             case ALREADY_TERMINAL -> get(id).flatMap(job -> Mono.error(new JobAlreadyTerminalException(id, job.status())));
             case CANCELLED, REQUESTED -> get(id);
         });
+    }
+
+    @Override
+    public Mono<Submission> retry(JobId source, Set<ExecutionStatus> rerun, String idempotencyKey) {
+        return get(source)
+                .flatMap(job -> store.retry(new NewJob(JobId.random(), job.spec(), idempotencyKey, clock.instant()), source, rerun))
+                .onErrorMap(RetryRefusedException.class, e -> e.reason() == RetryRefusedException.Reason.SOURCE_NOT_FOUND
+                        ? new JobNotFoundException(source) : new JobNotRetryableException(source, e.getMessage()))
+                .flatMap(submission -> submission.created()
+                        ? signals.publish(new JobSignals.Signal.JobAvailable()).onErrorResume(e -> Mono.empty()).thenReturn(submission)
+                        : Mono.just(submission));
     }
 
     @Override

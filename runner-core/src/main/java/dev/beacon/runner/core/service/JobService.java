@@ -1,6 +1,7 @@
 package dev.beacon.runner.core.service;
 
 import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.engine.EndpointStatus;
 import dev.beacon.runner.core.event.StoredEvent;
@@ -9,6 +10,7 @@ import dev.beacon.runner.core.store.JobQuery;
 import dev.beacon.runner.core.store.JobRecord;
 import dev.beacon.runner.core.store.Submission;
 import java.util.List;
+import java.util.Set;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -48,6 +50,16 @@ public interface JobService {
      * {@link JobNotFoundException} or {@link JobAlreadyTerminalException}.
      */
     Mono<JobRecord> cancel(JobId id);
+
+    /**
+     * A new job that retries {@code source}: the same spec, the source's cells whose status is not in
+     * {@code rerun} carried over (never asked again), the others run as usual; the source never
+     * changes. With {@code idempotencyKey} used before for a retry of the same source, emits that job
+     * ({@code created} false). Errors with {@link JobNotFoundException}, with
+     * {@link JobNotRetryableException} when the source is not finished or has no cell in {@code rerun},
+     * or with the store's error.
+     */
+    Mono<Submission> retry(JobId source, Set<ExecutionStatus> rerun, String idempotencyKey);
 
     /**
      * The job's events with {@code seq > afterSeq}: first the stored ones, then live ones as they are

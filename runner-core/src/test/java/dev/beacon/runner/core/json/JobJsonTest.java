@@ -152,7 +152,7 @@ class JobJsonTest {
         assertThat(JSON.readExecution(json)).isEqualTo(result);
         JsonNode tree = JSON.parse(json);
         assertThat(tree.propertyNames()).containsExactly("questionId", "modelId", "region", "sample", "providerId", "status",
-                "attempts", "startedAt", "completedAt", "latencyMs", "output", "error", "provenance", "receipt");
+                "attempts", "startedAt", "completedAt", "latencyMs", "output", "error", "provenance", "carriedFrom", "receipt");
     }
 
     @Test

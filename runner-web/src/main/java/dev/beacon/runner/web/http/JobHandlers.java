@@ -1,5 +1,6 @@
 package dev.beacon.runner.web.http;
 
+import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.event.StoredEvent;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -48,6 +50,8 @@ final class JobHandlers {
     private final JobService service;
     /** {@code null} when the store keeps no evidence: then the evidence routes answer 404. */
     private final EvidenceService evidence;
+    private static final tools.jackson.databind.json.JsonMapper RETRY_BODY = tools.jackson.databind.json.JsonMapper.builder()
+            .enable(tools.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private final ExecutionExports exports;
     private final JobViews views;
     private final BoundedBody body;
@@ -138,6 +142,72 @@ final class JobHandlers {
                         exports.write(format, id, service.executions(id), message.bufferFactory())));
             });
         });
+    }
+
+    /** The statuses a retry runs again when the body does not say. */
+    static final Set<ExecutionStatus> DEFAULT_RETRY = Set.of(ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.CANCELLED);
+
+    /**
+     * {@code POST /jobs/{id}/retry}, optional body {@code {"statuses": [...]}}: 202 with the new job, 200
+     * for an idempotent repeat, 409 when the source still runs or has nothing to run again.
+     */
+    Mono<ServerResponse> retry(ServerRequest request) {
+        return Mono.defer(() -> {
+            acceptsJson(request);
+            JobId source = jobId(request);
+            String key = idempotencyKey(request);
+            return body.read(request)
+                    .map(text -> retryStatuses(request, text))
+                    .flatMap(statuses -> service.retry(source, statuses, key))
+                    .flatMap(submission -> {
+                        JobViews v = views.at(request);
+                        URI location = URI.create(v.jobPath(submission.job().id()));
+                        ServerResponse.BodyBuilder response = submission.created()
+                                ? ServerResponse.accepted().location(location)
+                                : ServerResponse.ok().header(HttpHeaders.CONTENT_LOCATION, location.toString());
+                        return response.contentType(MediaType.APPLICATION_JSON).bodyValue(v.bytes(v.job(submission.job())));
+                    });
+        });
+    }
+
+    /** The statuses named by a retry's body; the default for an empty body. Bad input is a 400 naming the field. */
+    private static Set<ExecutionStatus> retryStatuses(ServerRequest request, String text) {
+        if (text.isBlank()) {
+            return DEFAULT_RETRY;
+        }
+        requireJsonBody(request);
+        JsonNode root;
+        try {
+            root = RETRY_BODY.readTree(text);
+        } catch (RuntimeException e) {
+            throw ApiProblem.badRequest("$", "malformed JSON");
+        }
+        if (root == null || !root.isObject()) {
+            throw ApiProblem.badRequest("$", "must be a JSON object {\"statuses\": [...]}");
+        }
+        for (String field : root.propertyNames()) {
+            if (!field.equals("statuses")) {
+                throw ApiProblem.badRequest(field, "unknown field; allowed: statuses");
+            }
+        }
+        JsonNode statuses = root.path("statuses");
+        if (statuses.isMissingNode()) {
+            return DEFAULT_RETRY;
+        }
+        if (!statuses.isArray() || statuses.isEmpty()) {
+            throw ApiProblem.badRequest("statuses", "must be a non-empty array of execution statuses");
+        }
+        Set<ExecutionStatus> result = java.util.EnumSet.noneOf(ExecutionStatus.class);
+        for (int i = 0; i < statuses.size(); i++) {
+            JsonNode s = statuses.get(i);
+            try {
+                result.add(ExecutionStatus.valueOf(s.isString() ? s.stringValue() : "?"));
+            } catch (IllegalArgumentException e) {
+                throw ApiProblem.badRequest("statuses[" + i + "]", "must be one of SUCCEEDED, FAILED, TIMED_OUT, CANCELLED, but was "
+                        + abbreviate(s.toString()));
+            }
+        }
+        return result;
     }
 
     /** {@code POST /jobs/{id}/cancel}: 202 with the job as it is now; 409 for a terminal job. */

@@ -74,6 +74,7 @@ final class JobViews {
         node.put("endpoints", r.endpoints());
         node.put("samples", r.samples());
         node.put("cells", r.cells());
+        node.put("retryOf", r.retryOf() == null ? null : r.retryOf().toString());
         node.set("counts", counts(r.counts()));
         if (r.currentQuestion() == null) {
             node.putNull("currentQuestion");

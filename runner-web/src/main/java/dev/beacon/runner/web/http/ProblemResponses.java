@@ -2,6 +2,7 @@ package dev.beacon.runner.web.http;
 
 import dev.beacon.runner.core.service.JobAlreadyTerminalException;
 import dev.beacon.runner.core.service.JobNotFoundException;
+import dev.beacon.runner.core.service.JobNotRetryableException;
 import dev.beacon.runner.core.service.JobNotTerminalException;
 import dev.beacon.runner.core.spec.FieldError;
 import dev.beacon.runner.core.spec.SpecValidationException;
@@ -82,6 +83,9 @@ final class ProblemResponses implements HandlerFilterFunction<ServerResponse, Se
         }
         if (error instanceof JobNotFoundException e) {
             return ApiProblem.of(HttpStatus.NOT_FOUND, "job-not-found", "no job with id " + e.jobId());
+        }
+        if (error instanceof JobNotRetryableException e) {
+            return ApiProblem.of(HttpStatus.CONFLICT, "not-retryable", e.getMessage());
         }
         if (error instanceof JobNotTerminalException e) {
             return ApiProblem.of(HttpStatus.CONFLICT, "job-not-finished", "job " + e.jobId() + " is " + e.status()
