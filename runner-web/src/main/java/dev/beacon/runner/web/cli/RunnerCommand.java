@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "beacon-runner",
         description = "Without a subcommand (or with only --name=value Spring Boot arguments) the jar starts the server.",
-        subcommands = {VerifyCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, VerifyCommand.class, CommandLine.HelpCommand.class})
 public final class RunnerCommand implements Runnable {
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
