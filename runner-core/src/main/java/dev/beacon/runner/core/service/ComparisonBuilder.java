@@ -67,6 +67,11 @@ public final class ComparisonBuilder {
                 : new ServedIdentity(row.output().provenance().servedModel(), row.output().provenance().systemFingerprint());
     }
 
+    /** The embeddings (and their cache) this builder compares with. */
+    public AnswerEmbeddingCache embeddings() {
+        return embeddings;
+    }
+
     /** The settings in use. */
     public AnalysisSettings settings() {
         return settings;

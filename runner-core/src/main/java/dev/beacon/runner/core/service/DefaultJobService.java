@@ -147,6 +147,13 @@ public final class DefaultJobService implements JobService, AutoCloseable {
     }
 
     @Override
+    public Mono<java.util.Map<String, RunDrift.Baseline>> drift(JobId id, JobId baseline) {
+        return get(id).then(get(baseline))
+                .then(Mono.zip(store.orderedExecutions(id).collectList(), store.orderedExecutions(baseline).collectList()))
+                .flatMap(rows -> comparisons.drift(id.toString(), rows.getT1(), baseline.toString(), rows.getT2()));
+    }
+
+    @Override
     public List<EndpointStatus> endpoints() {
         return runner.endpointStatuses();
     }

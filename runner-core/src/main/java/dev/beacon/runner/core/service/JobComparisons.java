@@ -65,6 +65,17 @@ public final class JobComparisons implements AutoCloseable {
     }
 
     /**
+     * This job's drift from a baseline job ({@link RunDrift}), computed on the scheduler with the same
+     * embeddings and settings as the comparison. On error emits it; on cancel the computation is
+     * abandoned (it finishes unobserved).
+     */
+    public Mono<java.util.Map<String, RunDrift.Baseline>> drift(String jobId, List<ExecutionResult> rows, String baselineId,
+                                                                List<ExecutionResult> baselineRows) {
+        RunDrift drift = new RunDrift(builder.embeddings(), builder.settings());
+        return Mono.fromCallable(() -> drift.compare(jobId, rows, baselineId, baselineRows)).subscribeOn(scheduler);
+    }
+
+    /**
      * The comparison of a job's rows, computed on the scheduler; nothing runs on the subscribing thread.
      *
      * <p>On error (the embedding model cannot be loaded or run, or the scheduler's queue is full) emits

@@ -77,6 +77,13 @@ public interface JobService {
      */
     Mono<Comparison> comparison(JobId id);
 
+    /**
+     * Per question × endpoint ({@link RunDrift#key}), how this job's answers drifted from
+     * {@code baseline}'s. Errors with {@link JobNotFoundException} naming whichever job is unknown;
+     * on cancel the computation is abandoned.
+     */
+    Mono<java.util.Map<String, RunDrift.Baseline>> drift(JobId id, JobId baseline);
+
     /** The configured endpoints with their circuit state and load. */
     List<EndpointStatus> endpoints();
 }

@@ -222,7 +222,19 @@ final class JobHandlers {
     Mono<ServerResponse> comparison(ServerRequest request) {
         return Mono.defer(() -> {
             acceptsJson(request);
-            return service.comparison(jobId(request)).flatMap(c -> json(HttpStatus.OK, views.comparison(c)));
+            JobId id = jobId(request);
+            String baseline = request.queryParam("baseline").orElse(null);
+            if (baseline == null) {
+                return service.comparison(id).flatMap(c -> json(HttpStatus.OK, views.comparison(c)));
+            }
+            JobId baselineId;
+            try {
+                baselineId = JobId.parse(baseline);
+            } catch (IllegalArgumentException e) {
+                throw ApiProblem.of(HttpStatus.NOT_FOUND, "job-not-found", "no baseline job with id '" + abbreviate(baseline) + "'");
+            }
+            return Mono.zip(service.comparison(id), service.drift(id, baselineId))
+                    .flatMap(t -> json(HttpStatus.OK, views.comparison(t.getT1(), t.getT2())));
         });
     }
 

@@ -7,6 +7,7 @@ import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.json.JobJson;
 import dev.beacon.runner.core.service.Comparison;
 import dev.beacon.runner.core.service.EvidenceBundle;
+import dev.beacon.runner.core.service.RunDrift;
 import dev.beacon.runner.core.domain.RunnerKey;
 import dev.beacon.runner.core.store.JobRecord;
 import java.net.URI;
@@ -186,6 +187,37 @@ final class JobViews {
 
     JsonNode comparison(Comparison comparison) {
         return mapper.valueToTree(comparison);
+    }
+
+    /**
+     * The comparison with each region entry's {@code baseline} block (contract §4b), and a top-level
+     * {@code baseline} naming the baseline job and the question × endpoints only it has.
+     */
+    JsonNode comparison(Comparison comparison, java.util.Map<String, RunDrift.Baseline> drift) {
+        ObjectNode root = (ObjectNode) comparison(comparison);
+        java.util.Set<String> placed = new java.util.HashSet<>();
+        String baselineId = drift.values().stream().map(RunDrift.Baseline::jobId).findFirst().orElse(null);
+        for (JsonNode q : root.path("questions")) {
+            for (JsonNode m : q.path("models")) {
+                for (JsonNode r : m.path("regions")) {
+                    String key = RunDrift.key(q.path("questionId").asString(), m.path("modelId").asString() + "@" + r.path("region").asString());
+                    RunDrift.Baseline b = drift.get(key);
+                    if (b != null) {
+                        placed.add(key);
+                        ((ObjectNode) r).set("baseline", mapper.valueToTree(b));
+                    }
+                }
+            }
+        }
+        ObjectNode summary = root.putObject("baseline").put("jobId", baselineId);
+        ArrayNode only = summary.putArray("onlyInBaseline");
+        drift.forEach((key, b) -> {
+            if (!placed.contains(key)) {
+                String[] parts = key.split("\u0000", 2);
+                only.addObject().put("questionId", parts[0]).put("endpoint", parts[1]).put("answers", b.answers());
+            }
+        });
+        return root;
     }
 
     byte[] bytes(JsonNode node) {
