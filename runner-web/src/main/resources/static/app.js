@@ -536,6 +536,8 @@ function jobView(root, jobId) {
   const countsBox = h('div', {class: 'counts', id: 'counts', 'aria-live': 'polite', 'aria-atomic': 'true'});
   const elapsedBox = h('span', {id: 'elapsed', class: 'mono'});
   const cancelBtn = h('button', {type: 'button', class: 'btn btn-danger', id: 'cancel-job'}, 'Cancel job');
+  // Offered once the job has finished with cells that did not succeed: a new job asks only those again.
+  const retryBtn = h('button', {type: 'button', class: 'btn', id: 'retry-job', hidden: true}, 'Retry failed cells');
   const actionState = h('span', {class: 'small', role: 'status', id: 'action-state'});
   const authNotice = h('div', {class: 'notice notice-error stream-notice', id: 'auth-notice', role: 'alert', hidden: true});
   const streamNotice = h('div', {class: 'notice notice-error stream-notice', id: 'stream-notice', role: 'alert', hidden: true});
@@ -552,7 +554,7 @@ function jobView(root, jobId) {
         h('a', {class: 'btn', href: `#/jobs/${enc(jobId)}/compare`, id: 'open-comparison'}, 'Compare regions'),
         downloadButton(jobId, 'csv', 'Download CSV'),
         downloadButton(jobId, 'ndjson', 'Download NDJSON'),
-        cancelBtn, actionState)),
+        retryBtn, cancelBtn, actionState)),
     authNotice,
     streamNotice,
     h('section', {class: 'panel summary', 'aria-label': 'Progress'},
@@ -812,13 +814,16 @@ function jobView(root, jobId) {
       currentBox.textContent = (st.status || job.status) === 'QUEUED' ? 'Queued, waiting for a runner.' : 'Between questions.';
     }
     cancelBtn.disabled = st.finished || TERMINAL_JOB.has(st.status);
-    metaList.replaceChildren(
+    retryBtn.hidden = !(st.finished || TERMINAL_JOB.has(st.status)) || c.failed + c.timedOut + c.cancelled === 0;
+    metaList.replaceChildren(...[
       h('dt', {}, 'Id'), h('dd', {class: 'mono'}, jobId),
+      job.retryOf ? h('dt', {}, 'Retry of') : null,
+      job.retryOf ? h('dd', {}, h('a', {href: `#/jobs/${enc(job.retryOf)}`, id: 'retry-of', class: 'mono'}, job.retryOf)) : null,
       h('dt', {}, 'Created'), h('dd', {}, fmtTime(job.createdAt)),
       h('dt', {}, 'Started'), h('dd', {}, fmtTime(st.startedAt)),
       h('dt', {}, 'Finished'), h('dd', {}, fmtTime(st.finishedAt)),
       h('dt', {}, 'Size'), h('dd', {}, `${job.questions ?? st.questions.length} questions × ${job.endpoints ?? st.endpoints.length} endpoints`
-        + (st.samples > 1 ? ` × ${st.samples} samples` : '')));
+        + (st.samples > 1 ? ` × ${st.samples} samples` : ''))].filter(Boolean));
     renderElapsed();
   }
 
@@ -1014,6 +1019,19 @@ function jobView(root, jobId) {
     st.finishedQuestions.clear();
     connect();
   }
+
+  retryBtn.addEventListener('click', async () => {
+    retryBtn.disabled = true;
+    actionState.textContent = 'Starting a retry…';
+    const r = await api(`jobs/${enc(jobId)}/retry`, {method: 'POST'});
+    if (disposed) return;
+    retryBtn.disabled = false;
+    if (r.ok && r.data && r.data.id) {
+      location.hash = `#/jobs/${enc(r.data.id)}`;
+    } else {
+      actionState.textContent = `Could not retry: ${problemText(r)}`;
+    }
+  });
 
   cancelBtn.addEventListener('click', async () => {
     cancelBtn.disabled = true;

@@ -1,11 +1,8 @@
 package dev.beacon.runner.persistence;
 
+import dev.beacon.runner.core.evidence.Sha256;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Objects;
 import org.slf4j.Logger;
@@ -76,13 +73,7 @@ public final class InstanceNameLock implements AutoCloseable {
 
     /** A 64-bit lock key from the scope and the name (the first 8 bytes of their SHA-256). */
     static long key(String scope, String name) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256")
-                    .digest(("beacon-runner-instance\n" + (scope == null ? "" : scope) + "\n" + name).getBytes(StandardCharsets.UTF_8));
-            return ByteBuffer.wrap(digest, 0, Long.BYTES).getLong();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
+        return Sha256.prefixLong("beacon-runner-instance\n" + (scope == null ? "" : scope) + "\n" + name);
     }
 
     /** Gives the name up (closes the connection, which ends the lock). Errors are logged. */

@@ -1,9 +1,6 @@
 package dev.beacon.runner.core.analysis;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
+import dev.beacon.runner.core.evidence.Sha256;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -35,10 +32,6 @@ public record AnswerText(String text, String sha256) {
 
     /** The SHA-256 of {@code text}'s UTF-8 bytes, in lower-case hex. */
     public static String sha256Of(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+        return Sha256.hex(text);
     }
 }

@@ -1,8 +1,6 @@
 package dev.beacon.runner.core.analysis;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import dev.beacon.runner.core.evidence.Sha256;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -86,17 +84,7 @@ public final class RegionLabelPermutation {
      * three ids joined by line feeds.
      */
     public static long seed(String jobId, String questionId, String modelId) {
-        try {
-            byte[] hash = MessageDigest.getInstance("SHA-256")
-                    .digest((jobId + "\n" + questionId + "\n" + modelId).getBytes(StandardCharsets.UTF_8));
-            long seed = 0;
-            for (int i = 0; i < 8; i++) {
-                seed = (seed << 8) | (hash[i] & 0xff);
-            }
-            return seed;
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+        return Sha256.prefixLong(jobId + "\n" + questionId + "\n" + modelId);
     }
 
     /** Sum of the distances over all pairs. */

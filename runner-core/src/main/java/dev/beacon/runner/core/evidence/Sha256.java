@@ -28,6 +28,21 @@ public final class Sha256 {
         return hex(text.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** The first 8 bytes of the SHA-256 of the UTF-8 bytes of {@code text}, big-endian: a stable 64-bit key or seed. */
+    public static long prefixLong(String text) {
+        byte[] hash = digest(text.getBytes(StandardCharsets.UTF_8));
+        long value = 0;
+        for (int i = 0; i < Long.BYTES; i++) {
+            value = (value << 8) | (hash[i] & 0xff);
+        }
+        return value;
+    }
+
+    /** The SHA-256 of the UTF-8 bytes of {@code text}. */
+    public static byte[] digest(String text) {
+        return digest(text.getBytes(StandardCharsets.UTF_8));
+    }
+
     static MessageDigest newDigest() {
         try {
             return MessageDigest.getInstance("SHA-256");

@@ -9,24 +9,21 @@ import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.InferenceOutput;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
-import dev.beacon.runner.core.domain.Question;
 import dev.beacon.runner.core.domain.Provenance;
+import dev.beacon.runner.core.domain.Question;
 import dev.beacon.runner.core.domain.Receipt;
 import dev.beacon.runner.core.domain.Seal;
 import dev.beacon.runner.core.domain.TokenUsage;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.evidence.Sha256;
 import dev.beacon.runner.core.spec.InferenceParams;
 import dev.beacon.runner.core.spec.JobLimits;
 import dev.beacon.runner.core.spec.JobSpec;
 import dev.beacon.runner.core.spec.ModelSelection;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -141,12 +138,7 @@ public final class JobJson {
 
     /** Hex SHA-256 of {@link #writeSpec(JobSpec)}: equal specs, equal hashes. */
     public String specSha256(JobSpec spec) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(writeSpec(spec).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
+        return Sha256.hex(writeSpec(spec));
     }
 
     /** Reads a spec written by {@link #writeSpec(JobSpec)}. */

@@ -1,9 +1,8 @@
 package dev.beacon.runner.web.http;
 
+import dev.beacon.runner.core.evidence.Sha256;
 import dev.beacon.runner.core.spec.FieldError;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Map;
 import org.springframework.http.HttpHeaders;
@@ -104,10 +103,6 @@ final class BearerTokens implements HandlerFilterFunction<ServerResponse, Server
     }
 
     private static byte[] sha256(String text) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Sha256.digest(text);
     }
 }

@@ -89,6 +89,31 @@ class DashboardSamplesBrowserTest {
         }
     }
 
+    @Test
+    void aFinishedJobWithCancelledCellsOffersARetryThatLinksBackToIt() throws Exception {
+        StringBuilder questions = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            questions.append(i == 0 ? "" : ",").append("{\"id\":\"q").append(i).append("\",\"text\":\"Question ").append(i).append("?\"}");
+        }
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> accepted = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs"))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"questions\":[" + questions + "],\"models\":[{\"id\":\"mistral-7b\"}]}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        String source = JSON.readTree(accepted.body()).path("id").asString();
+        http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs/" + source + "/cancel"))
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+
+        browser.driver().get("http://127.0.0.1:" + port + "/#/jobs/" + source);
+        browser.waitUntil("the cancelled job offers a retry", () -> browser.driver().findElement(By.id("retry-job")).isDisplayed());
+        browser.driver().findElement(By.id("retry-job")).click();
+        browser.waitUntil("the retry's page opens", () -> !browser.driver().getCurrentUrl().endsWith(source)
+                && !browser.driver().findElements(By.id("retry-of")).isEmpty());
+        assertThat(browser.driver().findElement(By.id("retry-of")).getText()).isEqualTo(source);
+        browser.waitUntil("the retry succeeds", () -> browser.driver().findElements(By.cssSelector("#job-status [data-status='SUCCEEDED']")).size() == 1);
+        browser.screenshot("samples-03-retry");
+    }
+
     private List<WebElement> cells() {
         return browser.driver().findElements(By.cssSelector("#matrix .cell"));
     }
