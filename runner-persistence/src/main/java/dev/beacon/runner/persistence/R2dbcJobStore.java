@@ -95,7 +95,7 @@ import reactor.util.retry.RetryBackoffSpec;
  * streams rows: for its first row) and then errors with {@link StoreUnavailableException}: a stalled
  * database makes callers fail fast instead of hanging. Such a timeout is not retried here.
  */
-public final class R2dbcJobStore implements JobStore, EvidenceStore {
+public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseable {
 
     private static final int CANCEL_CHUNK = 200;
     private static final int CANCEL_TIMEOUT_PERIODS = 6;
@@ -124,6 +124,8 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
     private final String prefix;
     private final JobSignals signals;
     private final Scheduler scheduler;
+    /** The H2 threads this store made for itself, disposed by {@link #close()}; {@code null} otherwise. */
+    private final Scheduler ownScheduler;
     private final RetryBackoffSpec retry;
     private final GroupCommit<FinishedCell, StoredEvent> finished;
     /** Signs rows that arrive unsigned and seals terminal jobs; {@code null}: neither. */
@@ -141,9 +143,12 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
         this.prefix = b.schema == null ? "" : b.schema + ".";
         this.signals = b.signals;
         // r2dbc-h2 runs statements on the calling thread and waits for locks there: give it threads
-        // that may block, so that no event loop (and no other transaction's thread) is held up.
-        this.scheduler = b.scheduler != null ? b.scheduler
-                : dialect == SqlDialect.H2 ? Schedulers.boundedElastic() : Schedulers.immediate();
+        // that may block, so that no event loop (and no other transaction's thread) is held up; and
+        // threads of its own, so that a lock wait never holds up a host's (or Spring's) bounded-elastic work.
+        this.ownScheduler = b.scheduler == null && dialect == SqlDialect.H2
+                ? Schedulers.newBoundedElastic(4 * Runtime.getRuntime().availableProcessors(), 100_000, "beacon-h2", 60, true)
+                : null;
+        this.scheduler = b.scheduler != null ? b.scheduler : ownScheduler != null ? ownScheduler : Schedulers.immediate();
         this.retry = DatabaseFaults.transientRetry(b.retries, Duration.ofMillis(20));
         this.finished = new GroupCommit<>(b.maxBatch, b.maxBatchesInFlight, this::writeFinished);
         this.sealer = b.signer == null ? null : new JobSealer(b.signer);
@@ -157,6 +162,14 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
     /** A builder for a store that runs its SQL through {@code client} (and its connection factory). */
     public static Builder builder(DatabaseClient client) {
         return new Builder(client.getConnectionFactory(), client);
+    }
+
+    /** Disposes the threads this store made for H2 statements, if it made any; the database is the caller's. */
+    @Override
+    public void close() {
+        if (ownScheduler != null) {
+            ownScheduler.dispose();
+        }
     }
 
     /** The dialect this store speaks. */
@@ -1254,7 +1267,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore {
             return this;
         }
 
-        /** Where statements are subscribed; defaults to bounded-elastic for H2 (blocking driver), immediate otherwise. */
+        /** Where statements are subscribed; defaults to threads of the store's own for H2 (a blocking driver; see {@link #close}), immediate otherwise. */
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = scheduler;
             return this;

@@ -1,5 +1,6 @@
 package dev.beacon.runner.web;
 
+import dev.beacon.runner.web.testing.ThreadDump;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.charset.StandardCharsets;
@@ -64,21 +65,10 @@ final class RawHttp {
         // Name the request in a failure: a bare ReadTimeoutException does not say which call hung;
         // and print every thread, since a server that does not answer is only explained by where it waits.
         return response.onErrorMap(e -> {
-                    System.err.println(method + " " + path + " got no complete answer; the JVM's threads:\n" + threadDump());
+                    ThreadDump.print(method + " " + path + " got no complete answer");
                     return new AssertionError(method + " " + path + " got no complete answer: " + e, e);
                 })
                 .block(Duration.ofSeconds(30));
-    }
-
-    private static String threadDump() {
-        StringBuilder dump = new StringBuilder();
-        Thread.getAllStackTraces().forEach((thread, frames) -> {
-            dump.append('"').append(thread.getName()).append("\" ").append(thread.getState()).append('\n');
-            for (StackTraceElement frame : frames) {
-                dump.append("    at ").append(frame).append('\n');
-            }
-        });
-        return dump.toString();
     }
 
     /** Sends {@code chunks} with chunked transfer encoding, i.e. without declaring the length. */

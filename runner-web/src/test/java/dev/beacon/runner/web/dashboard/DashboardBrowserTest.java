@@ -123,7 +123,7 @@ class DashboardBrowserTest {
     @Order(2)
     void comparisonShowsEveryRegionsAnswerSideBySide() {
         assertThat(finishedJobId).as("a finished job from the previous step").isNotNull();
-        driver.get(baseUrl() + "#/jobs/" + finishedJobId);
+        browser.open(baseUrl() + "#/jobs/" + finishedJobId);
         waitUntil("the job page loads", () -> cellsIn("SUCCEEDED") == 64);
         driver.findElement(By.id("open-comparison")).click();
 
@@ -233,7 +233,7 @@ class DashboardBrowserTest {
     // ------------------------------------------------------------------ helpers
 
     private void openJobsPage() {
-        driver.get(baseUrl() + "#/");
+        browser.open(baseUrl() + "#/");
         waitUntil("the jobs page loads", () -> !driver.findElements(By.id("submit-form")).isEmpty());
     }
 

@@ -62,7 +62,7 @@ class DashboardComparisonBrowserTest {
     @Test
     void comparisonShowsTheRegionEffectHeatMapAndRefusalRatesAndUpdatesWhileTheJobRuns() throws Exception {
         String id = submit();
-        driver.get("http://127.0.0.1:" + port + "/#/jobs/" + id + "/compare");
+        browser.open("http://127.0.0.1:" + port + "/#/jobs/" + id + "/compare");
 
         browser.waitUntil("the page follows the running job", () -> text("#comparison-live").contains("Updating"));
         browser.waitUntil("some regions have no answer yet", () -> driver.findElements(By.cssSelector("#comparison .answer-text")).stream()

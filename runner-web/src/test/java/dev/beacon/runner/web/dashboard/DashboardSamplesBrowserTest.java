@@ -62,7 +62,7 @@ class DashboardSamplesBrowserTest {
         assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
         String jobId = JSON.readTree(accepted.body()).path("id").asString();
 
-        browser.driver().get("http://127.0.0.1:" + port + "/#/jobs/" + jobId);
+        browser.open("http://127.0.0.1:" + port + "/#/jobs/" + jobId);
         browser.waitUntil("the matrix shows 2 questions x 5 endpoints", () -> cells().size() == 10);
         browser.waitUntil("every cell succeeded in all its samples", () -> cells().stream()
                 .allMatch(c -> "SUCCEEDED".equals(c.getDomAttribute("data-state")) && c.getText().contains("3/3 ok")));
@@ -104,7 +104,7 @@ class DashboardSamplesBrowserTest {
         http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs/" + source + "/cancel"))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
 
-        browser.driver().get("http://127.0.0.1:" + port + "/#/jobs/" + source);
+        browser.open("http://127.0.0.1:" + port + "/#/jobs/" + source);
         browser.waitUntil("the cancelled job offers a retry", () -> browser.driver().findElement(By.id("retry-job")).isDisplayed());
         browser.driver().findElement(By.id("retry-job")).click();
         browser.waitUntil("the retry's page opens", () -> !browser.driver().getCurrentUrl().endsWith(source)

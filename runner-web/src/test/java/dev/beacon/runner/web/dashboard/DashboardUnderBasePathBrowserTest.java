@@ -44,7 +44,7 @@ class DashboardUnderBasePathBrowserTest {
     @Test
     void theDashboardRunsAJobUnderTheRunnersBasePath() {
         // Without the trailing slash: redirected, so that the page's relative URLs stay under /beacon/.
-        driver.get("http://127.0.0.1:" + port + "/beacon");
+        browser.open("http://127.0.0.1:" + port + "/beacon");
         browser.waitUntil("the jobs page loads under /beacon/", () -> !driver.findElements(By.id("submit-form")).isEmpty());
         assertThat(driver.getCurrentUrl()).startsWith("http://127.0.0.1:" + port + "/beacon/");
         browser.waitUntil("the form is prefilled from /beacon/example-job.json",
@@ -61,7 +61,7 @@ class DashboardUnderBasePathBrowserTest {
         browser.waitUntil("the comparison loads from /beacon/jobs/{id}/comparison",
                 () -> driver.findElements(By.cssSelector("#comparison section.question")).size() == 8);
 
-        driver.get("http://127.0.0.1:" + port + "/beacon/#/");
+        browser.open("http://127.0.0.1:" + port + "/beacon/#/");
         browser.waitUntil("the job is listed from /beacon/jobs",
                 () -> !driver.findElements(By.cssSelector("#jobs-table [data-status='SUCCEEDED']")).isEmpty());
     }

@@ -99,7 +99,7 @@ class DashboardWithClosedReadsBrowserTest {
         // The other reads carry the token too.
         driver.findElement(By.id("open-comparison")).click();
         waitUntil("the comparison loads with the token", () -> driver.findElements(By.cssSelector("#comparison section.question")).size() == 8);
-        driver.get(baseUrl() + "#/");
+        browser.open(baseUrl() + "#/");
         waitUntil("the jobs list loads with the token",
                 () -> !driver.findElements(By.cssSelector("#jobs-table tr[data-job-id='" + jobId + "'] [data-status='SUCCEEDED']")).isEmpty());
     }
@@ -353,9 +353,9 @@ class DashboardWithClosedReadsBrowserTest {
 
     /** Loads the page at {@code hash} in a fresh document with no token in its session. */
     private void openWithoutToken(String hash) {
-        driver.get(baseUrl() + "example-job.json");
+        browser.open(baseUrl() + "example-job.json");
         js("sessionStorage.clear();");
-        driver.get(baseUrl() + hash);
+        browser.open(baseUrl() + hash);
         waitUntil("the page's script ran", () -> !driver.findElements(By.cssSelector("#view > *")).isEmpty());
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.File;
+import dev.beacon.runner.web.testing.ThreadDump;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,6 +79,8 @@ final class HeadlessChromium implements AutoCloseable {
                 .build();
         WebDriver driver = new ChromeDriver(service, options);
         driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(20));
+        // A page that has not loaded in a minute will not: fail with a thread dump instead of Selenium's 3 minutes.
+        driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60));
         return new HeadlessChromium(driver, userDataDir);
     }
 
@@ -98,6 +101,17 @@ final class HeadlessChromium implements AutoCloseable {
                     .until(d -> condition.getAsBoolean());
         } catch (RuntimeException e) {
             screenshot("failed-" + what.replaceAll("[^A-Za-z0-9]+", "-"));
+            ThreadDump.print("gave up waiting until " + what);
+            throw e;
+        }
+    }
+
+    /** Opens {@code url}; a page that does not load within a minute fails the test with a thread dump. */
+    void open(String url) {
+        try {
+            driver.get(url);
+        } catch (org.openqa.selenium.TimeoutException e) {
+            ThreadDump.print("the page " + url + " did not load");
             throw e;
         }
     }
