@@ -5,9 +5,9 @@ import java.util.Locale;
 import tools.jackson.databind.JsonNode;
 
 /**
- * A job's progress on stderr: on a terminal one line redrawn in place (a bar with the cells
- * finished, the question running and the failures so far); otherwise, for logs and pipes, one line
- * per finished question.
+ * A job's progress on stderr: on a terminal one line redrawn in place (a bar with the cells finished
+ * of all, those not succeeded, the question running, the time since the job was submitted and the
+ * rate); otherwise, for logs and pipes, one line per finished question.
  */
 final class RunProgress {
 
@@ -20,6 +20,7 @@ final class RunProgress {
     private int failed;
     private int questions;
     private String current = "";
+    private final long startedNanos = System.nanoTime();
 
     RunProgress(PrintWriter err, boolean live) {
         this.err = err;
@@ -70,7 +71,9 @@ final class RunProgress {
 
     private void redraw() {
         int filled = cells == 0 ? 0 : (int) ((long) finished * BAR_WIDTH / cells);
+        double seconds = (System.nanoTime() - startedNanos) / 1e9;
         err.print("\r[" + "#".repeat(filled) + "-".repeat(BAR_WIDTH - filled) + "] " + finished + "/" + cells
-                + (failed > 0 ? " (" + failed + " not ok)" : "") + "  " + current + "\u001b[K");
+                + (failed > 0 ? " (" + failed + " not ok)" : "") + "  question " + current
+                + String.format(Locale.ROOT, "  %.1f s  %.1f cells/s", seconds, seconds > 0 ? finished / seconds : 0.0) + "\u001b[K");
     }
 }

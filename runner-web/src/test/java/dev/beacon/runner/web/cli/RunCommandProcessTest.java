@@ -54,6 +54,24 @@ class RunCommandProcessTest {
     }
 
     @Test
+    void onATerminalTheProgressIsOneLineRedrawnInPlace() throws Exception {
+        Path job = Files.writeString(dir.resolve("job.json"), SMALL_JOB);
+        Path typescript = dir.resolve("typescript.txt");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String command = String.join(" ", java, "-cp", "'" + System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")) + "'",
+                BeaconRunnerApplication.class.getName(), "run", job.toString(), "--server", "http://127.0.0.1:" + port);
+        // script(1) runs the command on a pseudo-terminal, so System.console() sees a terminal, and logs what it printed.
+        Process script = new ProcessBuilder("script", "-qfec", command, typescript.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("script-out.txt").toFile()).start();
+        assertThat(script.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+        String shown = Files.readString(typescript, StandardCharsets.UTF_8);
+        assertThat(script.exitValue()).as(shown).isZero();
+        assertThat(shown).contains("\r[", "/30", "cells/s", "question 2/2 press", "job SUCCEEDED: 30 of 30 cells finished");
+        assertThat(shown).doesNotContain("question 1/2 climate: ");
+    }
+
+    @Test
     void aRejectedJobFileExitsTwoAndNamesEveryField() throws IOException {
         Path job = Files.writeString(dir.resolve("bad.json"), """
                 {"questions": [], "models": [{"id": "llama3.2-1b", "regions": ["mars"]}], "samples": 0}""");

@@ -196,12 +196,14 @@ class DashboardBrowserTest {
     void cancellingASlowJobTurnsItsRemainingCellsCancelled() {
         openJobsPage();
         enterToken(); // again: a retried test runs in a fresh browser
-        String questions = IntStream.range(0, 60)
+        // 200 questions of ~150 ms: over half a minute of work, so the job still runs when the click comes
+        // even on a machine loaded enough to slow the browser down by seconds.
+        String questions = IntStream.range(0, 200)
                 .mapToObj(i -> "{\"id\": \"q" + i + "\", \"text\": \"Question number " + i + ": is the sky blue?\"}")
                 .collect(Collectors.joining(",\n    "));
         setSpec("""
                 {
-                  "name": "slow-60q",
+                  "name": "slow-200q",
                   "questions": [
                     %s
                   ],
@@ -216,13 +218,14 @@ class DashboardBrowserTest {
         waitUntil("the job page opens", () -> driver.getCurrentUrl().contains("#/jobs/"));
         waitUntil("the job runs", () -> cellsIn("RUNNING") > 0 || cellsIn("SUCCEEDED") > 0);
         screenshot("05a-slow-job-running");
+        assertThat(jobStatus()).as("still running when cancelled").isEqualTo("RUNNING");
 
         driver.findElement(By.id("cancel-job")).click();
         waitUntil("the job is shown as cancelled", () -> jobStatus().equals("CANCELLED"));
         waitUntil("every cell is terminal", () -> cellsIn("PENDING") == 0 && cellsIn("RUNNING") == 0);
         int cancelled = cellsIn("CANCELLED");
         assertThat(cancelled).isGreaterThan(0);
-        assertThat(cells()).hasSize(60 * 8);
+        assertThat(cells()).hasSize(200 * 8);
         assertThat(driver.findElement(By.cssSelector("[data-count='CANCELLED'] .count-n")).getText())
                 .isEqualTo(String.valueOf(cancelled));
         assertThat(driver.findElement(By.id("cancel-job")).isEnabled()).isFalse();
