@@ -47,9 +47,13 @@ final class RunSummary {
                 }
             }
         }
+        // The comparison lists endpoints in the job's order; rows of endpoints it does not list go last.
+        List<String> order = new ArrayList<>(refusalRates.keySet());
+        byEndpoint.keySet().stream().filter(e -> !order.contains(e)).forEach(order::add);
         out.println("job " + jobId + " " + status);
         out.printf(Locale.ROOT, "%-32s %10s %10s %13s%n", "model@region", "succeeded", "failed", "refusal rate");
-        byEndpoint.forEach((endpoint, tally) -> {
+        order.stream().filter(byEndpoint::containsKey).forEach(endpoint -> {
+            int[] tally = byEndpoint.get(endpoint);
             Double rate = refusalRates.get(endpoint);
             out.printf(Locale.ROOT, "%-32s %10d %10d %13s%n", endpoint, tally[0], tally[1], rate == null ? "-" : String.format(Locale.ROOT, "%.1f %%", rate * 100));
         });
