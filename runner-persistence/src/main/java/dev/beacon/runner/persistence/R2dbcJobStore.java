@@ -778,6 +778,17 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                 });
     }
 
+    @Override
+    public Flux<JobId> cancelRequested(Collection<JobId> jobs) {
+        if (jobs.isEmpty()) {
+            return Flux.empty();
+        }
+        return onDb(sql("SELECT id FROM {jobs} WHERE id IN (:ids) AND cancel_requested AND status IN ('QUEUED', 'RUNNING')")
+                .bind("ids", jobs.stream().map(JobId::value).toList())
+                .map((row, meta) -> new JobId(row.get("id", UUID.class)))
+                .all());
+    }
+
     /** QUEUED → CANCELLED: a CANCELLED row for every cell, then {@code job.finished} with the row counts. */
     private Mono<Cancel> cancelQueued(LockedJob job, JobSpec spec) {
         if (!job.status().canTransitionTo(JobStatus.CANCELLED)) {

@@ -382,6 +382,19 @@ abstract class JobStoreContract {
     }
 
     @Test
+    void oneQueryTellsWhichRunningJobsHaveACancelRequested() {
+        JobRecord flagged = submit(Jobs.spec("flagged", 1, 1));
+        JobRecord other = submit(Jobs.spec("other", 1, 1));
+        store.append(flagged.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+        store.append(other.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+        store.requestCancel(flagged.id()).block(WAIT);
+
+        assertThat(store.cancelRequested(List.of(flagged.id(), other.id())).collectList().block(WAIT)).containsExactly(flagged.id());
+        assertThat(store.cancelRequested(List.of(other.id())).collectList().block(WAIT)).isEmpty();
+        assertThat(store.cancelRequested(List.of()).collectList().block(WAIT)).isEmpty();
+    }
+
+    @Test
     void cancellingAClaimedJobBeforeItStartedIsLeftToItsOwner() {
         JobRecord job = submit(Jobs.spec("cancel-claimed", 1, 2));
         assertThat(store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT)).isNotNull();

@@ -33,6 +33,7 @@ import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 
 /**
@@ -77,6 +78,8 @@ public final class JobDispatcher {
     private static final class Run {
         final JobLease lease;
         final Disposable.Swap subscription = Disposables.swap();
+        /** Completed by the dispatcher's cancel check when the store says a cancel was requested. */
+        final Sinks.Empty<Void> cancelSeen = Sinks.empty();
         /** Scheduler time (ms) at which the last successful renewal (or the claim) was sent. */
         volatile long renewalSentAt;
 
@@ -123,7 +126,9 @@ public final class JobDispatcher {
      *       claims, then claim while there is capacity (a round may take up to one lease);</li>
      *   <li>renewal: every heartbeat (a round may take until the self-fencing limit);</li>
      *   <li>self-fencing watchdog: four times per heartbeat, in memory only, so it goes on even when
-     *       every database call hangs.</li>
+     *       every database call hangs;</li>
+     *   <li>cancel check: every poll interval, one query for all the jobs running here (the safety
+     *       net under the cancel signal; a round may take up to one lease).</li>
      * </ul>
      */
     public void start() {
@@ -140,6 +145,8 @@ public final class JobDispatcher {
         // A renewal may take longer than a heartbeat and still count; past the self-fencing limit it no longer can.
         composite.add(PeriodicLoop.start("renewing leases", PeriodicLoop.every(settings.heartbeat(), scheduler), settings.selfFenceAfter(),
                 scheduler, this::renewLeases));
+        composite.add(PeriodicLoop.start("cancel check", PeriodicLoop.every(settings.pollInterval(), scheduler), settings.lease(),
+                scheduler, this::checkCancels));
         composite.add(PeriodicLoop.start("self-fencing watchdog", PeriodicLoop.every(settings.heartbeat().dividedBy(4), scheduler),
                 settings.heartbeat(), scheduler, () -> Mono.fromRunnable(this::stopRunsPastTheirLease)));
         loops = composite;
@@ -272,11 +279,9 @@ public final class JobDispatcher {
         Flux<Object> signalled = signals.signals()
                 .filter(s -> s instanceof JobSignals.Signal.CancelRequested c && c.jobId().equals(job.id()))
                 .map(s -> s);
-        // A check may take longer than the poll interval (ticks meanwhile are folded into one), up to a lease.
-        Flux<Object> polled = PeriodicLoop.rounds("cancel check of job " + job.id(), PeriodicLoop.every(settings.pollInterval(), scheduler),
-                        settings.lease(), scheduler, () -> store.find(job.id()))
-                .filter(JobRecord::cancelRequested)
-                .map(j -> j);
+        // The dispatcher's cancel check (one query for every job running here) completes this.
+        Run run = running.get(job.id());
+        Mono<Object> polled = run == null ? Mono.never() : run.cancelSeen.asMono().then(Mono.just(Boolean.TRUE));
         return Flux.merge(signalled, polled).next();
     }
 
@@ -290,6 +295,22 @@ public final class JobDispatcher {
                 .onErrorResume(e -> {
                     log.error("could not fail job {}", job.id(), e);
                     return Mono.empty();
+                })
+                .then();
+    }
+
+    /** Asks the store which of the jobs running here have a cancel requested, and tells their runs. */
+    private Mono<Void> checkCancels() {
+        Map<JobId, Run> checking = Map.copyOf(running);
+        if (checking.isEmpty()) {
+            return Mono.empty();
+        }
+        return store.cancelRequested(checking.keySet())
+                .doOnNext(id -> {
+                    Run run = checking.get(id);
+                    if (run != null) {
+                        run.cancelSeen.tryEmitEmpty();
+                    }
                 })
                 .then();
     }

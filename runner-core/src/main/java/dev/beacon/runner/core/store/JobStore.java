@@ -55,6 +55,12 @@ public interface JobStore extends JobJournal {
     Mono<CancelOutcome> requestCancel(JobId id);
 
     /**
+     * Which of {@code jobs} have a cancel requested (and are not terminal yet): one query for them all,
+     * the dispatcher's periodic check under the cancel signal. Errors with the store's error.
+     */
+    Flux<JobId> cancelRequested(Collection<JobId> jobs);
+
+    /**
      * Claims the oldest job that is {@code QUEUED}, or {@code RUNNING} with an expired lease, for
      * {@code owner} with a lease of {@code lease}; completes empty if there is none. Concurrent
      * claimers never get the same job. Leases are measured on the database's clock, so instances whose

@@ -110,6 +110,7 @@ class JobDispatcherTest {
 
     @Test
     void cancelPollGoesOnWhenAReadTakesLongerThanThePoll() {
+        // Every read (the cancel check included) takes a second, five poll intervals.
         store.findTakes = Duration.ofSeconds(1);
         start();
         time.advanceTimeBy(Duration.ofSeconds(10));
@@ -226,6 +227,11 @@ class JobDispatcherTest {
         @Override
         public Mono<Submission> submit(NewJob job) {
             return Mono.error(new UnsupportedOperationException());
+        }
+
+        @Override
+        public Flux<JobId> cancelRequested(java.util.Collection<JobId> jobs) {
+            return Mono.delay(findTakes, time).flatMapMany(t -> cancelRequested.get() && jobs.contains(id) ? Flux.just(id) : Flux.empty());
         }
 
         @Override

@@ -99,6 +99,11 @@ final class StallableStore implements JobStore {
     }
 
     @Override
+    public Flux<JobId> cancelRequested(java.util.Collection<JobId> jobs) {
+        return tracked(store.cancelRequested(jobs));
+    }
+
+    @Override
     public Mono<Submission> retry(NewJob job, JobId source, java.util.Set<dev.beacon.runner.core.domain.ExecutionStatus> rerun) {
         return tracked(store.retry(job, source, rerun));
     }
