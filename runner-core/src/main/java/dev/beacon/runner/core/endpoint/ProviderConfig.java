@@ -20,6 +20,9 @@ import java.util.regex.Pattern;
  * @param timeout        time allowed for one attempt
  * @param recordHeaders  response headers whose values are kept with each answer as its provenance,
  *                       lower-case; never one that can carry a secret ({@link #SECRET_HEADERS})
+ * @param adaptive       whether {@code maxConcurrency} is a ceiling the limit backs off from when the
+ *                       provider answers 429 or 503 (halved, at least 1) and regrows to (by 1 per run
+ *                       of successes)
  */
 public record ProviderConfig(
         String id,
@@ -30,7 +33,8 @@ public record ProviderConfig(
         int maxConcurrency,
         Duration timeout,
         SimulationSettings simulation,
-        List<String> recordHeaders) {
+        List<String> recordHeaders,
+        boolean adaptive) {
 
     /** Recorded with every answer unless a provider names its own. */
     public static final List<String> DEFAULT_RECORD_HEADERS = List.of("x-request-id");
@@ -44,7 +48,13 @@ public record ProviderConfig(
     /** A provider that records the {@link #DEFAULT_RECORD_HEADERS}. */
     public ProviderConfig(String id, ProviderType type, URI url, String apiKey, String remoteModel, int maxConcurrency,
                           Duration timeout, SimulationSettings simulation) {
-        this(id, type, url, apiKey, remoteModel, maxConcurrency, timeout, simulation, DEFAULT_RECORD_HEADERS);
+        this(id, type, url, apiKey, remoteModel, maxConcurrency, timeout, simulation, DEFAULT_RECORD_HEADERS, false);
+    }
+
+    /** A provider with a fixed concurrency limit. */
+    public ProviderConfig(String id, ProviderType type, URI url, String apiKey, String remoteModel, int maxConcurrency,
+                          Duration timeout, SimulationSettings simulation, List<String> recordHeaders) {
+        this(id, type, url, apiKey, remoteModel, maxConcurrency, timeout, simulation, recordHeaders, false);
     }
 
     public ProviderConfig {

@@ -14,24 +14,82 @@ import reactor.core.publisher.MonoSink;
  *
  * <p>The permit is tied to the inner subscription's life: it is released when the call completes,
  * errors or is cancelled, so a cancelled caller can never leak a permit.
+ *
+ * <p>An adaptive gate treats its limit as a ceiling and moves below it (additive increase,
+ * multiplicative decrease): a call that fails with what {@code throttled} recognises (the
+ * provider's 429 or 503) halves the limit, down to 1 — once per generation, so the burst of refusals
+ * of calls started under the old limit halves it only once — and every run of
+ * {@value #RUN_PER_PERMIT} × {@code limit} successes in a row raises it by 1, up to the ceiling.
  */
 final class ConcurrencyGate {
 
-    private final int limit;
+    /**
+     * Successes in a row, per permit of the current limit, before the limit grows by one: probing
+     * more slowly than it backs off, so that a provider at its capacity refuses few calls.
+     */
+    static final int RUN_PER_PERMIT = 8;
+
+    private final int ceiling;
+    private volatile int limit;
+    /** Raised at every decrease: a refusal of a call started in an older generation does not halve again. */
+    private final AtomicInteger generation = new AtomicInteger();
+    private final AtomicInteger successes = new AtomicInteger();
+    private final java.util.function.Predicate<Throwable> throttled;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Queue<Waiter<?>> waiting = new ConcurrentLinkedQueue<>();
     private final AtomicInteger waitingCount = new AtomicInteger();
     private final AtomicInteger drainWip = new AtomicInteger();
 
+    /** A fixed limit. */
     ConcurrencyGate(int limit) {
-        if (limit < 1) {
-            throw new IllegalArgumentException("limit must be >= 1, but was " + limit);
-        }
-        this.limit = limit;
+        this(limit, null);
     }
 
+    /** A limit that adapts below {@code ceiling} when {@code throttled} is not {@code null}. */
+    ConcurrencyGate(int ceiling, java.util.function.Predicate<Throwable> throttled) {
+        if (ceiling < 1) {
+            throw new IllegalArgumentException("limit must be >= 1, but was " + ceiling);
+        }
+        this.ceiling = ceiling;
+        this.limit = ceiling;
+        this.throttled = throttled;
+    }
+
+    /** The calls allowed at once now: the ceiling, or below it while an adaptive gate is backing off. */
     int limit() {
         return limit;
+    }
+
+    int ceiling() {
+        return ceiling;
+    }
+
+    private void succeeded() {
+        if (throttled == null || !raise()) {
+            return;
+        }
+        drain(); // one more permit: a waiting call may start
+    }
+
+    /** Counts a success; true when it completed a run of {@value #RUN_PER_PERMIT} × {@code limit} of them and the limit grew by 1. */
+    private synchronized boolean raise() {
+        int current = limit;
+        if (current >= ceiling || successes.incrementAndGet() < RUN_PER_PERMIT * current) {
+            return false;
+        }
+        successes.set(0);
+        limit = current + 1;
+        return true;
+    }
+
+    private synchronized void failed(Throwable error, int startedIn) {
+        if (throttled == null || !throttled.test(error)) {
+            return;
+        }
+        if (generation.compareAndSet(startedIn, startedIn + 1)) {
+            successes.set(0);
+            limit = Math.max(1, limit / 2);
+        }
     }
 
     int inFlight() {
@@ -78,7 +136,7 @@ final class ConcurrencyGate {
                     continue;
                 }
                 inFlight.incrementAndGet();
-                next.start(this::release);
+                next.start(this, generation.get());
             }
             missed = drainWip.addAndGet(-missed);
         } while (missed != 0);
@@ -104,10 +162,12 @@ final class ConcurrencyGate {
             return cancelled;
         }
 
-        void start(Runnable release) {
+        void start(ConcurrencyGate gate, int generation) {
             running = call
                     .contextWrite(ctx -> ctx.putAll(sink.contextView()))
-                    .doFinally(signal -> release.run())
+                    .doOnSuccess(value -> gate.succeeded())
+                    .doOnError(error -> gate.failed(error, generation))
+                    .doFinally(signal -> gate.release())
                     .subscribe(sink::success, sink::error, () -> sink.success());
             if (cancelled) {
                 // Cancelled between the check and the subscription: stop the call we just started.

@@ -46,7 +46,7 @@ final class EndpointLanes {
         lanes.forEach((id, providers) -> result.add(new EndpointStatus(id, providers.stream()
                 .map(l -> new EndpointStatus.Provider(l.id(), l.config().type().id(),
                         l.config().url() == null ? null : l.config().url().toString(), l.config().maxConcurrency(),
-                        l.circuitBreaker().getState().name(), l.gate().inFlight(), l.gate().waiting(), l.lastError()))
+                        l.gate().limit(), l.config().adaptive(), l.circuitBreaker().getState().name(), l.gate().inFlight(), l.gate().waiting(), l.lastError()))
                 .toList())));
         return result;
     }

@@ -12,10 +12,12 @@ public record EndpointStatus(EndpointId id, List<Provider> providers) {
     }
 
     /**
+     * @param limit        calls allowed at once now: {@code maxConcurrency}, or below it while an
+     *                     adaptive provider backs off after 429 or 503 answers
      * @param circuitState {@code CLOSED}, {@code OPEN}, {@code HALF_OPEN}, …
      * @param lastError    the most recent failure of this provider, or {@code null}
      */
-    public record Provider(String id, String type, String url, int maxConcurrency, String circuitState,
+    public record Provider(String id, String type, String url, int maxConcurrency, int limit, boolean adaptive, String circuitState,
                            int inFlight, int queued, ExecutionError lastError) {
     }
 

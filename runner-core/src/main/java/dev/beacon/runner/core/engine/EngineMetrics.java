@@ -48,6 +48,7 @@ final class EngineMetrics {
     static final String QUEUE_WAIT = "beacon.provider.queue.wait";
     static final String INFLIGHT = "beacon.provider.inflight";
     static final String QUEUED = "beacon.provider.queued";
+    static final String LIMIT = "beacon.provider.limit";
 
     private final MeterRegistry registry;
     private final AtomicInteger activeJobs = new AtomicInteger();
@@ -66,6 +67,9 @@ final class EngineMetrics {
                 .tags(tags).register(registry);
         Gauge.builder(QUEUED, lane.gate(), ConcurrencyGate::waiting)
                 .description("Calls waiting for a provider's max-concurrency permit")
+                .tags(tags).register(registry);
+        Gauge.builder(LIMIT, lane.gate(), ConcurrencyGate::limit)
+                .description("Calls a provider is allowed at once now: max-concurrency, or less while an adaptive provider backs off")
                 .tags(tags).register(registry);
         retries(lane);
         queueWait(lane);

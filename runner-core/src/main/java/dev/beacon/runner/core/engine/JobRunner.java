@@ -397,7 +397,10 @@ public final class JobRunner {
                     .failureRateThreshold(50)
                     .waitDurationInOpenState(Duration.ofSeconds(30))
                     .permittedNumberOfCallsInHalfOpenState(3)
-                    .recordException(e -> e instanceof dev.beacon.runner.core.provider.InferenceFailure f && f.retryable())
+                    // A 429 is a provider that is up and asks for fewer calls: Retry-After and the (adaptive)
+                    // concurrency limit deal with it; counting it would open the circuit of a healthy provider.
+                    .recordException(e -> e instanceof dev.beacon.runner.core.provider.InferenceFailure f && f.retryable()
+                            && !"HTTP_429".equals(f.code()))
                     .build();
         }
     }

@@ -41,7 +41,10 @@ final class ProviderLane {
         this.endpoint = endpoint;
         this.config = config;
         this.client = client;
-        this.gate = new ConcurrencyGate(config.maxConcurrency());
+        // Adaptive: the provider's 429 (too many requests) and 503 (overloaded) mean "fewer at once".
+        this.gate = new ConcurrencyGate(config.maxConcurrency(), config.adaptive()
+                ? e -> e instanceof InferenceFailure f && ("HTTP_429".equals(f.code()) || "HTTP_503".equals(f.code()))
+                : null);
         this.circuitBreaker = circuitBreaker;
         this.scheduler = scheduler;
         this.metrics = metrics;

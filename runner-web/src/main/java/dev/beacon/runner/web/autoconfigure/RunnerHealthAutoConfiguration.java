@@ -73,6 +73,10 @@ public final class RunnerHealthAutoConfiguration {
                 Map<String, Object> e = new LinkedHashMap<>();
                 e.put("circuit", endpoint.circuitState());
                 e.put("inFlight", endpoint.inFlight());
+                // Per provider: the calls it is allowed at once now (below max-concurrency while an adaptive one backs off).
+                Map<String, Object> limits = new LinkedHashMap<>();
+                endpoint.providers().forEach(p -> limits.put(p.id(), p.limit() + "/" + p.maxConcurrency()));
+                e.put("limits", limits);
                 endpoint.providers().stream().filter(p -> p.lastError() != null).reduce((a, b) -> b)
                         .ifPresent(p -> e.put("lastError", p.lastError().code() + ": " + p.lastError().message()));
                 details.put(endpoint.id().toString(), e);

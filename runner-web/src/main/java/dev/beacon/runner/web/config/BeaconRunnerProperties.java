@@ -165,7 +165,7 @@ public class BeaconRunnerProperties {
         String remoteModel = p.getRemoteModel() == null || p.getRemoteModel().isBlank() ? null : p.getRemoteModel();
         // The api key is never part of a failure message: the value reported is the provider id.
         return convert(path + ".id", p.getId(), () -> new ProviderConfig(p.getId(), type, providerUrl, apiKey, remoteModel,
-                p.getMaxConcurrency(), p.getTimeout(), simulation, p.getRecordHeaders()));
+                p.getMaxConcurrency(), p.getTimeout(), simulation, p.getRecordHeaders(), p.isAdaptive()));
     }
 
     /**
@@ -316,6 +316,17 @@ public class BeaconRunnerProperties {
 
         /** {@code simulated} only: share of attempts (0 to 1) that fail with a transient 503. */
         private double failureRate = 0.0;
+
+        /** Whether max-concurrency is a ceiling the limit backs off from on 429/503 and regrows to. */
+        private boolean adaptive = false;
+
+        public boolean isAdaptive() {
+            return adaptive;
+        }
+
+        public void setAdaptive(boolean adaptive) {
+            this.adaptive = adaptive;
+        }
 
         /** Response headers kept with each answer as its provenance; never one that can carry a secret. */
         private List<String> recordHeaders = new ArrayList<>(ProviderConfig.DEFAULT_RECORD_HEADERS);

@@ -172,6 +172,8 @@ final class JobViews {
                     pn.put("url", publicUrl(p.url()));
                 }
                 pn.put("maxConcurrency", p.maxConcurrency())
+                        .put("limit", p.limit())
+                        .put("adaptive", p.adaptive())
                         .put("circuitState", p.circuitState())
                         .put("inFlight", p.inFlight())
                         .put("queued", p.queued());
