@@ -1138,6 +1138,11 @@ function comparisonView(root, jobId) {
   const onlyDivergent = h('input', {type: 'checkbox', id: 'only-divergent'});
   const showRemoved = h('input', {type: 'checkbox', id: 'show-removed', checked: true});
   const openSamples = new Set(); // which regions' sample lists the user opened, kept across live updates
+  // Drift: another run of the same questions to compare this one with (?baseline=).
+  const baselineInput = h('input', {type: 'text', id: 'baseline-id', class: 'mono', size: '38', placeholder: 'job id of an earlier run',
+    'aria-label': 'Baseline job id'});
+  const baselineBtn = h('button', {type: 'button', class: 'btn btn-small', id: 'apply-baseline'}, 'Compare with baseline');
+  let baseline = '';
   let data = null;
   let stream = null;
 
@@ -1152,7 +1157,8 @@ function comparisonView(root, jobId) {
       h('div', {class: 'form-row'},
         h('label', {class: 'check'}, onlyDivergent, ' Only divergent models'),
         h('label', {class: 'check'}, showRemoved, ' Show missing words'),
-        h('a', {class: 'btn btn-small', href: `#/jobs/${enc(jobId)}`}, 'Back to the job'), liveState)),
+        h('a', {class: 'btn btn-small', href: `#/jobs/${enc(jobId)}`}, 'Back to the job'), liveState),
+      h('div', {class: 'form-row'}, h('label', {for: 'baseline-id'}, 'Drift from an earlier run: '), baselineInput, baselineBtn)),
     overview,
     body,
   ]);
@@ -1313,8 +1319,22 @@ function comparisonView(root, jobId) {
         r.withinSimilarity !== null && r.withinSimilarity !== undefined ? ` · within-region similarity ${Number(r.withinSimilarity).toFixed(2)}` : '',
         (r.servedModels || []).length ? ` · served: ${r.servedModels.join(', ')}` : '') : null,
       r.refusal && r.refusalReason ? h('p', {class: 'small refusal-reason'}, 'Refusal: ', r.refusalReason) : null,
+      r.baseline ? baselineNote(r.baseline) : null,
       textEl, diffNote, samplesList(q, m, r));
   }
+
+  /** How this region's answers compare with the baseline run's: changed or not, and the figures. */
+  function baselineNote(b) {
+    const figures = [b.similarity !== null && b.similarity !== undefined ? `similarity ${Number(b.similarity).toFixed(2)}` : null,
+      b.pValue !== null && b.pValue !== undefined ? `p = ${Number(b.pValue).toPrecision(2)}` : null,
+      `${b.answers} baseline answer${b.answers === 1 ? '' : 's'}`].filter(Boolean).join(' · ');
+    const state = b.changed === true ? 'changed' : b.changed === false ? 'unchanged' : 'not comparable';
+    return h('p', {class: `small baseline-note baseline-${state.replace(' ', '-')}`, dataset: {changed: String(b.changed)}},
+      h('strong', {}, b.changed === true ? 'Changed since the baseline' : b.changed === false ? 'Unchanged since the baseline'
+        : 'No baseline answers to compare'), figures ? ` (${figures})` : '');
+  }
+
+  baselineBtn.addEventListener('click', () => { baseline = baselineInput.value.trim(); load(); });
 
   onlyDivergent.addEventListener('change', renderAll);
   showRemoved.addEventListener('change', () => body.classList.toggle('hide-removed', !showRemoved.checked));
@@ -1326,7 +1346,7 @@ function comparisonView(root, jobId) {
     if (loading) { again = true; return; } // one request at a time; the latest change is read after it
     loading = true;
     needsToken = false;
-    const r = await api(`jobs/${enc(jobId)}/comparison`);
+    const r = await api(`jobs/${enc(jobId)}/comparison${baseline ? `?baseline=${enc(baseline)}` : ''}`);
     loading = false;
     if (disposed) return;
     body.removeAttribute('aria-busy');

@@ -114,6 +114,34 @@ class DashboardSamplesBrowserTest {
         browser.screenshot("samples-03-retry");
     }
 
+    @Test
+    void theComparisonPageMarksWhatChangedSinceABaselineRun() throws Exception {
+        String baseline = submitAndWait("{\"questions\":[{\"id\":\"q\",\"text\":\"What is your stance on climate change?\"}],"
+                + "\"models\":[{\"id\":\"llama3.2-1b\",\"regions\":[\"eu\"]}],\"samples\":5}");
+        String later = submitAndWait("{\"questions\":[{\"id\":\"q\",\"text\":\"Which countries have the least press freedom, and why?\"}],"
+                + "\"models\":[{\"id\":\"llama3.2-1b\",\"regions\":[\"eu\"]}],\"samples\":5}");
+
+        browser.open("http://127.0.0.1:" + port + "/#/jobs/" + later + "/compare");
+        browser.waitUntil("the comparison loads", () -> !browser.driver().findElements(By.cssSelector("#comparison .region-col")).isEmpty());
+        browser.driver().findElement(By.id("baseline-id")).sendKeys(baseline);
+        browser.driver().findElement(By.id("apply-baseline")).click();
+        browser.waitUntil("the region is marked as changed since the baseline",
+                () -> !browser.driver().findElements(By.cssSelector("#comparison .baseline-note[data-changed='true']")).isEmpty());
+        assertThat(browser.driver().findElement(By.cssSelector("#comparison .baseline-note")).getText()).contains("Changed since the baseline", "p =");
+        browser.screenshot("samples-04-drift");
+    }
+
+    private String submitAndWait(String job) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> accepted = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(job)).build(), HttpResponse.BodyHandlers.ofString());
+        String id = JSON.readTree(accepted.body()).path("id").asString();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> List.of("SUCCEEDED", "PARTIAL").contains(JSON.readTree(http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs/" + id)).build(), HttpResponse.BodyHandlers.ofString()).body())
+                .path("status").asString()));
+        return id;
+    }
+
     private List<WebElement> cells() {
         return browser.driver().findElements(By.cssSelector("#matrix .cell"));
     }
