@@ -63,8 +63,8 @@ import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.RetryBackoffSpec;
 
 /**
- * The {@link JobStore} on R2DBC, for PostgreSQL and H2 (PostgreSQL mode), over the tables of contract
- * section 7 as created by {@link SchemaMigrator}.
+ * The {@link JobStore} on R2DBC, for PostgreSQL and H2 (PostgreSQL mode), over the tables of the README's
+ * "Storage" as created by {@link SchemaMigrator}.
  *
  * <p>Every write is one transaction, retried with backoff on transient faults (lost connection,
  * deadlock, lock timeout); retrying is safe because each write is idempotent per cell and per

@@ -16,7 +16,7 @@ public record AnalysisSettings(double alpha, int permutations) {
     /** Most permutations: 10^6 keeps one test well under a second for 150 answers. */
     public static final int MAX_PERMUTATIONS = 1_000_000;
 
-    /** alpha 0.05, 9,999 permutations (contract section 6). */
+    /** alpha 0.05, 9,999 permutations (README, "Configuration"). */
     public static final AnalysisSettings DEFAULT = new AnalysisSettings(0.05, 9_999);
 
     public AnalysisSettings {

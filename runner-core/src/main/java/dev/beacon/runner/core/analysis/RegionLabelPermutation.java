@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * The region-effect test of contract section 4b: are answers of different regions further apart than
+ * The region-effect test of the README's "Comparison: the region-effect test and refusals": are answers of different regions further apart than
  * answers of the same region, by more than reshuffling the region labels would give?
  *
  * <p>The statistic T is the mean distance over pairs of answers from different regions minus the mean

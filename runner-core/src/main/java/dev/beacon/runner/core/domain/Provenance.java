@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * What a provider said about itself when it answered (contract §4): the model it says it served,
+ * What a provider said about itself when it answered (README, API: "Execution view"): the model it says it served,
  * its system fingerprint, its id for the response, and the response headers its configuration names
  * ({@code record-headers}). Any of them may be {@code null} (the protocol gives no such field, or the
  * provider left it out); a header that was not sent is absent from {@code headers}.

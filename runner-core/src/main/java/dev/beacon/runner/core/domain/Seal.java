@@ -4,7 +4,7 @@ import java.time.Instant;
 import java.util.Objects;
 
 /**
- * A terminal job's answers bound together (contract §4c): the RFC 6962 Merkle root over its receipts'
+ * A terminal job's answers bound together (README, "Seals and bundles"): the RFC 6962 Merkle root over its receipts'
  * signed payloads in API order, signed with the runner's key. Made once, when the job becomes terminal.
  *
  * @param merkleRoot lower-case hex of the root

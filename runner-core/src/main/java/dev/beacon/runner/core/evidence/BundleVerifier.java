@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Checks an evidence bundle (contract §4c) offline: recomputes every answer's {@code outputSha256},
+ * Checks an evidence bundle (README, "Seals and bundles") offline: recomputes every answer's {@code outputSha256},
  * checks every receipt's Ed25519 signature over its payload ({@link ReceiptPayload}, in the receipt's
  * version), that the executions are exactly the spec's cells in API order, the spec's hash, the
  * RFC 6962 Merkle root over the receipts' payloads in bundle order, the seal's leaf count and the

@@ -5,7 +5,7 @@ import dev.beacon.runner.core.domain.JobId;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The exact bytes a receipt's signature covers (contract §4): fields joined by single line feeds,
+ * The exact bytes a receipt's signature covers (README, API: "Execution view"): fields joined by single line feeds,
  * no spaces, no trailing line feed. Version 2 binds the sample; version 1 is kept so that rows
  * signed before samples existed still verify.
  *

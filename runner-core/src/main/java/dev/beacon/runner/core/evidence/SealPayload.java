@@ -5,7 +5,7 @@ import dev.beacon.runner.core.domain.JobStatus;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The bytes a job's seal signature covers (contract §4c): {@code beacon-seal-v1}, jobId,
+ * The bytes a job's seal signature covers (README, "Seals and bundles"): {@code beacon-seal-v1}, jobId,
  * specSha256, status, the number of leaves (decimal) and the Merkle root (lower-case hex), joined
  * by single line feeds.
  */

@@ -37,7 +37,7 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Writes and reads the JSON forms that storage and the HTTP API share: the normalised job spec, the
- * execution view (contract section 4) and the {@code data} of a stored event (contract section 5).
+ * execution view (README, API: "Execution view") and the {@code data} of a stored event (README, API: "Events").
  *
  * <p>Fields are written in a fixed order, and metadata objects with their keys sorted, so that equal
  * specs give byte-equal JSON; {@link #specSha256(JobSpec)} relies on it for idempotent submission.
@@ -179,7 +179,7 @@ public final class JobJson {
 
     // ---------------------------------------------------------------- execution view
 
-    /** The execution view of contract section 4. */
+    /** The execution view of the README's API. */
     public ObjectNode executionNode(ExecutionResult r) {
         ObjectNode node = NODES.objectNode();
         putExecution(node, r);
@@ -306,7 +306,7 @@ public final class JobJson {
         return output == null ? null : new InferenceOutput(output.text(), output.finishReason(), output.usage(), provenance);
     }
 
-    /** The {@code seal} object of contract §4c, or {@code null} for none. */
+    /** The {@code seal} object of README, "Seals and bundles", or {@code null} for none. */
     public ObjectNode sealNode(Seal seal) {
         if (seal == null) {
             return null;

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The answers of a job laid side by side, with the region-effect statistics of contract section 4b:
+ * The answers of a job laid side by side, with the region-effect statistics of the README's "Comparison: the region-effect test and refusals":
  * per question, per model, each region's answers (every sample), how similar the regions' answers are
  * to each other and within each region, refusals with their rate, and whether the region makes a
  * difference beyond chance. Components are declared in the order the JSON view lists them.

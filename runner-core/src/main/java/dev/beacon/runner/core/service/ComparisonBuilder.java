@@ -19,7 +19,7 @@ import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * Builds the comparison of contract section 4b from a job's spec and stored rows: per question and
+ * Builds the comparison of the README's "Comparison: the region-effect test and refusals" from a job's spec and stored rows: per question and
  * model, each region's answers, refusals (see {@link RefusalClassifier}), similarity between and within
  * regions (by the cache's measure), and the region-effect permutation test, then Benjamini–Hochberg
  * q-values over every testable (question, model) of the job and the job's summary. A pure function of

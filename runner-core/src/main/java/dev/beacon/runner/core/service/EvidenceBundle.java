@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Everything needed to check a terminal job offline (contract §4c): the job with its spec and spec
+ * Everything needed to check a terminal job offline (README, "Seals and bundles"): the job with its spec and spec
  * hash, every execution in API order, the public keys that signed them, and the seal.
  */
 public record EvidenceBundle(JobRecord job, String specSha256, List<ExecutionResult> executions, List<RunnerKey> keys, Seal seal) {

@@ -70,8 +70,8 @@ public interface JobService {
     Flux<StoredEvent> events(JobId id, long afterSeq);
 
     /**
-     * Side-by-side answers of each model across regions with the region-effect statistics (contract
-     * section 4b), computed from the rows stored so far, off the caller's thread. Errors with
+     * Side-by-side answers of each model across regions with the region-effect statistics (README,
+     * "Comparison: the region-effect test and refusals"), computed from the rows stored so far, off the caller's thread. Errors with
      * {@link JobNotFoundException}, or with the analysis's error (e.g. an embedding model that cannot
      * be loaded). On cancel the computation is abandoned.
      */

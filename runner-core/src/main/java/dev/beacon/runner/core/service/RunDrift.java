@@ -17,7 +17,7 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * Drift between two runs (contract §4b, {@code ?baseline=}): per question × endpoint, how alike this
+ * Drift between two runs (README, "Comparison: the region-effect test and refusals", {@code ?baseline=}): per question × endpoint, how alike this
  * job's answers are to a baseline job's (mean similarity over every pair of one answer from each),
  * and, when both have at least two succeeded answers, a permutation test of the run labels (the same
  * test as the region effect, with two groups: this run and the baseline), seeded from both job ids,

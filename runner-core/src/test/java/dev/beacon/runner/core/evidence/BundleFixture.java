@@ -31,7 +31,7 @@ import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Builds evidence bundles as contract §4c describes them, signed with a real Ed25519 key: a spec of
+ * Builds evidence bundles as README, "Seals and bundles" describes them, signed with a real Ed25519 key: a spec of
  * two questions asked of {@code llama3.2-1b@us}, {@code llama3.2-1b@eu} and {@code mistral-7b@eu},
  * two samples each by default (12 executions, in API order), answers with non-ASCII text, receipts
  * of {@link ReceiptPayload} version 2 (or 1), the RFC 6962 root over their payloads and a signed seal.

@@ -28,7 +28,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The v2 comparison (contract section 4b) with the real all-MiniLM-L6-v2 model. */
+/** The v2 comparison (README, "Comparison: the region-effect test and refusals") with the real all-MiniLM-L6-v2 model. */
 class ComparisonBuilderTest {
 
     private static final String JOB = "0f5e6a2c-0000-4000-8000-000000000001";

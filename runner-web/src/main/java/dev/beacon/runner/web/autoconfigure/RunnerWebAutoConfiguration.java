@@ -26,7 +26,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 
 /**
- * Mounts the runner's HTTP API (contract sections 2–5) in a reactive web application, under
+ * Mounts the runner's HTTP API (README, API) in a reactive web application, under
  * {@code beacon.runner.web.base-path}, unless {@code beacon.runner.web.enabled=false}. The API is a
  * single {@link RouterFunction} bean whose filters (bearer tokens, problem+json errors) apply to the
  * runner's routes only; no global security chain or exception handler is installed.

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
 /**
- * {@code run JOB.json [--server URL] [--token T] [--out FILE]} (contract §8): submits the job — to
+ * {@code run JOB.json [--server URL] [--token T] [--out FILE]} (README, API: "Command line"): submits the job — to
  * {@code --server}, or to a runner started in this process on the configured endpoints and the
  * embedded default database — follows its events with a progress display on stderr, prints a
  * summary table on stdout, and saves the executions to {@code --out} ({@code .jsonl} or {@code .csv}).

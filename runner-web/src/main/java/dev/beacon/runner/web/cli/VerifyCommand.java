@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
 /**
- * {@code verify BUNDLE.json [--trust-keys KEYS.json]} (contract §8): checks an evidence bundle
+ * {@code verify BUNDLE.json [--trust-keys KEYS.json]} (README, "Verifying evidence offline"): checks an evidence bundle
  * offline with {@link BundleVerifier}, prints one line per failing cell or part and a summary to
  * stdout, and exits 0 when everything verifies, 1 when anything does not, 2 when the bundle (or the
  * keys file) cannot be read. Plain blocking file reading and CPU work; no Spring, no network.

@@ -23,7 +23,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
 /**
- * Binds the {@code beacon.runner.*} settings of contract section 6 and turns them into the core's
+ * Binds the {@code beacon.runner.*} settings listed in the README's "Configuration" and turns them into the core's
  * value objects ({@link EndpointCatalog}, {@link JobDefaults}, {@link SubmissionLimits}). A value the
  * core rejects fails start-up with an {@link InvalidConfigurationPropertyValueException} that names
  * the property, e.g. {@code beacon.runner.endpoints[2].providers[0].url}.
@@ -57,7 +57,7 @@ public class BeaconRunnerProperties {
     /** Where jobs are stored (the database itself is {@code spring.r2dbc.url}). */
     private final Persistence persistence = new Persistence();
 
-    /** The comparison's statistics (contract section 4b). */
+    /** The comparison's statistics (README, "Comparison: the region-effect test and refusals"). */
     private final Analysis analysis = new Analysis();
 
     public Persistence getPersistence() {

@@ -18,7 +18,7 @@ import tools.jackson.dataformat.csv.CsvMapper;
 import tools.jackson.dataformat.csv.CsvSchema;
 
 /**
- * The three forms of {@code GET /jobs/{id}/executions} (contract §3): a JSON array, NDJSON (one
+ * The three forms of {@code GET /jobs/{id}/executions} (README, API): a JSON array, NDJSON (one
  * execution view per line) and RFC 4180 CSV with a header row (Jackson's CSV writer quotes; CRLF
  * line ends). Each is written row by row as the store emits them, so an export is never held whole
  * in memory and a client that goes away cancels the reading.
@@ -28,7 +28,7 @@ final class ExecutionExports {
     static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
     static final MediaType CSV = MediaType.parseMediaType("text/csv;charset=UTF-8");
 
-    /** The CSV columns of contract §4, in order. */
+    /** The CSV columns of README, API: "Execution view", in order. */
     static final List<String> CSV_COLUMNS = List.of("job_id", "question_id", "model_id", "region", "sample", "provider_id",
             "status", "attempts", "started_at", "completed_at", "latency_ms", "finish_reason", "prompt_tokens",
             "completion_tokens", "error_code", "error_message", "served_model", "text", "request_sha256",

@@ -35,8 +35,8 @@ import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * The runner's HTTP handlers: they check the request, call {@link JobService} and write the views of
- * the contract. Refusals are {@link ApiProblem} errors that {@link ProblemResponses} renders; nothing
+ * The runner's HTTP handlers: they check the request, call {@link JobService} and write the views the README's
+ * API describes. Refusals are {@link ApiProblem} errors that {@link ProblemResponses} renders; nothing
  * here blocks, and nothing is stored unless the service accepted the job.
  */
 final class JobHandlers {

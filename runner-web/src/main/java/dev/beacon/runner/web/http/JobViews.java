@@ -22,7 +22,7 @@ import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Writes the JSON views of contract section 4 (job, execution), the event data of section 5, and the
+ * Writes the JSON views of the README's API (job, execution), the event data of section 5, and the
  * endpoint and comparison views. Execution views and event data come from {@link JobJson}, the one
  * JSON form that storage also uses. The runner owns this JSON: it never goes through the host's
  * {@code JsonMapper}, so a host's Jackson settings (naming strategy, date format) cannot change the
@@ -92,7 +92,7 @@ final class JobViews {
         return node;
     }
 
-    /** {@code GET /keys}: every key that ever signed here, as contract §3 lists them. */
+    /** {@code GET /keys}: every key that ever signed here, as README, API lists them. */
     ObjectNode keys(List<RunnerKey> keys) {
         ObjectNode root = NODES.objectNode();
         ArrayNode array = root.putArray("keys");
@@ -104,7 +104,7 @@ final class JobViews {
     }
 
     /**
-     * The evidence bundle of contract §4c. Built only from stored values in a fixed order, so a
+     * The evidence bundle of README, "Seals and bundles". Built only from stored values in a fixed order, so a
      * finished job's bundle is the same bytes on every call and every instance.
      */
     ObjectNode bundle(EvidenceBundle b) {
@@ -139,7 +139,7 @@ final class JobViews {
         return json.countsNode(c);
     }
 
-    /** The execution view of contract section 4, as storage writes it ({@link JobJson}). */
+    /** The execution view of the README's API, as storage writes it ({@link JobJson}). */
     ObjectNode execution(ExecutionResult r) {
         return json.executionNode(r);
     }
@@ -192,7 +192,7 @@ final class JobViews {
     }
 
     /**
-     * The comparison with each region entry's {@code baseline} block (contract §4b), and a top-level
+     * The comparison with each region entry's {@code baseline} block (README, "Comparison: the region-effect test and refusals"), and a top-level
      * {@code baseline} naming the baseline job and the question × endpoints only it has.
      */
     JsonNode comparison(Comparison comparison, java.util.Map<String, RunDrift.Baseline> drift) {

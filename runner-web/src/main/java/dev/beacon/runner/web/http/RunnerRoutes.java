@@ -16,7 +16,7 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Mono;
 
 /**
- * Builds the runner's HTTP API (contract sections 2–5) as one functional {@link RouterFunction} over a
+ * Builds the runner's HTTP API (README, API) as one functional {@link RouterFunction} over a
  * {@link JobService}. Every route lives under {@code basePath}; errors become
  * {@code application/problem+json}; the bearer-token check and the error mapping are filters on these
  * routes only, so a host application's own routes, error handling and security are untouched.

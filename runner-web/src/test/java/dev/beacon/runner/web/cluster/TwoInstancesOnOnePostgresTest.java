@@ -26,7 +26,7 @@ import reactor.core.Disposable;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Two runner processes on one PostgreSQL database (contract section 8): they share the work, each job
+ * Two runner processes on one PostgreSQL database (README, "Command line"): they share the work, each job
  * runs on exactly one of them, events and cancels cross between them, and a job whose process is
  * killed ({@code kill -9}) is resumed by the other, re-running only the cells that were in flight.
  *

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
-/** The comparison's JSON: every field of contract section 4b, by name and in its order, with the real MiniLM model. */
+/** The comparison's JSON: every field of the README's "Comparison: the region-effect test and refusals", by name and in its order, with the real MiniLM model. */
 class ComparisonViewTest {
 
     private static JsonNode view;
