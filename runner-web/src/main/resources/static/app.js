@@ -760,6 +760,14 @@ function jobView(root, jobId) {
       add('Finish reason', x.output?.finishReason);
       if (x.output?.usage) add('Tokens', `${x.output.usage.promptTokens ?? '?'} in / ${x.output.usage.completionTokens ?? '?'} out`);
       if (x.error) add('Error', `${x.error.code || ''}${x.error.message ? ` — ${x.error.message}` : ''}`);
+      // What the provider said about itself when it answered (its provenance).
+      const p = x.provenance;
+      if (p) {
+        add('Served model', p.servedModel);
+        add('Fingerprint', p.systemFingerprint);
+        add('Response id', p.responseId);
+        for (const [name, value] of Object.entries(p.headers || {})) add(name, value);
+      }
     }
     detail.hidden = false;
     detail.replaceChildren(
@@ -778,7 +786,8 @@ function jobView(root, jobId) {
     return h('ol', {class: 'sample-list', start: '0'}, Array.from({length: st.samples}, (_, i) => {
       const v = views[i];
       const label = v ? (CELL_STATES[v.status] || CELL_STATES.PENDING).label : 'Not finished';
-      const info = v ? (v.status === 'SUCCEEDED' ? fmtMs(v.latencyMs) : v.error?.code || '') : '';
+      const info = v ? [v.status === 'SUCCEEDED' ? fmtMs(v.latencyMs) : v.error?.code || '',
+        v.provenance?.servedModel ? `served by ${v.provenance.servedModel}` : ''].filter(Boolean).join(' · ') : '';
       return h('li', {class: 'sample', dataset: {sample: String(i), state: v ? v.status : 'PENDING'}},
         h('p', {class: 'small'}, h('strong', {}, `Sample ${i}`), ` · ${label}${info ? ` · ${info}` : ''}`),
         v?.output?.text ? h('pre', {class: 'answer'}, v.output.text) : null);

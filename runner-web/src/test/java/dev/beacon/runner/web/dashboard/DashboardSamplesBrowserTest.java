@@ -77,6 +77,7 @@ class DashboardSamplesBrowserTest {
         assertThat(samples).extracting(s -> s.getDomAttribute("data-sample")).containsExactly("0", "1", "2");
         assertThat(samples).allSatisfy(s -> {
             assertThat(s.getDomAttribute("data-state")).isEqualTo("SUCCEEDED");
+            assertThat(s.getText()).as("the provider's own word on what it served").contains("served by mistral-7b");
             assertThat(s.findElement(By.cssSelector(".answer")).getText()).isNotBlank();
         });
         browser.screenshot("samples-02-cell-detail");
