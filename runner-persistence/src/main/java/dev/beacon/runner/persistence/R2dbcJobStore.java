@@ -285,7 +285,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
         return onDb(insert)
                 .switchIfEmpty(Mono.defer(() -> existing(job, sha, source, null)))
                 .onErrorResume(e -> job.idempotencyKey() != null && DatabaseFaults.isDuplicateKey(e), e -> existing(job, sha, source, e))
-                .retryWhen(retry.filter(e -> !(e instanceof RetryRefusedException)))
+                .retryWhen(retry)
                 .flatMap(s -> s.created()
                         // job.queued, then one execution.finished per carried row
                         ? publish(new Signal.EventsAppended(job.id(), 1L + s.job().counts().succeeded() + s.job().counts().failed()
