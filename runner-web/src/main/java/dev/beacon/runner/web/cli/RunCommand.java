@@ -151,16 +151,17 @@ final class RunCommand implements Callable<Integer> {
             });
         } finally {
             finished.countDown();
+            try {
+                // Following is over (the job finished, or the stream broke): exiting must not cancel the job.
+                Runtime.getRuntime().removeShutdownHook(cancelOnExit);
+            } catch (IllegalStateException alreadyShuttingDown) {
+                // Ctrl-C came meanwhile: the hook is running and lets this thread finish.
+            }
         }
         if (status.get() == null) {
             stderr.println("the event stream ended before job.finished");
             stderr.flush();
             return NOT_SUCCEEDED;
-        }
-        try {
-            Runtime.getRuntime().removeShutdownHook(cancelOnExit);
-        } catch (IllegalStateException alreadyShuttingDown) {
-            // Ctrl-C came while the job finished: the hook has nothing left to cancel.
         }
         RunnerApi.Reply comparison = api.get("jobs/" + jobId + "/comparison");
         summary.print(stdout, jobId, status.get(), comparison.ok() ? comparison.json() : null);
