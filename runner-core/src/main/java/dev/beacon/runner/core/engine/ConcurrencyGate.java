@@ -4,6 +4,7 @@ import java.util.Objects;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
@@ -34,7 +35,7 @@ final class ConcurrencyGate {
     /** Raised at every decrease: a refusal of a call started in an older generation does not halve again. */
     private final AtomicInteger generation = new AtomicInteger();
     private final AtomicInteger successes = new AtomicInteger();
-    private final java.util.function.Predicate<Throwable> throttled;
+    private final Predicate<Throwable> throttled;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Queue<Waiter<?>> waiting = new ConcurrentLinkedQueue<>();
     private final AtomicInteger waitingCount = new AtomicInteger();
@@ -46,7 +47,7 @@ final class ConcurrencyGate {
     }
 
     /** A limit that adapts below {@code ceiling} when {@code throttled} is not {@code null}. */
-    ConcurrencyGate(int ceiling, java.util.function.Predicate<Throwable> throttled) {
+    ConcurrencyGate(int ceiling, Predicate<Throwable> throttled) {
         if (ceiling < 1) {
             throw new IllegalArgumentException("limit must be >= 1, but was " + ceiling);
         }

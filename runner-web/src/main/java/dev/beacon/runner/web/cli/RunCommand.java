@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -60,7 +61,7 @@ final class RunCommand implements Callable<Integer> {
     CommandSpec spec;
 
     /** The exit code, once the command is done; what a Ctrl-C shutdown ends the process with. */
-    private final java.util.concurrent.atomic.AtomicInteger exitCode = new java.util.concurrent.atomic.AtomicInteger(NOT_SUCCEEDED);
+    private final AtomicInteger exitCode = new AtomicInteger(NOT_SUCCEEDED);
     private final CountDownLatch done = new CountDownLatch(1);
 
     @Override

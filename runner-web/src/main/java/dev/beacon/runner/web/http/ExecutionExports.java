@@ -3,6 +3,8 @@ package dev.beacon.runner.web.http;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.JobId;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -88,8 +90,8 @@ final class ExecutionExports {
         if (accepted.isEmpty()) {
             return Format.JSON;
         }
-        accepted = new java.util.ArrayList<>(accepted);
-        accepted.sort(java.util.Comparator.comparingDouble(MediaType::getQualityValue).reversed());
+        accepted = new ArrayList<>(accepted);
+        accepted.sort(Comparator.comparingDouble(MediaType::getQualityValue).reversed());
         for (MediaType a : accepted) {
             for (Format f : Format.values()) {
                 if (a.isCompatibleWith(f.mediaType) && !a.isWildcardType()) {
