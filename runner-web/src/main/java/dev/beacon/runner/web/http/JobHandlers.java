@@ -53,6 +53,8 @@ final class JobHandlers {
     private static final tools.jackson.databind.json.JsonMapper RETRY_BODY = tools.jackson.databind.json.JsonMapper.builder()
             .enable(tools.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private final ExecutionExports exports;
+    /** Events encoded once for all their subscribers. */
+    private final EncodedEvents encoded = new EncodedEvents();
     private final JobViews views;
     private final BoundedBody body;
     private final Duration keepAlive;
@@ -292,7 +294,7 @@ final class JobHandlers {
                 // The service's stream also ends for a cursor at or past job.finished: the job's shared
                 // feed sees the terminal event and completes every subscriber.
                 Flux<ServerSentEvent<String>> events = service.events(id, after)
-                        .map(this::toSse)
+                        .map(event -> encoded.of(event, this::toSse))
                         .onErrorResume(e -> {
                             log.warn("event stream of job {} ended early: {}", id, e.toString());
                             return Flux.empty();
