@@ -4,13 +4,13 @@ import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.event.StoredEvent;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
-import org.springframework.http.codec.ServerSentEvent;
 
 /**
- * Each stored event as a server-sent event, built once however many subscribers receive it: a
- * job's events are immutable and numbered without gaps, so (job, seq) names one event for good.
- * Bounded crudely — past {@value #CAPACITY} entries the cache starts over, which only costs a
- * re-encoding. Lock-free lookups; two threads may both encode a missing event, and one result wins.
+ * Each stored event as the bytes of its server-sent-event frame, encoded once however many
+ * subscribers receive it: a job's events are immutable and numbered without gaps, so (job, seq)
+ * names one frame for good. Bounded crudely — past {@value #CAPACITY} entries the cache starts
+ * over, which only costs a re-encoding. Lock-free lookups; two threads may both encode a missing
+ * event, and one result wins. Frames are shared: never write into them.
  */
 final class EncodedEvents {
 
@@ -19,19 +19,19 @@ final class EncodedEvents {
     private record Key(JobId job, long seq) {
     }
 
-    private final ConcurrentHashMap<Key, ServerSentEvent<String>> events = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, byte[]> frames = new ConcurrentHashMap<>();
 
-    ServerSentEvent<String> of(StoredEvent event, Function<StoredEvent, ServerSentEvent<String>> encode) {
+    byte[] frame(StoredEvent event, Function<StoredEvent, byte[]> encode) {
         Key key = new Key(event.jobId(), event.seq());
-        ServerSentEvent<String> encoded = events.get(key);
-        if (encoded != null) {
-            return encoded;
+        byte[] frame = frames.get(key);
+        if (frame != null) {
+            return frame;
         }
-        if (events.size() >= CAPACITY) {
-            events.clear();
+        if (frames.size() >= CAPACITY) {
+            frames.clear();
         }
-        encoded = encode.apply(event);
-        ServerSentEvent<String> raced = events.putIfAbsent(key, encoded);
-        return raced != null ? raced : encoded;
+        frame = encode.apply(event);
+        byte[] raced = frames.putIfAbsent(key, frame);
+        return raced != null ? raced : frame;
     }
 }

@@ -24,8 +24,6 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
-import org.springframework.http.codec.ServerSentEvent;
-import org.springframework.web.reactive.function.BodyInserters;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
@@ -45,7 +43,7 @@ final class JobHandlers {
     static final int MAX_PAGE = 500;
     private static final int MAX_IDEMPOTENCY_KEY = 255;
     private static final Logger log = LoggerFactory.getLogger(JobHandlers.class);
-    private static final ServerSentEvent<String> KEEP_ALIVE = ServerSentEvent.<String>builder().comment(" keep-alive").build();
+    private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.UTF_8);
 
     private final JobService service;
     /** {@code null} when the store keeps no evidence: then the evidence routes answer 404. */
@@ -293,13 +291,15 @@ final class JobHandlers {
             return service.get(id).flatMap(job -> {
                 // The service's stream also ends for a cursor at or past job.finished: the job's shared
                 // feed sees the terminal event and completes every subscriber.
-                Flux<ServerSentEvent<String>> events = service.events(id, after)
-                        .map(event -> encoded.of(event, this::toSse))
+                // Frames are encoded once per event for every subscriber (EncodedEvents) and written as
+                // they are, one flush each.
+                Flux<byte[]> events = service.events(id, after)
+                        .map(event -> encoded.frame(event, this::frame))
                         .onErrorResume(e -> {
                             log.warn("event stream of job {} ended early: {}", id, e.toString());
                             return Flux.empty();
                         });
-                Flux<ServerSentEvent<String>> stream = events.publish(shared -> Flux.merge(
+                Flux<byte[]> stream = events.publish(shared -> Flux.merge(
                         shared,
                         Flux.interval(keepAlive).onBackpressureDrop().map(tick -> KEEP_ALIVE).takeUntilOther(shared.ignoreElements())))
                         .takeUntilOther(closing);
@@ -307,17 +307,16 @@ final class JobHandlers {
                         .contentType(MediaType.TEXT_EVENT_STREAM)
                         .header(HttpHeaders.CACHE_CONTROL, "no-cache")
                         .header("X-Accel-Buffering", "no")
-                        .body(BodyInserters.fromServerSentEvents(stream));
+                        .body((message, context) -> message.writeAndFlushWith(
+                                stream.map(frame -> Mono.just(message.bufferFactory().wrap(frame)))));
             });
         });
     }
 
-    private ServerSentEvent<String> toSse(StoredEvent event) {
-        return ServerSentEvent.<String>builder()
-                .id(Long.toString(event.seq()))
-                .event(event.type())
-                .data(views.line(views.eventData(event)))
-                .build();
+    /** One event as its SSE frame: {@code id:}, {@code event:} and a one-line {@code data:}, then a blank line. */
+    private byte[] frame(StoredEvent event) {
+        return ("id:" + event.seq() + "\nevent:" + event.type() + "\ndata:" + views.line(views.eventData(event)) + "\n\n")
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     private static long resumeAfter(ServerRequest request) {
