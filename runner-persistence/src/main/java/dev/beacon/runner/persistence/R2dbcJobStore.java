@@ -333,6 +333,14 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
      * should be none) come last rather than vanish. Errors with the store's error, page by page.
      */
     @Override
+    public Flux<JobId> retriesOf(JobId source) {
+        return onDb(sql("SELECT id FROM {jobs} WHERE retry_of = :source ORDER BY created_at DESC, id DESC")
+                .bind("source", source.value())
+                .map((row, meta) -> new JobId(row.get("id", UUID.class)))
+                .all());
+    }
+
+    @Override
     public Flux<ExecutionResult> orderedExecutions(JobId id) {
         return onDb(sql("SELECT spec FROM {jobs} WHERE id = :id").bind("id", id.value())
                 .map((row, meta) -> json.readSpec(row.get("spec", String.class))).one())

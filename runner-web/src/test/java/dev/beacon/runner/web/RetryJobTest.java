@@ -68,6 +68,8 @@ class RetryJobTest {
         }
         assertThat(client.executions(source)).as("the source never changes").isEqualTo(before);
         assertThat(client.job(source).path("status").asString()).isEqualTo("CANCELLED");
+        assertThat(client.job(source).path("retries").valueStream().map(JsonNode::asString)).containsExactly(retry);
+        assertThat(client.job(retry).path("retries")).isEmpty();
 
         // The retry's evidence verifies: carried receipts against the job that signed them.
         BundleVerifier verifier = new BundleVerifier();

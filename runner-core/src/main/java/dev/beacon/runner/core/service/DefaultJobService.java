@@ -105,6 +105,11 @@ public final class DefaultJobService implements JobService, AutoCloseable {
     }
 
     @Override
+    public Flux<JobId> retriesOf(JobId source) {
+        return store.retriesOf(source);
+    }
+
+    @Override
     public Flux<ExecutionResult> executions(JobId id) {
         return get(id).thenMany(store.orderedExecutions(id));
     }

@@ -42,6 +42,9 @@ public interface JobService {
     /** One page of jobs, newest first. */
     Flux<JobRecord> list(JobQuery query);
 
+    /** The jobs made by retrying {@code source}, newest first. Errors with the store's error. */
+    Flux<JobId> retriesOf(JobId source);
+
     /** Every stored execution in (question, endpoint) order; errors with {@link JobNotFoundException}. */
     Flux<ExecutionResult> executions(JobId id);
 

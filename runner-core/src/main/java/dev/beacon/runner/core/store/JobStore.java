@@ -45,6 +45,9 @@ public interface JobStore extends JobJournal {
     /** Emits one page of jobs, newest first. */
     Flux<JobRecord> list(JobQuery query);
 
+    /** The jobs made by retrying {@code source}, newest first; empty for none or an unknown job. */
+    Flux<JobId> retriesOf(JobId source);
+
     /** Every stored execution of the job in (question order, endpoint order). */
     Flux<ExecutionResult> orderedExecutions(JobId id);
 

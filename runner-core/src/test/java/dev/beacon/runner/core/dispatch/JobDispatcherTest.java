@@ -230,6 +230,11 @@ class JobDispatcherTest {
         }
 
         @Override
+        public Flux<JobId> retriesOf(JobId source) {
+            return Flux.empty();
+        }
+
+        @Override
         public Flux<JobId> cancelRequested(java.util.Collection<JobId> jobs) {
             return Mono.delay(findTakes, time).flatMapMany(t -> cancelRequested.get() && jobs.contains(id) ? Flux.just(id) : Flux.empty());
         }

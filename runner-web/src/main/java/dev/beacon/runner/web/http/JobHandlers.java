@@ -116,7 +116,13 @@ final class JobHandlers {
     Mono<ServerResponse> get(ServerRequest request) {
         return Mono.defer(() -> {
             acceptsJson(request);
-            return service.get(jobId(request)).flatMap(job -> json(HttpStatus.OK, views.at(request).job(job)));
+            JobId id = jobId(request);
+            return service.get(id).zipWith(service.retriesOf(id).collectList()).flatMap(t -> {
+                var view = views.at(request).job(t.getT1());
+                var retries = view.putArray("retries");
+                t.getT2().forEach(r -> retries.add(r.toString()));
+                return json(HttpStatus.OK, view);
+            });
         });
     }
 

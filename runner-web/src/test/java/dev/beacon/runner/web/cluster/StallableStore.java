@@ -99,6 +99,11 @@ final class StallableStore implements JobStore {
     }
 
     @Override
+    public Flux<JobId> retriesOf(JobId source) {
+        return tracked(store.retriesOf(source));
+    }
+
+    @Override
     public Flux<JobId> cancelRequested(java.util.Collection<JobId> jobs) {
         return tracked(store.cancelRequested(jobs));
     }

@@ -106,6 +106,7 @@ class DashboardSamplesBrowserTest {
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
 
         browser.open("http://127.0.0.1:" + port + "/#/jobs/" + source);
+        browser.waitUntil("the job is shown as finished", () -> !browser.driver().findElements(By.cssSelector("#job-status [data-status='CANCELLED']")).isEmpty());
         browser.waitUntil("the cancelled job offers a retry", () -> browser.driver().findElement(By.id("retry-job")).isDisplayed());
         browser.driver().findElement(By.id("retry-job")).click();
         browser.waitUntil("the retry's page opens", () -> !browser.driver().getCurrentUrl().endsWith(source)
@@ -113,6 +114,11 @@ class DashboardSamplesBrowserTest {
         assertThat(browser.driver().findElement(By.id("retry-of")).getText()).isEqualTo(source);
         browser.waitUntil("the retry succeeds", () -> browser.driver().findElements(By.cssSelector("#job-status [data-status='SUCCEEDED']")).size() == 1);
         browser.screenshot("samples-03-retry");
+        String retry = browser.driver().getCurrentUrl().substring(browser.driver().getCurrentUrl().lastIndexOf('/') + 1);
+        // And the source links to it: both ways.
+        browser.driver().findElement(By.id("retry-of")).click();
+        browser.waitUntil("the source lists its retry", () -> !browser.driver().findElements(
+                By.cssSelector("#retried-as a[href$='" + retry + "']")).isEmpty());
     }
 
     @Test
