@@ -205,7 +205,7 @@ final class Cluster implements AutoCloseable {
                 .filter(e -> e.event() != null);
     }
 
-    private static HttpResponse<String> send(HttpRequest request) {
+    static HttpResponse<String> send(HttpRequest request) {
         try {
             return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {

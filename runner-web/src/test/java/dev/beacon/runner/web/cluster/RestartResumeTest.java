@@ -65,6 +65,15 @@ class RestartResumeTest {
         assertThat(second.log()).contains("released job " + job);
         assertThat(cluster.count("SELECT COUNT(*) FROM executions WHERE job_id = :id", Map.of("id", id))).isEqualTo(64);
         assertThat(cluster.provider.overlaps()).isEmpty();
+        // Neither process was given a key: each signed with a fresh one, and both stay published, so the
+        // job's receipts from before and after the restart, and its seal, all verify from the bundle.
+        assertThat(cluster.count("SELECT COUNT(DISTINCT receipt_json->>'runnerKeyId') FROM executions WHERE job_id = :id", Map.of("id", id)))
+                .isEqualTo(2);
+        assertThat(cluster.count("SELECT COUNT(*) FROM runner_keys", Map.of())).isGreaterThanOrEqualTo(2);
+        String bundle = Cluster.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(second.baseUrl() + "/jobs/" + job + "/bundle"))
+                .build()).body();
+        dev.beacon.runner.core.evidence.BundleVerifier verifier = new dev.beacon.runner.core.evidence.BundleVerifier();
+        assertThat(verifier.verify(verifier.read(bundle)).problems()).isEmpty();
         System.out.printf("restart of a killed instance: first provider request of its job %d ms after the new process was ready"
                 + " (its predecessor's lease had %d s left)%n", Duration.between(ready, resumed).toMillis(),
                 Duration.between(restartedAt, leaseEnd).toSeconds());
