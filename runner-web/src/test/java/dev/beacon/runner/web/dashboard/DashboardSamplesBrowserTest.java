@@ -68,17 +68,20 @@ class DashboardSamplesBrowserTest {
                 .allMatch(c -> "SUCCEEDED".equals(c.getDomAttribute("data-state")) && c.getText().contains("3/3 ok")));
         browser.waitUntil("the counts add up to 30 cells", () -> browser.driver()
                 .findElement(By.cssSelector("[data-count='SUCCEEDED'] .count-n")).getText().equals("30"));
-        assertThat(browser.driver().findElement(By.cssSelector(".count-total")).getText()).contains("30 of 30");
+        browser.waitUntil("the total says 30 of 30", () -> browser.driver().findElement(By.cssSelector(".count-total")).getText().contains("30 of 30"));
         browser.screenshot("samples-01-job-finished");
 
-        browser.driver().findElement(By.cssSelector("#matrix .cell[data-question='press'][data-endpoint='mistral-7b@eu']")).click();
+        browser.js("document.querySelector(\"#matrix .cell[data-question='press'][data-endpoint='mistral-7b@eu']\").click();");
         browser.waitUntil("the detail lists three samples", () -> browser.driver().findElements(By.cssSelector("#cell-detail .sample")).size() == 3);
-        List<WebElement> samples = browser.driver().findElements(By.cssSelector("#cell-detail .sample"));
-        assertThat(samples).extracting(s -> s.getDomAttribute("data-sample")).containsExactly("0", "1", "2");
+        // One script call reads the whole list: the panel is re-rendered as events arrive, so found elements can go stale.
+        @SuppressWarnings("unchecked")
+        List<List<String>> samples = (List<List<String>>) browser.js("return [...document.querySelectorAll('#cell-detail .sample')].map(s => "
+                + "[s.dataset.sample, s.dataset.state, s.innerText, s.querySelector('.answer')?.innerText || '']);");
+        assertThat(samples).extracting(s -> s.get(0)).containsExactly("0", "1", "2");
         assertThat(samples).allSatisfy(s -> {
-            assertThat(s.getDomAttribute("data-state")).isEqualTo("SUCCEEDED");
-            assertThat(s.getText()).as("the provider's own word on what it served").contains("served by mistral-7b");
-            assertThat(s.findElement(By.cssSelector(".answer")).getText()).isNotBlank();
+            assertThat(s.get(1)).isEqualTo("SUCCEEDED");
+            assertThat(s.get(2)).as("the provider's own word on what it served").contains("served by mistral-7b");
+            assertThat(s.get(3)).isNotBlank();
         });
         browser.screenshot("samples-02-cell-detail");
 
@@ -111,12 +114,13 @@ class DashboardSamplesBrowserTest {
         browser.driver().findElement(By.id("retry-job")).click();
         browser.waitUntil("the retry's page opens", () -> !browser.driver().getCurrentUrl().endsWith(source)
                 && !browser.driver().findElements(By.id("retry-of")).isEmpty());
-        assertThat(browser.driver().findElement(By.id("retry-of")).getText()).isEqualTo(source);
+        // Checked inside waitUntil (which retries a stale element): the page re-renders as events arrive.
+        browser.waitUntil("the retry links back to its source", () -> source.equals(browser.driver().findElement(By.id("retry-of")).getText()));
         browser.waitUntil("the retry succeeds", () -> browser.driver().findElements(By.cssSelector("#job-status [data-status='SUCCEEDED']")).size() == 1);
         browser.screenshot("samples-03-retry");
         String retry = browser.driver().getCurrentUrl().substring(browser.driver().getCurrentUrl().lastIndexOf('/') + 1);
         // And the source links to it: both ways.
-        browser.driver().findElement(By.id("retry-of")).click();
+        browser.js("document.getElementById('retry-of').click();");
         browser.waitUntil("the source lists its retry", () -> !browser.driver().findElements(
                 By.cssSelector("#retried-as a[href$='" + retry + "']")).isEmpty());
     }
@@ -134,7 +138,10 @@ class DashboardSamplesBrowserTest {
         browser.driver().findElement(By.id("apply-baseline")).click();
         browser.waitUntil("the region is marked as changed since the baseline",
                 () -> !browser.driver().findElements(By.cssSelector("#comparison .baseline-note[data-changed='true']")).isEmpty());
-        assertThat(browser.driver().findElement(By.cssSelector("#comparison .baseline-note")).getText()).contains("Changed since the baseline", "p =");
+        browser.waitUntil("the note says what changed and its p-value", () -> {
+            String note = browser.driver().findElement(By.cssSelector("#comparison .baseline-note")).getText();
+            return note.contains("Changed since the baseline") && note.contains("p =");
+        });
         browser.screenshot("samples-04-drift");
     }
 
