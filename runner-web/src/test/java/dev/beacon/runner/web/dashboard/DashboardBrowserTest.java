@@ -89,17 +89,17 @@ class DashboardBrowserTest {
         waitUntil("the job is shown as succeeded", () -> jobStatus().equals("SUCCEEDED"));
         waitUntil("the stream is closed after job.finished",
                 () -> "done".equals(driver.findElement(By.id("conn-state")).getDomAttribute("data-state")));
-        assertThat(driver.findElement(By.cssSelector("[data-count='SUCCEEDED'] .count-n")).getText()).isEqualTo("64");
-        assertThat(driver.findElement(By.cssSelector("[data-count='PENDING'] .count-n")).getText()).isEqualTo("0");
-        assertThat(driver.findElement(By.id("cancel-job")).isEnabled()).isFalse();
+        assertThat(text("[data-count='SUCCEEDED'] .count-n")).isEqualTo("64");
+        assertThat(text("[data-count='PENDING'] .count-n")).isEqualTo("0");
+        assertThat(js("return document.getElementById('cancel-job').disabled;")).isEqualTo(true);
         screenshot("03-job-finished");
 
         // A cell opens its execution by keyboard, and keeps the focus while the page updates.
         WebElement cell = driver.findElement(By.cssSelector("#matrix .cell[data-question='climate'][data-endpoint='mistral-7b@eu']"));
         cell.sendKeys(Keys.ENTER);
         waitUntil("the cell's answer is shown", () -> driver.findElement(By.id("cell-detail")).isDisplayed());
-        assertThat(driver.findElement(By.cssSelector("#cell-detail h2")).getText()).contains("climate").contains("mistral-7b@eu");
-        assertThat(driver.findElement(By.cssSelector("#cell-detail .answer")).getText()).isNotBlank();
+        assertThat(text("#cell-detail h2")).contains("climate").contains("mistral-7b@eu");
+        assertThat(text("#cell-detail .answer")).isNotBlank();
         assertThat(js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@eu");
         screenshot("03b-cell-detail");
         // Arrow keys move between cells.
@@ -228,14 +228,21 @@ class DashboardBrowserTest {
         int cancelled = cellsIn("CANCELLED");
         assertThat(cancelled).isGreaterThan(0);
         assertThat(cells()).hasSize(200 * 8);
-        assertThat(driver.findElement(By.cssSelector("[data-count='CANCELLED'] .count-n")).getText())
-                .isEqualTo(String.valueOf(cancelled));
-        assertThat(driver.findElement(By.id("cancel-job")).isEnabled()).isFalse();
+        assertThat(text("[data-count='CANCELLED'] .count-n")).isEqualTo(String.valueOf(cancelled));
+        assertThat(js("return document.getElementById('cancel-job').disabled;")).isEqualTo(true);
         js("document.querySelector(\"#matrix .cell[data-state='CANCELLED']\").closest('tr').scrollIntoView({block: 'center'});");
         screenshot("05b-slow-job-cancelled");
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /**
+     * The text of the first element matching {@code css}, read in one script call: the job page is
+     * re-rendered as events arrive, so an element found first and read afterwards can go stale.
+     */
+    private String text(String css) {
+        return String.valueOf(js("return document.querySelector(arguments[0])?.textContent;", css));
+    }
 
     private void openJobsPage() {
         browser.open(baseUrl() + "#/");
