@@ -103,6 +103,11 @@ class TwoInstancesOnOnePostgresTest {
                 assertThat(requests.get(cell)).as("requests for %s", cell).isEqualTo(1);
             }
         }
+        // A finished job's evidence bundle is the same bytes from either instance, whichever ran it.
+        String someJob = tags.keySet().iterator().next();
+        String fromA = Cluster.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(a.baseUrl() + "/jobs/" + someJob + "/bundle")).build()).body();
+        String fromB = Cluster.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(b.baseUrl() + "/jobs/" + someJob + "/bundle")).build()).body();
+        assertThat(fromA).startsWith("{\"format\":\"beacon-bundle/1\"").isEqualTo(fromB);
     }
 
     @Test
