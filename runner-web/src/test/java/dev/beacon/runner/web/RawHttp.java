@@ -11,6 +11,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.ByteBufFlux;
 import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -30,7 +31,10 @@ final class RawHttp {
 
     /** A client that gives up on a response that has not started within {@code responseTimeout}. */
     RawHttp(int port, Duration responseTimeout) {
-        this.client = HttpClient.create().baseUrl("http://localhost:" + port).responseTimeout(responseTimeout);
+        // A connection of its own per request: the JVM-wide pool can hold an idle keep-alive connection to
+        // the server of a context that was closed since (its connections outlive it, unanswered), and a
+        // new context that gets the same port would have the request sent there.
+        this.client = HttpClient.create(ConnectionProvider.newConnection()).baseUrl("http://localhost:" + port).responseTimeout(responseTimeout);
     }
 
     /** A response as received. */

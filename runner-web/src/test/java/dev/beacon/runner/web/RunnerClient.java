@@ -11,7 +11,10 @@ import java.util.Map;
 import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
 import reactor.core.publisher.Flux;
 import tools.jackson.databind.JsonNode;
 
@@ -27,7 +30,9 @@ final class RunnerClient {
     private final Map<String, String> auth;
 
     RunnerClient(int port, String basePath, String token) {
+        // Unpooled for the reason RawHttp gives: never a connection to a closed context's server.
         this(port, basePath, token, WebClient.builder().baseUrl("http://localhost:" + port)
+                .clientConnector(new ReactorClientHttpConnector(HttpClient.create(ConnectionProvider.newConnection())))
                 .codecs(c -> c.defaultCodecs().maxInMemorySize(16 * 1024 * 1024)).build());
     }
 
