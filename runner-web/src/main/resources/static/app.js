@@ -877,6 +877,27 @@ function jobView(root, jobId) {
     return r;
   }
 
+  function knownCells() {
+    let n = 0;
+    for (const views of st.cells.values()) n += views.filter(Boolean).length;
+    return n;
+  }
+
+  /** Fills the matrix from the stored rows (every cell of a finished job has one). */
+  async function fillFromExecutions() {
+    const r = await api(`jobs/${enc(jobId)}/executions`);
+    if (disposed || !r.ok || !Array.isArray(r.data)) return;
+    for (const x of r.data) {
+      const ep = epOf(x);
+      ensureEndpoint(ep);
+      ensureQuestion(x.questionId);
+      const views = st.cells.get(key(x.questionId, ep)) || [];
+      views[Number(x.sample) || 0] = x;
+      st.cells.set(key(x.questionId, ep), views);
+    }
+    render();
+  }
+
   /** Orders columns (and known rows) like the server does, when no spec told us. */
   async function seedLayoutFromExecutions() {
     if (st.fixedLayout) return;
@@ -944,6 +965,10 @@ function jobView(root, jobId) {
         setConn('done');
         refreshJob();
         if (!st.fixedLayout) seedLayoutFromExecutions();
+        // A job cancelled before it started has its rows but no execution.finished for them: read
+        // the rows once it is finished whenever the events did not account for every cell.
+        if (data.counts && knownCells() < (data.counts.succeeded || 0) + (data.counts.failed || 0)
+            + (data.counts.timedOut || 0) + (data.counts.cancelled || 0)) fillFromExecutions();
         break;
       default:
         break;
