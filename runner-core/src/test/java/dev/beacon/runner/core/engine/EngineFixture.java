@@ -1,9 +1,12 @@
 package dev.beacon.runner.core.engine;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.Question;
 import dev.beacon.runner.core.endpoint.EndpointCatalog;
+import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.endpoint.EndpointConfig;
 import dev.beacon.runner.core.endpoint.ProviderConfig;
 import dev.beacon.runner.core.endpoint.ProviderType;
@@ -20,7 +23,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import reactor.test.scheduler.VirtualTimeScheduler;
@@ -125,6 +131,18 @@ final class EngineFixture {
         ExecutionPlan plan = new ExecutionPlanner(catalog).plan(id, spec);
         journal.register(id, plan.cellCount());
         return plan;
+    }
+
+    /** Runs {@code plan} fresh and advances virtual time by {@code enough}; fails unless the run completed without error. */
+    List<StoredEvent> runToEnd(ExecutionPlan plan, Duration enough) {
+        List<StoredEvent> events = new CopyOnWriteArrayList<>();
+        AtomicReference<Throwable> error = new AtomicReference<>();
+        AtomicBoolean completed = new AtomicBoolean();
+        runner.run(JobRun.fresh(plan)).subscribe(events::add, error::set, () -> completed.set(true));
+        scheduler.advanceTimeBy(enough);
+        assertThat(error.get()).as("error of the run").isNull();
+        assertThat(completed).as("job completed within %s", enough).isTrue();
+        return events;
     }
 
     List<ScriptedClient.Call> allCalls() {

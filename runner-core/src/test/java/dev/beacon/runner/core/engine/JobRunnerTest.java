@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
@@ -43,7 +42,7 @@ class JobRunnerTest {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> byRegion(req.region()));
         ExecutionPlan plan = f.plan(8, limits(10, TWO_MINUTES, HOUR, 3));
 
-        List<StoredEvent> events = runToEnd(f, plan, Duration.ofSeconds(10));
+        List<StoredEvent> events = f.runToEnd(plan, Duration.ofSeconds(10));
         assertThat(finished(events).status()).isEqualTo(JobStatus.SUCCEEDED);
 
         // The ideal wall time is 8 × 300 ms: the job finished exactly on the critical path.
@@ -88,7 +87,7 @@ class JobRunnerTest {
     void eventsArriveInOrderWithGapFreeSequenceNumbers() {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> byRegion(req.region()));
         ExecutionPlan plan = f.plan(3, limits(10, TWO_MINUTES, HOUR, 3));
-        List<StoredEvent> events = runToEnd(f, plan, Duration.ofSeconds(5));
+        List<StoredEvent> events = f.runToEnd(plan, Duration.ofSeconds(5));
 
         assertThat(events).extracting(StoredEvent::seq).containsExactlyElementsOf(
                 java.util.stream.LongStream.rangeClosed(1, events.size()).boxed().toList());
@@ -113,7 +112,7 @@ class JobRunnerTest {
     void concurrencyLimitBoundsCellsInFlightWithinAQuestion() {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(100));
         ExecutionPlan plan = f.plan(4, limits(3, TWO_MINUTES, HOUR, 3));
-        List<StoredEvent> events = runToEnd(f, plan, Duration.ofSeconds(10));
+        List<StoredEvent> events = f.runToEnd(plan, Duration.ofSeconds(10));
 
         assertThat(f.peak.get()).isEqualTo(3);
         assertThat(finished(events).status()).isEqualTo(JobStatus.SUCCEEDED);
@@ -126,7 +125,7 @@ class JobRunnerTest {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) ->
                 req.model().equals("mistral-7b") && req.region().equals("asia") ? ScriptedClient.Step.answer(600_000) : byRegion(req.region()));
         ExecutionPlan plan = f.plan(2, limits(10, Duration.ofMinutes(1), HOUR, 3));
-        List<StoredEvent> events = runToEnd(f, plan, Duration.ofMinutes(5));
+        List<StoredEvent> events = f.runToEnd(plan, Duration.ofMinutes(5));
 
         List<ExecutionResult> rows = rows(f, plan);
         assertThat(rows).hasSize(16);
@@ -145,7 +144,7 @@ class JobRunnerTest {
                 ? ScriptedClient.Step.fail(100, InferenceFailure.forStatus(503, "busy", null))
                 : ScriptedClient.Step.answer(100));
         ExecutionPlan plan = f.plan(1, limits(10, TWO_MINUTES, HOUR, 3));
-        runToEnd(f, plan, Duration.ofSeconds(10));
+        f.runToEnd(plan, Duration.ofSeconds(10));
 
         List<Long> starts = f.clients.get("llama3.2-1b-us-0").calls.stream().map(ScriptedClient.Call::startedAt).toList();
         // fails at 100, waits 500 → 600; fails at 700, waits 1000 → 1700.
@@ -162,7 +161,7 @@ class JobRunnerTest {
                 ? ScriptedClient.Step.fail(100, InferenceFailure.forStatus(429, "slow down", Duration.ofSeconds(7)))
                 : ScriptedClient.Step.answer(100));
         ExecutionPlan plan = f.plan(1, limits(10, TWO_MINUTES, HOUR, 3));
-        runToEnd(f, plan, Duration.ofSeconds(30));
+        f.runToEnd(plan, Duration.ofSeconds(30));
 
         assertThat(f.clients.get("mistral-7b-eu-0").calls).extracting(ScriptedClient.Call::startedAt).containsExactly(0L, 7100L);
     }
@@ -173,7 +172,7 @@ class JobRunnerTest {
                 ? ScriptedClient.Step.fail(50, InferenceFailure.forStatus(400, "bad request", null))
                 : ScriptedClient.Step.answer(100));
         ExecutionPlan plan = f.plan(1, limits(10, TWO_MINUTES, HOUR, 3));
-        List<StoredEvent> events = runToEnd(f, plan, Duration.ofSeconds(10));
+        List<StoredEvent> events = f.runToEnd(plan, Duration.ofSeconds(10));
 
         List<ExecutionResult> failed = rows(f, plan).stream().filter(r -> r.status() == ExecutionStatus.FAILED).toList();
         assertThat(failed).hasSize(3).allMatch(r -> r.attempts() == 1 && r.error().code().equals("HTTP_400"));
@@ -187,7 +186,7 @@ class JobRunnerTest {
                 ? ScriptedClient.Step.fail(100, InferenceFailure.forStatus(503, "busy", Duration.ofSeconds(50)))
                 : ScriptedClient.Step.answer(100));
         ExecutionPlan plan = f.plan(1, limits(10, Duration.ofSeconds(20), HOUR, 3));
-        runToEnd(f, plan, Duration.ofSeconds(60));
+        f.runToEnd(plan, Duration.ofSeconds(60));
 
         ExecutionResult us = rows(f, plan).stream().filter(r -> r.cell().endpoint().region().equals("us")).findFirst().orElseThrow();
         assertThat(us.status()).isEqualTo(ExecutionStatus.FAILED);
@@ -201,7 +200,7 @@ class JobRunnerTest {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) ->
                 req.region().equals("asia") ? ScriptedClient.Step.answer(600_000) : byRegion(req.region()));
         ExecutionPlan plan = f.plan(3, limits(10, Duration.ofMinutes(2), Duration.ofSeconds(45), 1));
-        List<StoredEvent> events = runToEnd(f, plan, Duration.ofMinutes(10));
+        List<StoredEvent> events = f.runToEnd(plan, Duration.ofMinutes(10));
 
         assertThat(finished(events).status()).isEqualTo(JobStatus.TIMED_OUT);
         List<ExecutionResult> rows = rows(f, plan);
@@ -337,7 +336,7 @@ class JobRunnerTest {
                 ? ScriptedClient.Step.fail(10, InferenceFailure.forStatus(500, "down", null))
                 : ScriptedClient.Step.answer(100), RetryPolicy.DEFAULT);
         ExecutionPlan plan = f.plan(1, limits(10, TWO_MINUTES, HOUR, 2));
-        List<StoredEvent> events = runToEnd(f, plan, Duration.ofSeconds(10));
+        List<StoredEvent> events = f.runToEnd(plan, Duration.ofSeconds(10));
 
         assertThat(finished(events).status()).isEqualTo(JobStatus.SUCCEEDED);
         assertThat(rows(f, plan)).allMatch(r -> r.providerId().endsWith("-1") && r.attempts() == 3)
@@ -351,7 +350,7 @@ class JobRunnerTest {
                 ? ScriptedClient.Step.fail(1_000, InferenceFailure.forStatus(502, "bad gateway", null))
                 : ScriptedClient.Step.answer(100));
         ExecutionPlan plan = f.plan(15, limits(10, TWO_MINUTES, HOUR, 1));
-        runToEnd(f, plan, Duration.ofMinutes(5));
+        f.runToEnd(plan, Duration.ofMinutes(5));
 
         List<ExecutionResult> eu = rows(f, plan).stream().filter(r -> r.cell().endpoint().toString().equals("llama3.2-1b@eu")).toList();
         assertThat(eu).hasSize(15).allMatch(r -> r.status() == ExecutionStatus.FAILED);
@@ -383,7 +382,7 @@ class JobRunnerTest {
         ReceiptSigner signer = ReceiptSigner.ephemeral();
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(10));
         ExecutionPlan plan = f.plan(1, limits(10, TWO_MINUTES, HOUR, 1));
-        runToEnd(f, plan, Duration.ofSeconds(1));
+        f.runToEnd(plan, Duration.ofSeconds(1));
         ExecutionResult r = rows(f, plan).get(0);
         assertThat(r.receipt().requestSha256()).hasSize(64);
         assertThat(r.receipt().outputSha256()).hasSize(64);
@@ -401,17 +400,6 @@ class JobRunnerTest {
         // two answers of one provider arriving at once on two event loops wait for each other there.
         assertThat(JobRunner.Builder.defaultCircuitBreaker().getSlidingWindowSynchronizationStrategy())
                 .isEqualTo(io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowSynchronizationStrategy.LOCK_FREE);
-    }
-
-    private static List<StoredEvent> runToEnd(EngineFixture f, ExecutionPlan plan, Duration enough) {
-        List<StoredEvent> events = new CopyOnWriteArrayList<>();
-        AtomicReference<Throwable> error = new AtomicReference<>();
-        AtomicBoolean completed = new AtomicBoolean();
-        f.runner.run(JobRun.fresh(plan)).subscribe(events::add, error::set, () -> completed.set(true));
-        f.scheduler.advanceTimeBy(enough);
-        assertThat(error.get()).as("error of the run").isNull();
-        assertThat(completed).as("job completed within %s", enough).isTrue();
-        return events;
     }
 
     private static long finishedAtMillis(List<StoredEvent> events) {

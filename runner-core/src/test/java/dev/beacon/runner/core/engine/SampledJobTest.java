@@ -15,7 +15,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -32,7 +31,7 @@ class SampledJobTest {
         ExecutionPlan plan = f.plan(2, 3, REGIONAL, limits(10, TWO_MINUTES, HOUR, 3));
         assertThat(plan.cellCount()).isEqualTo(2 * 8 * 3);
 
-        List<StoredEvent> events = runToEnd(f, plan, Duration.ofSeconds(30));
+        List<StoredEvent> events = f.runToEnd(plan, Duration.ofSeconds(30));
 
         List<ExecutionResult> rows = f.journal.executions(plan.jobId()).collectList().block();
         assertThat(rows).hasSize(48).allMatch(r -> r.status() == ExecutionStatus.SUCCEEDED);
@@ -49,7 +48,7 @@ class SampledJobTest {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(10));
         ExecutionPlan plan = f.plan(1, 4, REGIONAL, limits(10, TWO_MINUTES, HOUR, 3));
 
-        runToEnd(f, plan, Duration.ofSeconds(30));
+        f.runToEnd(plan, Duration.ofSeconds(30));
 
         assertThat(f.allCalls()).hasSize(32).allSatisfy(call -> {
             assertThat(call.seed()).isEqualTo(42L + call.sample());
@@ -62,7 +61,7 @@ class SampledJobTest {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(10));
         ExecutionPlan plan = f.plan(1, 2, new InferenceParams(0.7, 100, null, "Plain {regio} braces stay."), limits(10, TWO_MINUTES, HOUR, 3));
 
-        runToEnd(f, plan, Duration.ofSeconds(30));
+        f.runToEnd(plan, Duration.ofSeconds(30));
 
         assertThat(f.allCalls()).hasSize(16).allSatisfy(call -> {
             assertThat(call.seed()).isNull();
@@ -76,7 +75,7 @@ class SampledJobTest {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(100));
         ExecutionPlan plan = f.plan(1, 3, REGIONAL, limits(4, TWO_MINUTES, HOUR, 3));
 
-        runToEnd(f, plan, Duration.ofSeconds(30));
+        f.runToEnd(plan, Duration.ofSeconds(30));
 
         List<ScriptedClient.Call> calls = new ArrayList<>(f.allCalls());
         calls.sort(Comparator.comparingLong(ScriptedClient.Call::startedAt));
@@ -95,7 +94,7 @@ class SampledJobTest {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(req.region().equals("asia") ? 500 : 50));
         ExecutionPlan plan = f.plan(2, 2, REGIONAL, limits(10, TWO_MINUTES, HOUR, 3));
 
-        runToEnd(f, plan, Duration.ofSeconds(30));
+        f.runToEnd(plan, Duration.ofSeconds(30));
 
         var byQuestion = f.allCalls().stream().collect(Collectors.groupingBy(ScriptedClient.Call::prompt));
         long lastAnswerOfFirst = byQuestion.get("question number 0").stream()
@@ -109,7 +108,7 @@ class SampledJobTest {
         EngineFixture f = new EngineFixture(1, 10, (req, attempt) -> ScriptedClient.Step.answer(10));
         ExecutionPlan plan = f.plan(1, 3, REGIONAL, limits(10, TWO_MINUTES, HOUR, 3));
         ExecutionPlan probe = f.plan(1, 3, REGIONAL, limits(10, TWO_MINUTES, HOUR, 3));
-        runToEnd(f, probe, Duration.ofSeconds(30));
+        f.runToEnd(probe, Duration.ofSeconds(30));
         // Sample 1 of every endpoint is already stored for `plan` (copied from the probe's answers).
         List<ExecutionResult> stored = f.journal.executions(probe.jobId()).filter(r -> r.cell().sample() == 1).collectList().block();
         long resumedAt = f.scheduler.now(java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -125,14 +124,4 @@ class SampledJobTest {
         assertThat(asked).hasSize(16).noneMatch(c -> c.sample() == 1);
     }
 
-    private static List<StoredEvent> runToEnd(EngineFixture f, ExecutionPlan plan, Duration enough) {
-        List<StoredEvent> events = new CopyOnWriteArrayList<>();
-        AtomicReference<Throwable> error = new AtomicReference<>();
-        AtomicBoolean completed = new AtomicBoolean();
-        f.runner.run(JobRun.fresh(plan)).subscribe(events::add, error::set, () -> completed.set(true));
-        f.scheduler.advanceTimeBy(enough);
-        assertThat(error.get()).as("error of the run").isNull();
-        assertThat(completed).as("job completed within %s", enough).isTrue();
-        return events;
-    }
 }
