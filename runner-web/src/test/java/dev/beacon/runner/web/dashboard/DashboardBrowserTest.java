@@ -95,17 +95,16 @@ class DashboardBrowserTest {
         screenshot("03-job-finished");
 
         // A cell opens its execution by keyboard, and keeps the focus while the page updates.
-        WebElement cell = driver.findElement(By.cssSelector("#matrix .cell[data-question='climate'][data-endpoint='mistral-7b@eu']"));
-        cell.sendKeys(Keys.ENTER);
+        press(() -> driver.findElement(By.cssSelector("#matrix .cell[data-question='climate'][data-endpoint='mistral-7b@eu']")), Keys.ENTER);
         waitUntil("the cell's answer is shown", () -> driver.findElement(By.id("cell-detail")).isDisplayed());
         assertThat(text("#cell-detail h2")).contains("climate").contains("mistral-7b@eu");
         assertThat(text("#cell-detail .answer")).isNotBlank();
         assertThat(js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@eu");
         screenshot("03b-cell-detail");
         // Arrow keys move between cells.
-        driver.switchTo().activeElement().sendKeys(Keys.ARROW_RIGHT);
+        press(() -> driver.switchTo().activeElement(), Keys.ARROW_RIGHT);
         assertThat(js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@asia");
-        driver.switchTo().activeElement().sendKeys(Keys.ARROW_DOWN);
+        press(() -> driver.switchTo().activeElement(), Keys.ARROW_DOWN);
         assertThat(js("return document.activeElement.dataset.question;")).isEqualTo("tiananmen");
 
         // A full reload replays the stream from the start and shows the same finished matrix.
@@ -235,6 +234,17 @@ class DashboardBrowserTest {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /**
+     * Sends {@code key} to the element {@code target} finds, finding it again if a re-render replaced
+     * it in between (a stale element received nothing, so sending again is not sending twice).
+     */
+    private void press(java.util.function.Supplier<WebElement> target, Keys key) {
+        waitUntil("the page takes " + key.name(), () -> {
+            target.get().sendKeys(key);
+            return true;
+        });
+    }
 
     /**
      * The text of the first element matching {@code css}, read in one script call: the job page is
