@@ -797,7 +797,10 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                 .all());
     }
 
-    /** QUEUED → CANCELLED: a CANCELLED row for every cell, then {@code job.finished} with the row counts. */
+    /**
+     * QUEUED → CANCELLED: a CANCELLED row and its {@code execution.finished} for every cell without a
+     * row, then {@code job.finished} with the row counts; all in the caller's transaction.
+     */
     private Mono<Cancel> cancelQueued(LockedJob job, JobSpec spec) {
         if (!job.status().canTransitionTo(JobStatus.CANCELLED)) {
             return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0));
@@ -807,17 +810,28 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
         List<ExecutionResult> rows = CellLayout.cells(spec).stream()
                 .map(cell -> signed(job.id(), ExecutionResult.notRun(cell, ExecutionStatus.CANCELLED, error, now)))
                 .toList();
-        long seq = job.eventSeq() + 1;
+        // Every cell that becomes terminal has its execution.finished, as in a run; a retry's carried
+        // cells have their rows (and events) already, so only the rows inserted here get one.
+        long[] seq = {job.eventSeq()};
         return Flux.fromIterable(chunks(rows, CANCEL_CHUNK))
-                .concatMap(chunk -> bindExecutions(chunk, chunk.stream().map(r -> job.id()).toList(), " ON CONFLICT DO NOTHING")
-                        .fetch().rowsUpdated())
+                .concatMap(chunk -> insertExecutions(chunk, chunk.stream().map(r -> job.id()).toList())
+                        .flatMap(inserted -> {
+                            List<StoredEvent> events = new ArrayList<>();
+                            for (int i = 0; i < chunk.size(); i++) {
+                                if (inserted.get(i)) {
+                                    events.add(new StoredEvent(job.id(), ++seq[0], now, new JobEvent.ExecutionFinished(chunk.get(i))));
+                                }
+                            }
+                            return insertEvents(events);
+                        }))
                 .then(Mono.zip(counts(job.id(), job.cells()), sealOf(job, JobStatus.CANCELLED, now)))
                 .flatMap(countsAndSeal -> {
                     Seal seal = countsAndSeal.getT2().orElse(null);
-                    var stored = new StoredEvent(job.id(), seq, now, new JobEvent.JobFinished(JobStatus.CANCELLED, countsAndSeal.getT1(), seal));
-                    return finish(job, JobStatus.CANCELLED, seq, now, seal).flatMap(n -> n == 0
+                    long last = ++seq[0];
+                    var stored = new StoredEvent(job.id(), last, now, new JobEvent.JobFinished(JobStatus.CANCELLED, countsAndSeal.getT1(), seal));
+                    return finish(job, JobStatus.CANCELLED, last, now, seal).flatMap(n -> n == 0
                             ? Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0))
-                            : insertEvents(List.of(stored)).thenReturn(new Cancel(CancelOutcome.CANCELLED, seq)));
+                            : insertEvents(List.of(stored)).thenReturn(new Cancel(CancelOutcome.CANCELLED, last)));
                 });
     }
 

@@ -1,6 +1,7 @@
 package dev.beacon.runner.persistence;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.beacon.runner.core.domain.Cell;
 import dev.beacon.runner.core.domain.ExecutionCounts;
@@ -357,9 +358,42 @@ abstract class JobStoreContract {
                     assertThat(r.error().code()).isEqualTo("CANCELLED");
                 })
                 .extracting(ExecutionResult::cell).containsExactlyElementsOf(CellLayout.cells(job.spec()));
-        assertThat(events(job.id())).extracting(StoredEvent::event).containsExactly(
-                new JobEvent.JobQueued(12), new JobEvent.JobFinished(JobStatus.CANCELLED, new ExecutionCounts(0, 0, 0, 12, 0)));
+        // Every cell that became terminal has its execution.finished, between job.queued and job.finished.
+        List<StoredEvent> log = events(job.id());
+        assertThat(log).extracting(StoredEvent::seq).containsExactlyElementsOf(LongStream.rangeClosed(1, 14).boxed().toList());
+        assertThat(log.get(0).event()).isEqualTo(new JobEvent.JobQueued(12));
+        assertThat(log.subList(1, 13)).extracting(e -> ((JobEvent.ExecutionFinished) e.event()).result().cell())
+                .containsExactlyElementsOf(CellLayout.cells(job.spec()));
+        assertThat(log.get(13).event()).isEqualTo(new JobEvent.JobFinished(JobStatus.CANCELLED, new ExecutionCounts(0, 0, 0, 12, 0)));
         StepVerifier.create(store.requestCancel(job.id())).expectNext(CancelOutcome.ALREADY_TERMINAL).expectComplete().verify(WAIT);
+        assertThat(events(job.id())).hasSize(14);
+    }
+
+    @Test
+    void cancellingAQueuedRetryGivesOnlyTheCellsItHadNotCarriedAnEvent() {
+        JobRecord source = submit(Jobs.spec("cancel-retry", 2, 2));
+        store.append(source.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+        List<Cell> cells = CellLayout.cells(source.spec());
+        finish(source.id(), cells.get(0));
+        finish(source.id(), cells.get(3));
+        store.append(source.id(), new JobEvent.ExecutionFinished(Jobs.failed(cells.get(1), clock.instant()))).block(WAIT);
+        store.append(source.id(), new JobEvent.JobFinished(JobStatus.FAILED, ExecutionCounts.EMPTY)).block(WAIT);
+        JobRecord retry = store.retry(Jobs.newJob(source.spec(), null, T0), source.id(), Set.of(ExecutionStatus.FAILED, ExecutionStatus.CANCELLED))
+                .block(WAIT).job();
+
+        StepVerifier.create(store.requestCancel(retry.id())).expectNext(CancelOutcome.CANCELLED).expectComplete().verify(WAIT);
+
+        // job.queued, the two carried cells, then one CANCELLED execution.finished for each of the other two
+        List<StoredEvent> log = events(retry.id());
+        assertThat(log).extracting(StoredEvent::seq).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+        assertThat(log.subList(1, 5)).extracting(e -> ((JobEvent.ExecutionFinished) e.event()).result())
+                .extracting(ExecutionResult::cell, ExecutionResult::status)
+                .containsExactly(
+                        tuple(cells.get(0), ExecutionStatus.SUCCEEDED),
+                        tuple(cells.get(3), ExecutionStatus.SUCCEEDED),
+                        tuple(cells.get(1), ExecutionStatus.CANCELLED),
+                        tuple(cells.get(2), ExecutionStatus.CANCELLED));
+        assertThat(log.get(5).event()).isEqualTo(new JobEvent.JobFinished(JobStatus.CANCELLED, new ExecutionCounts(2, 0, 0, 2, 0)));
     }
 
     @Test
