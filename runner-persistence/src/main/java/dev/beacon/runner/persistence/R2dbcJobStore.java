@@ -108,8 +108,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                    (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'CANCELLED') AS n_cancelled
             FROM {jobs} j
             """;
-    private static final String EXECUTION_COLUMNS = "job_id, question_id, model_id, region, sample, provider_id, status, attempts,"
-            + " output_json, receipt_json, provenance_json, error_code, error_message, started_at, completed_at, latency_ms, carried_from";
+    private static final String EXECUTION_COLUMNS = ExecutionColumns.CSV;
 
     private final DatabaseClient db;
     /** Where lease renewals run: their own connections, so that they never queue behind the jobs' writes. */
@@ -127,7 +126,9 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
     /** The H2 threads this store made for itself, disposed by {@link #close()}; {@code null} otherwise. */
     private final Scheduler ownScheduler;
     private final RetryBackoffSpec retry;
-    private final GroupCommit<FinishedCell, StoredEvent> finished;
+    private final GroupCommit<FinishedCellsStatement.Item, StoredEvent> finished;
+    /** PostgreSQL: a batch of finished cells as one statement; {@code null} on H2 (a transaction of several). */
+    private final FinishedCellsStatement finishedStatement;
     /** Signs rows that arrive unsigned and seals terminal jobs; {@code null}: neither. */
     private final JobSealer sealer;
 
@@ -150,6 +151,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                 : null;
         this.scheduler = b.scheduler != null ? b.scheduler : ownScheduler != null ? ownScheduler : Schedulers.immediate();
         this.retry = DatabaseFaults.transientRetry(b.retries, Duration.ofMillis(20));
+        this.finishedStatement = dialect.supportsReturning() ? new FinishedCellsStatement(this::sql, json) : null;
         this.finished = new GroupCommit<>(b.maxBatch, b.maxBatchesInFlight, this::writeFinished);
         this.sealer = b.signer == null ? null : new JobSealer(b.signer);
     }
@@ -441,7 +443,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
         Objects.requireNonNull(jobId, "jobId");
         Objects.requireNonNull(event, "event");
         if (event instanceof JobEvent.ExecutionFinished f) {
-            return finished.submit(new FinishedCell(jobId, signed(jobId, micros(f.result())), owner, token));
+            return finished.submit(new FinishedCellsStatement.Item(jobId, signed(jobId, micros(f.result())), owner, token));
         }
         String dedupeKey = token == null ? null : dedupeKey(event, token);
         return onDb(tx.transactional(lock(jobId).flatMap(job -> fenced(job, owner, token)
@@ -457,8 +459,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
      * the job is live and held by someone else, or claimed again since that token.
      */
     private static boolean fenced(LockedJob job, String owner, Long token) {
-        return owner != null && !job.status().isTerminal()
-                && (!owner.equals(job.owner()) || token != null && token != job.leaseToken());
+        return Fencing.refuses(job.status(), job.owner(), job.leaseToken(), owner, token);
     }
 
     /**
@@ -559,7 +560,20 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
     }
 
     /** One batch of {@code execution.finished} appends, in one transaction; outcomes in item order. */
-    private Mono<List<GroupCommit.Outcome<StoredEvent>>> writeFinished(List<FinishedCell> items) {
+    private Mono<List<GroupCommit.Outcome<StoredEvent>>> writeFinished(List<FinishedCellsStatement.Item> items) {
+        if (finishedStatement != null) {
+            return onDb(Mono.defer(() -> {
+                        Instant now = now();
+                        return finishedStatement.write(items, now).map(rows -> FinishedCellsStatement.outcomes(items, rows, now));
+                    }))
+                    .retryWhen(retry)
+                    .doOnNext(this::publishAppended);
+        }
+        return writeFinishedInTransaction(items);
+    }
+
+    /** {@link #writeFinished} where one statement cannot do it (H2): lock, insert rows, advance seqs, insert events. */
+    private Mono<List<GroupCommit.Outcome<StoredEvent>>> writeFinishedInTransaction(List<FinishedCellsStatement.Item> items) {
         Set<UUID> ids = items.stream().map(i -> i.jobId().value()).collect(Collectors.toCollection(TreeSet::new));
         Mono<List<GroupCommit.Outcome<StoredEvent>>> work = lockAll(ids).flatMap(locked -> {
             List<Integer> writable = new ArrayList<>();
@@ -572,7 +586,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                     writable.add(i);
                 }
             }
-            return insertExecutions(writable.stream().map(items::get).map(FinishedCell::result).toList(),
+            return insertExecutions(writable.stream().map(items::get).map(FinishedCellsStatement.Item::result).toList(),
                     writable.stream().map(i -> items.get(i).jobId()).toList())
                     .flatMap(inserted -> {
                         Instant now = now();
@@ -582,7 +596,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                         List<StoredEvent> events = new ArrayList<>();
                         int w = 0;
                         for (int i = 0; i < items.size(); i++) {
-                            FinishedCell item = items.get(i);
+                            FinishedCellsStatement.Item item = items.get(i);
                             UUID id = item.jobId().value();
                             if (!locked.containsKey(id)) {
                                 outcomes.add(GroupCommit.Outcome.failed(
@@ -676,35 +690,21 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
     }
 
     private GenericExecuteSpec bindExecutions(List<ExecutionResult> results, List<JobId> jobIds, String suffix) {
-        StringBuilder sql = new StringBuilder("INSERT INTO {executions} (" + EXECUTION_COLUMNS + ") VALUES ");
-        for (int i = 0; i < results.size(); i++) {
-            sql.append(i == 0 ? "" : ", ").append("(:j%1$d, :q%1$d, :m%1$d, :r%1$d, :n%1$d, :p%1$d, :s%1$d, :a%1$d, %2$s, %3$s, %4$s, :ec%1$d, :em%1$d, :sa%1$d, :ca%1$d, :l%1$d, :cf%1$d)"
-                    .formatted(i, dialect.json("o" + i), dialect.json("rc" + i), dialect.json("pv" + i)));
-        }
+        List<String> names = ExecutionColumns.NAMES;
+        StringBuilder sql = new StringBuilder("INSERT INTO {executions} (" + ExecutionColumns.CSV + ") VALUES ");
         // One bindValues call: binding one by one copies the binding map per call (quadratic in rows).
         Map<String, Object> values = new HashMap<>();
         for (int i = 0; i < results.size(); i++) {
-            ExecutionResult r = results.get(i);
-            values.put("j" + i, jobIds.get(i).value());
-            values.put("q" + i, r.cell().questionId());
-            values.put("m" + i, r.cell().endpoint().model());
-            values.put("r" + i, r.cell().endpoint().region());
-            values.put("n" + i, r.cell().sample());
-            values.put("s" + i, r.status().name());
-            values.put("a" + i, r.attempts());
-            values.put("ca" + i, ts(r.completedAt()));
-            values.put("p" + i, Parameter.fromOrEmpty(r.providerId(), String.class));
-            values.put("o" + i, Parameter.fromOrEmpty(json.writeOutput(r.output()), String.class));
-            values.put("rc" + i, Parameter.fromOrEmpty(json.writeReceipt(r.receipt()), String.class));
-            values.put("pv" + i, Parameter.fromOrEmpty(r.output() == null ? null : json.writeProvenance(r.output().provenance()), String.class));
-            values.put("ec" + i, Parameter.fromOrEmpty(r.error() == null ? null : r.error().code(), String.class));
-            values.put("em" + i, Parameter.fromOrEmpty(r.error() == null ? null : r.error().message(), String.class));
-            values.put("sa" + i, Parameter.fromOrEmpty(r.startedAt() == null ? null : ts(r.startedAt()), OffsetDateTime.class));
-            values.put("l" + i, Parameter.fromOrEmpty(r.latencyMs(), Long.class));
-            values.put("cf" + i, Parameter.fromOrEmpty(r.carriedFrom() == null ? null : r.carriedFrom().value(), UUID.class));
+            Object[] row = ExecutionColumns.values(json, jobIds.get(i), results.get(i));
+            sql.append(i == 0 ? "(" : ", (");
+            for (int c = 0; c < names.size(); c++) {
+                String param = "c" + c + "_" + i;
+                sql.append(c == 0 ? "" : ", ").append(ExecutionColumns.JSON.contains(names.get(c)) ? dialect.json(param) : ":" + param);
+                values.put(param, row[c] == null ? Parameter.empty(ExecutionColumns.type(c)) : row[c]);
+            }
+            sql.append(')');
         }
-        GenericExecuteSpec spec = sql(sql + suffix).bindValues(values);
-        return spec;
+        return sql(sql + suffix).bindValues(values);
     }
 
     /** Inserts one event with its dedupe key ({@code null} for none). */
@@ -1044,8 +1044,6 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
      * One {@code execution.finished} append waiting for the group commit; {@code owner} null = unfenced,
      * {@code token} null = fenced by owner only.
      */
-    private record FinishedCell(JobId jobId, ExecutionResult result, String owner, Long token) {
-    }
 
     private Mono<LockedJob> lock(JobId id) {
         return sql("SELECT id, status, event_seq, cells, owner, lease_token FROM {jobs} WHERE id = :id FOR UPDATE")

@@ -675,5 +675,17 @@ abstract class JobStoreContract {
                     .containsExactlyElementsOf(LongStream.rangeClosed(1, 101).boxed().toList());
             assertThat(store.find(job.id()).block(WAIT).counts().pending()).isZero();
         }
+        // The stored data of each event names its own job and seq (the one-statement writer numbers them in SQL).
+        String prefix = database.schema() == null ? "" : database.schema() + ".";
+        List<String> mismatched = DatabaseClient.create(database.connectionFactory())
+                .sql("SELECT job_id, seq, data FROM " + prefix + "job_events")
+                .map((row, meta) -> {
+                    var data = tools.jackson.databind.json.JsonMapper.shared().readTree(row.get("data", String.class));
+                    boolean same = data.path("seq").asLong() == row.get("seq", Long.class)
+                            && data.path("jobId").asString().equals(row.get("job_id", java.util.UUID.class).toString());
+                    return same ? "" : row.get("job_id", java.util.UUID.class) + "#" + row.get("seq", Long.class) + " " + data;
+                })
+                .all().filter(m -> !m.isEmpty()).collectList().block(WAIT);
+        assertThat(mismatched).isEmpty();
     }
 }

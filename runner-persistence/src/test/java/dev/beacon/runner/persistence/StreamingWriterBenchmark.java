@@ -26,22 +26,24 @@ import reactor.core.publisher.Mono;
 /**
  * Prints (does not assert) the throughput of {@code execution.finished} appends against PostgreSQL:
  * the store's group commit at several concurrencies, the store with one transaction per append, and
- * a naive loop of single-row INSERTs. Run with {@code -Dgroups=benchmark -DexcludedGroups=}.
+ * a naive loop of single-row INSERTs. Run with {@code -Pbench} (README, "Performance").
  */
 @Tag("benchmark")
 class StreamingWriterBenchmark {
 
-    static final int JOBS = 10;
+    static final int JOBS = 50;
     static final int QUESTIONS = 25;
-    static final int REGIONS = 8; // 200 cells per job, 2,000 per run
+    static final int REGIONS = 8; // 200 cells per job, 10,000 per run
 
     @Test
     void executionFinishedThroughput() {
         try (Database db = TestDatabases.postgres()) {
             R2dbcJobStore grouped = R2dbcJobStore.builder(db.connectionFactory()).batching(64, 2).build();
+            R2dbcJobStore large = R2dbcJobStore.builder(db.connectionFactory()).batching(512, 2).build();
             R2dbcJobStore single = R2dbcJobStore.builder(db.connectionFactory()).batching(1, 16).build();
 
             run("warm-up (group commit, c=32)", grouped, 32);
+            run("warm-up (group commit up to 512, c=1024)", large, 1024);
             run("warm-up (one tx per append, c=16)", single, 16);
             naive(db, "warm-up (naive insert loop)");
 
@@ -51,6 +53,9 @@ class StreamingWriterBenchmark {
                 lines.add("-- round " + round);
                 for (int concurrency : new int[] {8, 32, 64}) {
                     lines.add(run("group commit, concurrency " + concurrency, grouped, concurrency));
+                }
+                for (int concurrency : new int[] {256, 1024}) {
+                    lines.add(run("group commit up to 512 rows, concurrency " + concurrency, large, concurrency));
                 }
                 lines.add(run("one transaction per append, concurrency 16", single, 16));
                 lines.add(run("one transaction per append, concurrency 64", single, 64));
