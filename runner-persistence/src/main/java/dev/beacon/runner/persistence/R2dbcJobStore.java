@@ -129,6 +129,8 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
     private final GroupCommit<FinishedCellsStatement.Item, StoredEvent> finished;
     /** PostgreSQL: a batch of finished cells as one statement; {@code null} on H2 (a transaction of several). */
     private final FinishedCellsStatement finishedStatement;
+    /** PostgreSQL: a bookkeeping append as one statement; {@code null} on H2 (a transaction of several). */
+    private final BookkeepingStatement bookkeeping;
     /** Signs rows that arrive unsigned and seals terminal jobs; {@code null}: neither. */
     private final JobSealer sealer;
 
@@ -152,6 +154,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
         this.scheduler = b.scheduler != null ? b.scheduler : ownScheduler != null ? ownScheduler : Schedulers.immediate();
         this.retry = DatabaseFaults.transientRetry(b.retries, Duration.ofMillis(20));
         this.finishedStatement = dialect.supportsReturning() ? new FinishedCellsStatement(this::sql, json) : null;
+        this.bookkeeping = dialect.supportsReturning() ? new BookkeepingStatement(this::sql, json) : null;
         this.finished = new GroupCommit<>(b.maxBatch, b.maxBatchesInFlight, this::writeFinished);
         this.sealer = b.signer == null ? null : new JobSealer(b.signer);
     }
@@ -446,12 +449,35 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
             return finished.submit(new FinishedCellsStatement.Item(jobId, signed(jobId, micros(f.result())), owner, token));
         }
         String dedupeKey = token == null ? null : dedupeKey(event, token);
+        if (bookkeeping != null && BookkeepingStatement.handles(event)) {
+            return onDb(Mono.defer(() -> {
+                        Instant now = now();
+                        return bookkeeping.write(jobId, event, owner, token, dedupeKey, now)
+                                .flatMap(result -> bookkept(jobId, event, owner, token, now, result));
+                    }))
+                    .retryWhen(retry)
+                    .doOnNext(stored -> publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
+        }
         return onDb(tx.transactional(lock(jobId).flatMap(job -> fenced(job, owner, token)
                         ? Mono.error(new LeaseLostException(jobId, owner, job.owner()))
                         : dedupeKey == null ? appendInTransaction(job, event, null)
                         : storedWithKey(jobId, dedupeKey).switchIfEmpty(Mono.defer(() -> appendInTransaction(job, event, dedupeKey))))))
                 .retryWhen(retry)
                 .doOnNext(stored -> publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
+    }
+
+    /** What a {@link BookkeepingStatement} did, as the append reports it; the same outcomes as {@link #appendInTransaction}. */
+    private Mono<StoredEvent> bookkept(JobId jobId, JobEvent event, String owner, Long token, Instant now, BookkeepingStatement.Result r) {
+        if (!r.found()) {
+            return Mono.error(new IllegalArgumentException("job must exist, but " + jobId + " does not"));
+        }
+        if (Fencing.refuses(r.status(), r.owner(), r.leaseToken(), owner, token)) {
+            return Mono.error(new LeaseLostException(jobId, owner, r.owner()));
+        }
+        if (r.earlierSeq() != null) {
+            return Mono.just(json.readEvent(jobId, r.earlierSeq(), r.earlierAt().toInstant(), r.earlierData()));
+        }
+        return r.seq() == null ? Mono.empty() : Mono.just(new StoredEvent(jobId, r.seq(), now, event));
     }
 
     /**

@@ -1,0 +1,111 @@
+package dev.beacon.runner.persistence;
+
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.json.JobJson;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.function.Function;
+import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
+import reactor.core.publisher.Mono;
+
+/**
+ * A bookkeeping append ({@code job.started}, {@code question.started}, {@code question.finished}) on
+ * PostgreSQL as one statement, so one round trip instead of a transaction of four statements: it locks
+ * the job's row, looks for an event stored earlier under the append's dedupe key, and — when the job is
+ * live, the writer still holds it and no such event exists — advances {@code event_seq}, applies the
+ * event to the row and inserts it. Being a single statement it is a transaction by itself.
+ *
+ * <p>{@code job.finished} is not done here: it counts the rows and signs the seal over them in Java,
+ * under the row lock, so it stays a transaction of its own.
+ */
+final class BookkeepingStatement {
+
+    /**
+     * What the statement found and did: the job's row after the lock ({@code found} false: no such job),
+     * the event stored now ({@code seq}), or the one stored earlier under the dedupe key.
+     */
+    record Result(boolean found, JobStatus status, String owner, long leaseToken, Long seq,
+                  Long earlierSeq, String earlierData, OffsetDateTime earlierAt) {
+    }
+
+    private static final String SQL = """
+            WITH locked AS (
+                SELECT id, status, event_seq, owner, lease_token FROM {jobs} WHERE id = :id FOR UPDATE
+            ),
+            earlier AS (
+                SELECT seq, data, created_at FROM {job_events} WHERE job_id = :id AND dedupe_key = CAST(:key AS text)
+            ),
+            allowed AS (
+                SELECT l.id, l.event_seq FROM locked l
+                WHERE l.status IN ('QUEUED', 'RUNNING')
+                  AND NOT EXISTS (SELECT 1 FROM earlier)
+                  AND (CAST(:owner AS text) IS NULL OR (l.owner = CAST(:owner AS text)
+                       AND (CAST(:token AS bigint) IS NULL OR l.lease_token = CAST(:token AS bigint))))
+            ),
+            changed AS (
+                UPDATE {jobs} j SET event_seq = a.event_seq + 1, %s
+                FROM allowed a WHERE j.id = a.id
+                RETURNING j.event_seq AS seq
+            ),
+            inserted AS (
+                INSERT INTO {job_events} (job_id, seq, type, data, created_at, dedupe_key)
+                SELECT :id, seq, :type, jsonb_set(CAST(:data AS jsonb), '{seq}', to_jsonb(seq)), CAST(:now AS timestamptz),
+                       CAST(:key AS text)
+                FROM changed
+            )
+            SELECT l.status, l.owner, l.lease_token, (SELECT seq FROM changed) AS seq,
+                   e.seq AS earlier_seq, CAST(e.data AS text) AS earlier_data, e.created_at AS earlier_at
+            FROM locked l LEFT JOIN earlier e ON TRUE""";
+
+    private static final String JOB_STARTED = SQL.formatted(
+            "status = 'RUNNING', started_at = COALESCE(j.started_at, CAST(:now AS timestamptz)), current_question = NULL");
+    private static final String QUESTION_STARTED = SQL.formatted("current_question = CAST(:index AS int)");
+    private static final String QUESTION_FINISHED = SQL.formatted("current_question = j.current_question");
+
+    private final Function<String, GenericExecuteSpec> sql;
+    private final JobJson json;
+
+    /** @param sql makes a statement of SQL text naming its tables {@code {jobs}} and {@code {job_events}} */
+    BookkeepingStatement(Function<String, GenericExecuteSpec> sql, JobJson json) {
+        this.sql = sql;
+        this.json = json;
+    }
+
+    /** Whether this statement stores {@code event}. */
+    static boolean handles(JobEvent event) {
+        return event instanceof JobEvent.JobStarted || event instanceof JobEvent.QuestionStarted
+                || event instanceof JobEvent.QuestionFinished;
+    }
+
+    /**
+     * Appends {@code event} to {@code jobId} at {@code now}, fenced by {@code owner} and {@code token}
+     * when not null, idempotent under {@code dedupeKey} when not null. Emits what the statement found once
+     * it committed; errors with the database's error (nothing committed, or for a lost connection:
+     * unknown, and a retry under the same dedupe key is safe). Cancelling cancels the statement's result.
+     */
+    Mono<Result> write(JobId jobId, JobEvent event, String owner, Long token, String dedupeKey, Instant now) {
+        String text = event instanceof JobEvent.JobStarted ? JOB_STARTED
+                : event instanceof JobEvent.QuestionStarted ? QUESTION_STARTED : QUESTION_FINISHED;
+        GenericExecuteSpec spec = sql.apply(text)
+                .bind("id", jobId.value())
+                .bind("type", event.type())
+                // The seq is the statement's to number: a placeholder here, replaced by jsonb_set.
+                .bind("data", json.writeEventData(new StoredEvent(jobId, 1, now, event)))
+                .bind("now", OffsetDateTime.ofInstant(now, ZoneOffset.UTC).toString());
+        spec = dedupeKey == null ? spec.bindNull("key", String.class) : spec.bind("key", dedupeKey);
+        spec = owner == null ? spec.bindNull("owner", String.class) : spec.bind("owner", owner);
+        spec = token == null ? spec.bindNull("token", Long.class) : spec.bind("token", token);
+        if (event instanceof JobEvent.QuestionStarted q) {
+            spec = spec.bind("index", q.index());
+        }
+        return spec.map((r, meta) -> new Result(true, JobStatus.valueOf(r.get("status", String.class)), r.get("owner", String.class),
+                        r.get("lease_token", Long.class) == null ? 0 : r.get("lease_token", Long.class), r.get("seq", Long.class),
+                        r.get("earlier_seq", Long.class), r.get("earlier_data", String.class), r.get("earlier_at", OffsetDateTime.class)))
+                .one()
+                .defaultIfEmpty(new Result(false, null, null, 0, null, null, null, null));
+    }
+}
