@@ -156,6 +156,11 @@ public final class R2dbcJobSignals implements JobSignals, AutoCloseable {
         return local.signals();
     }
 
+    @Override
+    public Flux<Signal> signalsFor(JobId jobId) {
+        return local.signalsFor(jobId);
+    }
+
     /** Stops listening and closes the listening connection. */
     @Override
     public void close() {

@@ -276,8 +276,8 @@ public final class JobDispatcher {
         if (job.cancelRequested()) {
             return Mono.just(Boolean.TRUE);
         }
-        Flux<Object> signalled = signals.signals()
-                .filter(s -> s instanceof JobSignals.Signal.CancelRequested c && c.jobId().equals(job.id()))
+        Flux<Object> signalled = signals.signalsFor(job.id())
+                .filter(s -> s instanceof JobSignals.Signal.CancelRequested)
                 .map(s -> s);
         // The dispatcher's cancel check (one query for every job running here) completes this.
         Run run = running.get(job.id());

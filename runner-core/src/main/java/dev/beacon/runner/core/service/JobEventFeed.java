@@ -78,7 +78,7 @@ final class JobEventFeed {
                     AtomicLong feedLast = new AtomicLong();
                     Flux<Object> wakeups = Flux.merge(
                             Mono.just(Boolean.TRUE),
-                            signals.signals().filter(s -> s instanceof JobSignals.Signal.EventsAppended a && a.jobId().equals(id)),
+                            signals.signalsFor(id).filter(s -> s instanceof JobSignals.Signal.EventsAppended),
                             Flux.interval(pollInterval, pollInterval, scheduler));
                     // A failed or stalled read (the database away) is logged and retried at the next
                     // wake-up: subscribers stay connected through a database outage.

@@ -22,6 +22,14 @@ public interface JobSignals {
         /** Someone asked to cancel the job. */
         record CancelRequested(JobId jobId) implements Signal {
         }
+
+        /** The job this signal is about, or {@code null} for one about no job in particular. */
+        static JobId jobOf(Signal signal) {
+            if (signal instanceof EventsAppended e) {
+                return e.jobId();
+            }
+            return signal instanceof CancelRequested c ? c.jobId() : null;
+        }
     }
 
     /** Publishes a signal to every subscriber in every instance. Errors are logged and dropped. */
@@ -32,4 +40,13 @@ public interface JobSignals {
      * runs; on cancel the subscriber is removed.
      */
     Flux<Signal> signals();
+
+    /**
+     * The signals about {@code jobId} published from now on, by any instance: as {@link #signals()},
+     * filtered. Implementations route them, so that a signal costs only its own job's subscribers — not
+     * every running job and every open event stream of the instance.
+     */
+    default Flux<Signal> signalsFor(JobId jobId) {
+        return signals().filter(s -> jobId.equals(Signal.jobOf(s)));
+    }
 }
