@@ -6,6 +6,7 @@ import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.json.JobJson;
+import dev.beacon.runner.core.store.OwnershipLostException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -189,7 +190,7 @@ final class FinishedCellsStatement {
             } else if (row.seq() != null) {
                 outcomes.add(GroupCommit.Outcome.of(new StoredEvent(item.jobId(), row.seq(), now, new JobEvent.ExecutionFinished(item.result()))));
             } else if (Fencing.refuses(row.status(), row.owner(), row.leaseToken(), item.owner(), item.token())) {
-                outcomes.add(GroupCommit.Outcome.failed(new LeaseLostException(item.jobId(), item.owner(), row.owner())));
+                outcomes.add(GroupCommit.Outcome.failed(new OwnershipLostException(item.jobId(), item.owner(), row.owner())));
             } else {
                 outcomes.add(GroupCommit.Outcome.empty()); // the cell had its row already, or the job is terminal
             }

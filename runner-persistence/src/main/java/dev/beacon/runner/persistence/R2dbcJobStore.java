@@ -28,6 +28,7 @@ import dev.beacon.runner.core.store.JobSignals.Signal;
 import dev.beacon.runner.core.store.EvidenceStore;
 import dev.beacon.runner.core.store.JobStore;
 import dev.beacon.runner.core.store.NewJob;
+import dev.beacon.runner.core.store.OwnershipLostException;
 import dev.beacon.runner.core.store.RetryRefusedException;
 import dev.beacon.runner.core.store.StoreUnavailableException;
 import dev.beacon.runner.core.store.Submission;
@@ -80,7 +81,7 @@ import reactor.util.retry.RetryBackoffSpec;
  * never fails the write.
  *
  * <p>Fencing: {@link #journalFor(String)} gives an owner its own {@code JobJournal} whose appends
- * are refused with {@link LeaseLostException} once the job has another owner (or none) or, when the
+ * are refused with {@link OwnershipLostException} once the job has another owner (or none) or, when the
  * append runs with a {@link JobLease} in its Reactor context, once the job was claimed again since that
  * lease (its fencing token moved on) — checked under the job's row lock. Appends through the store
  * itself are not fenced; they still never store a cell twice nor change a terminal job, because those
@@ -421,7 +422,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
 
     /**
      * The journal of one runner instance: the same appends as {@link #append(JobId, JobEvent)}, but
-     * fenced: while the job is not terminal, an append errors with {@link LeaseLostException} (and
+     * fenced: while the job is not terminal, an append errors with {@link OwnershipLostException} (and
      * stores nothing) unless {@code owner} still holds the job, as set by {@link #claimNext} — and, if
      * the append's Reactor context carries the {@link JobLease} of the job, still under that lease's
      * fencing token.
@@ -459,7 +460,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                     .doOnNext(stored -> publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
         }
         return onDb(tx.transactional(lock(jobId).flatMap(job -> fenced(job, owner, token)
-                        ? Mono.error(new LeaseLostException(jobId, owner, job.owner()))
+                        ? Mono.error(new OwnershipLostException(jobId, owner, job.owner()))
                         : dedupeKey == null ? appendInTransaction(job, event, null)
                         : storedWithKey(jobId, dedupeKey).switchIfEmpty(Mono.defer(() -> appendInTransaction(job, event, dedupeKey))))))
                 .retryWhen(retry)
@@ -472,7 +473,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
             return Mono.error(new IllegalArgumentException("job must exist, but " + jobId + " does not"));
         }
         if (Fencing.refuses(r.status(), r.owner(), r.leaseToken(), owner, token)) {
-            return Mono.error(new LeaseLostException(jobId, owner, r.owner()));
+            return Mono.error(new OwnershipLostException(jobId, owner, r.owner()));
         }
         if (r.earlierSeq() != null) {
             return Mono.just(json.readEvent(jobId, r.earlierSeq(), r.earlierAt().toInstant(), r.earlierData()));
@@ -629,7 +630,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                                         new IllegalArgumentException("job must exist, but " + id + " does not")));
                             } else if (refused.contains(i)) {
                                 outcomes.add(GroupCommit.Outcome.failed(
-                                        new LeaseLostException(item.jobId(), item.owner(), locked.get(id).owner())));
+                                        new OwnershipLostException(item.jobId(), item.owner(), locked.get(id).owner())));
                             } else if (w < writable.size() && writable.get(w) == i) {
                                 if (inserted.get(w++)) {
                                     long seq = seqs.merge(id, 1L, Long::sum);

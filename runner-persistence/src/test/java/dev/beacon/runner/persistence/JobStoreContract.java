@@ -21,6 +21,7 @@ import dev.beacon.runner.core.store.JobQuery;
 import dev.beacon.runner.core.store.JobRecord;
 import dev.beacon.runner.core.store.JobSignals.Signal;
 import dev.beacon.runner.core.store.NewJob;
+import dev.beacon.runner.core.store.OwnershipLostException;
 import dev.beacon.runner.core.store.Submission;
 import dev.beacon.runner.persistence.testing.Jobs;
 import dev.beacon.runner.persistence.testing.MutableClock;
@@ -551,9 +552,9 @@ abstract class JobStoreContract {
         assertThat(second.token()).isGreaterThan(first.token());
         StepVerifier.create(journal.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(0), clock.instant())))
                         .contextWrite(first::writeTo))
-                .expectError(LeaseLostException.class).verify(WAIT);
+                .expectError(OwnershipLostException.class).verify(WAIT);
         StepVerifier.create(journal.append(job.id(), new JobEvent.QuestionStarted("q0", 0, 1)).contextWrite(first::writeTo))
-                .expectError(LeaseLostException.class).verify(WAIT);
+                .expectError(OwnershipLostException.class).verify(WAIT);
         assertThat(journal.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(1), clock.instant())))
                 .contextWrite(second::writeTo).block(WAIT)).isNotNull();
         assertThat(store.executions(job.id()).collectList().block(WAIT)).extracting(ExecutionResult::cell).containsExactly(cells.get(1));
@@ -638,9 +639,9 @@ abstract class JobStoreContract {
         store.claimNext("runner-b", Duration.ofMinutes(1)).block(WAIT);
 
         StepVerifier.create(journalA.append(job.id(), new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(1), clock.instant()))))
-                .expectError(LeaseLostException.class).verify(WAIT);
+                .expectError(OwnershipLostException.class).verify(WAIT);
         StepVerifier.create(journalA.append(job.id(), new JobEvent.QuestionStarted("q1", 1, 2)))
-                .expectError(LeaseLostException.class).verify(WAIT);
+                .expectError(OwnershipLostException.class).verify(WAIT);
         assertThat(journalB.append(job.id(), new JobEvent.JobStarted("runner-b")).block(WAIT)).isNotNull();
         assertThat(journalB.append(job.id(), new JobEvent.ExecutionFinished(Jobs.failed(cells.get(1), clock.instant()))).block(WAIT))
                 .isNotNull();

@@ -6,15 +6,16 @@ import java.util.Objects;
 /**
  * Signals that a write for a job was refused because the writer no longer owns the job: another
  * instance has claimed it (the writer's lease expired) or it was released. Not a fault: the writer
- * stops running the job and leaves it to its new owner. Stores throw their own subtype.
+ * stops running the job and leaves it to its new owner, which runs every cell that has no row.
  */
-public class OwnershipLostException extends IllegalStateException {
+public final class OwnershipLostException extends IllegalStateException {
 
     private final JobId jobId;
     private final String owner;
 
-    public OwnershipLostException(JobId jobId, String owner, String message) {
-        super(message);
+    /** A write by {@code owner} refused because {@code currentOwner} (or no one, when {@code null}) holds the job now. */
+    public OwnershipLostException(JobId jobId, String owner, String currentOwner) {
+        super("job " + jobId + " is no longer owned by '" + owner + "' (owner now: " + currentOwner + ")");
         this.jobId = Objects.requireNonNull(jobId, "jobId");
         this.owner = owner;
     }

@@ -120,7 +120,7 @@ public final class RunnerEngineAutoConfiguration {
      * The engine. It journals through {@code store}; for the runner's own {@link R2dbcJobStore} through
      * the journal fenced to this instance ({@link R2dbcJobStore#journalFor}), so that once another
      * instance has taken a job over (this one paused past its lease), every further write of this
-     * instance is refused with a {@code LeaseLostException} instead of landing as the owner's.
+     * instance is refused with a {@code OwnershipLostException} instead of landing as the owner's.
      */
     @Bean
     @ConditionalOnMissingBean

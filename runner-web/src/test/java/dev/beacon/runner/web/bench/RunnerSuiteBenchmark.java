@@ -56,6 +56,8 @@ class RunnerSuiteBenchmark {
     static final int REFERENCE_RUNS = Integer.getInteger("bench.runs", 5);
     static final int MANY_JOBS = Integer.getInteger("bench.jobs", 500);
     static final int SUBSCRIBERS = Integer.getInteger("bench.subscribers", 1000);
+    /** Jobs one instance runs at once; the default lets every job of the "many" scenario run together. */
+    static final int CAPACITY = Integer.getInteger("bench.capacity", Math.max(MANY_JOBS, 4));
     static final Pattern ID = Pattern.compile("\"id\"\\s*:\\s*\"([0-9a-f-]{36})\"");
     static final Pattern COMPLETED_AT = Pattern.compile("\"completedAt\"\\s*:\\s*\"([^\"]+)\"");
 
@@ -478,7 +480,7 @@ class RunnerSuiteBenchmark {
                 // As in config/application-postgres.yaml, the production PostgreSQL profile.
                 "--spring.r2dbc.pool.initial-size=4",
                 "--spring.r2dbc.pool.max-size=20",
-                "--beacon.runner.dispatcher.capacity=" + Math.max(MANY_JOBS, 4),
+                "--beacon.runner.dispatcher.capacity=" + CAPACITY,
                 "--logging.level.dev.beacon=INFO"));
         for (int i = 0; i < ENDPOINTS.length; i++) {
             String p = "--beacon.runner.endpoints[" + i + "].";
