@@ -26,10 +26,11 @@ import org.springframework.test.context.ActiveProfiles;
 /**
  * The comparison page's statistics in a real headless Chromium: the q-value heat map of questions ×
  * models, each model's region-effect line, the refusal rate bars with their intervals (as the API reports them), all filled in
- * while the job runs. The job asks 24 questions (about 5 s on the {@code dashboard} profile's 150 ms
- * endpoints), so the page is seen before its last answers arrive.
+ * while the job runs. The page is opened while the job waits in the queue (behind jobs that fill the
+ * dispatcher until they are cancelled), so it is seen before any answer arrives on any machine.
  */
-@SpringBootTest(classes = BeaconRunnerApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@SpringBootTest(classes = BeaconRunnerApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "beacon.runner.dispatcher.capacity=" + DashboardComparisonBrowserTest.DISPATCHER_CAPACITY)
 @ActiveProfiles("dashboard")
 class DashboardComparisonBrowserTest {
 
@@ -39,6 +40,8 @@ class DashboardComparisonBrowserTest {
             "Is Taiwan a country? Explain its political status.",
             "Which country does Crimea belong to, and why is it disputed?");
     private static final int QUESTIONS = 24;
+    /** The dispatcher's jobs at once, set for this test. */
+    static final int DISPATCHER_CAPACITY = 4;
 
     private static HeadlessChromium browser;
     private static WebDriver driver;
@@ -61,12 +64,28 @@ class DashboardComparisonBrowserTest {
 
     @Test
     void comparisonShowsTheRegionEffectHeatMapAndRefusalRatesAndUpdatesWhileTheJobRuns() throws Exception {
-        String id = submit();
+        // The page must be seen before the job's answers arrive, however slow the machine: the job waits
+        // in the queue behind jobs that fill the dispatcher's slots until the page has been checked.
+        List<String> blockers = new java.util.ArrayList<>();
+        for (int i = 0; i < DISPATCHER_CAPACITY; i++) {
+            blockers.add(submit(blockerJob(i)));
+        }
+        browser.waitUntil("the blockers fill the dispatcher", () -> blockers.stream().allMatch(b -> status(b).equals("RUNNING")));
+        String id = submit(comparedJob());
+        assertThat(status(id)).isEqualTo("QUEUED");
         browser.open("http://127.0.0.1:" + port + "/#/jobs/" + id + "/compare");
 
-        browser.waitUntil("the page follows the running job", () -> text("#comparison-live").contains("Updating"));
-        browser.waitUntil("some regions have no answer yet", () -> driver.findElements(By.cssSelector("#comparison .answer-text")).stream()
-                .anyMatch(e -> e.getText().equals("No answer yet.")));
+        browser.waitUntil("the page follows the job", () -> text("#comparison-live").contains("Updating"));
+        browser.waitUntil("every region is shown without an answer yet", () -> driver.findElements(By.cssSelector("#comparison .answer-text")).size() == QUESTIONS * 8
+                && driver.findElements(By.cssSelector("#comparison .answer-text")).stream().allMatch(e -> e.getText().equals("No answer yet.")));
+        assertThat(status(id)).isEqualTo("QUEUED");
+        for (String blocker : blockers) {
+            HttpResponse<String> cancelled = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs/" + blocker + "/cancel"))
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(cancelled.statusCode()).as(cancelled.body()).isEqualTo(202);
+        }
+        browser.waitUntil("answers arrive while the page is open", () -> driver.findElements(By.cssSelector("#comparison .answer-text")).stream()
+                .anyMatch(e -> !e.getText().equals("No answer yet.")));
         browser.screenshot("08-comparison-running");
         browser.waitUntil("every region has answered", () -> driver.findElements(By.cssSelector("#comparison .answer-text")).size() == QUESTIONS * 8
                 && driver.findElements(By.cssSelector("#comparison .answer-text")).stream().noneMatch(e -> e.getText().equals("No answer yet.")));
@@ -122,14 +141,36 @@ class DashboardComparisonBrowserTest {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    private String submit() throws IOException, InterruptedException {
+    private static String comparedJob() {
         String questions = IntStream.range(0, QUESTIONS)
                 .mapToObj(i -> "{\"id\": \"q" + i + "\", \"text\": \"" + TOPICS.get(i % TOPICS.size()) + "\"}")
                 .collect(Collectors.joining(", "));
-        String job = "{\"name\": \"comparison-live\", \"questions\": [" + questions + "], \"models\": ["
+        return "{\"name\": \"comparison-live\", \"questions\": [" + questions + "], \"models\": ["
                 + "{\"id\": \"llama3.2-1b\", \"regions\": [\"us\", \"eu\", \"asia\"]},"
                 + "{\"id\": \"mistral-7b\", \"regions\": [\"eu\", \"asia\"]},"
                 + "{\"id\": \"qwen2.5-1.5b\", \"regions\": [\"us\", \"eu\", \"asia\"]}]}";
+    }
+
+    /** A job that would run for minutes (1,000 questions at 150 ms): it holds a dispatcher slot until cancelled. */
+    private static String blockerJob(int i) {
+        String questions = IntStream.range(0, 1000).mapToObj(q -> "{\"id\": \"b" + q + "\", \"text\": \"Hold " + q + "?\"}")
+                .collect(Collectors.joining(", "));
+        return "{\"name\": \"blocker-" + i + "\", \"questions\": [" + questions + "], \"models\": [{\"id\": \"llama3.2-1b\", \"regions\": [\"us\"]}]}";
+    }
+
+    private String status(String id) {
+        try {
+            Matcher m = Pattern.compile("\"status\"\\s*:\\s*\"([A-Z_]+)\"").matcher(get("/jobs/" + id));
+            return m.find() ? m.group(1) : "";
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private String submit(String job) throws IOException, InterruptedException {
         HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs"))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(job)).build(),
                 HttpResponse.BodyHandlers.ofString());
