@@ -13,6 +13,7 @@ import dev.beacon.runner.web.autoconfigure.RunnerServiceAutoConfiguration;
 import dev.beacon.runner.web.autoconfigure.RunnerWebAutoConfiguration;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
@@ -41,11 +42,11 @@ class RunnerAutoConfigurationTest {
 
     @Test
     void propertyDefaultsAreTheCoreDefaults() {
-        BeaconRunnerProperties properties = new BeaconRunnerProperties();
+        BeaconRunnerProperties properties = new Binder().bindOrCreate("beacon.runner", BeaconRunnerProperties.class);
         assertThat(properties.toJobDefaults()).isEqualTo(dev.beacon.runner.core.spec.JobDefaults.DEFAULT);
         assertThat(properties.toSubmissionLimits()).isEqualTo(SubmissionLimits.DEFAULT);
-        BeaconRunnerProperties.Provider provider = new BeaconRunnerProperties.Provider();
-        assertThat(new dev.beacon.runner.core.endpoint.SimulationSettings(provider.getLatency(), provider.getJitter(), provider.getFailureRate()))
+        BeaconRunnerProperties.Provider provider = new Binder().bindOrCreate("provider", BeaconRunnerProperties.Provider.class);
+        assertThat(new dev.beacon.runner.core.endpoint.SimulationSettings(provider.latency(), provider.jitter(), provider.failureRate()))
                 .isEqualTo(dev.beacon.runner.core.endpoint.SimulationSettings.DEFAULT);
     }
 

@@ -58,7 +58,8 @@ class RunnerDatabaseAutoConfigurationTest {
     @Test
     void theEmbeddedDefaultIsTheStandaloneApplicationsDatabase() {
         Object standalone = BeaconRunnerApplication.defaults().get("spring.r2dbc.url");
-        assertThat(RunnerDatabase.embedded(new dev.beacon.runner.web.config.BeaconRunnerProperties().getPersistence().getEmbeddedPath()).url())
+        assertThat(RunnerDatabase.embedded(new org.springframework.boot.context.properties.bind.Binder()
+                .bindOrCreate("beacon.runner", dev.beacon.runner.web.config.BeaconRunnerProperties.class).persistence().embeddedPath()).url())
                 .isEqualTo(standalone)
                 .isEqualTo("r2dbc:h2:file:///./data/beacon;MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
         assertThat(RunnerDatabase.embedded("data/beacon").url()).startsWith("r2dbc:h2:file:///./data/beacon;");

@@ -26,7 +26,7 @@ public final class RunnerDashboardAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean(name = "beaconDashboardRoutes")
     RouterFunction<ServerResponse> beaconDashboardRoutes(BeaconRunnerProperties properties) {
-        String basePath = properties.getWeb().getBasePath();
+        String basePath = properties.web().basePath();
         if (basePath == null || basePath.strip().replace("/", "").isEmpty()) {
             // Nothing to add at the root: a router that matches no request.
             return request -> Mono.empty();

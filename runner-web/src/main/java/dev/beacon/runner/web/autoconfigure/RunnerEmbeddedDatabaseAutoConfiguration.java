@@ -47,7 +47,7 @@ public final class RunnerEmbeddedDatabaseAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     RunnerDatabase beaconRunnerDatabase(BeaconRunnerProperties properties) {
-        return RunnerDatabase.embedded(properties.getPersistence().getEmbeddedPath());
+        return RunnerDatabase.embedded(properties.persistence().embeddedPath());
     }
 
     /** A pool over the embedded H2 file database, closed with the context. */

@@ -24,7 +24,6 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.context.annotation.Bean;
 
 /**
@@ -86,24 +85,11 @@ public final class RunnerEngineAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     ReceiptSigner beaconReceiptSigner(BeaconRunnerProperties properties) {
-        BeaconRunnerProperties.Receipts r = properties.getReceipts();
-        boolean hasPrivate = r.getPrivateKey() != null && !r.getPrivateKey().isBlank();
-        boolean hasPublic = r.getPublicKey() != null && !r.getPublicKey().isBlank();
-        if (!hasPrivate && !hasPublic) {
+        return properties.toReceiptSigner().orElseGet(() -> {
             ReceiptSigner signer = ReceiptSigner.ephemeral();
             log.info("no receipt key configured (beacon.runner.receipts.private-key): signing with an ephemeral key {}", signer.keyId());
             return signer;
-        }
-        if (hasPrivate != hasPublic) {
-            String missing = hasPrivate ? "beacon.runner.receipts.public-key" : "beacon.runner.receipts.private-key";
-            throw new InvalidConfigurationPropertyValueException(missing, null, "both receipt keys must be set, or neither");
-        }
-        try {
-            return ReceiptSigner.fromBase64(r.getPrivateKey(), r.getPublicKey());
-        } catch (IllegalArgumentException e) {
-            // The key itself is never echoed.
-            throw new InvalidConfigurationPropertyValueException("beacon.runner.receipts.private-key", "(hidden)", e.getMessage());
-        }
+        });
     }
 
     /**
@@ -157,6 +143,6 @@ public final class RunnerEngineAutoConfiguration {
     @ConditionalOnMissingBean
     RunnerInstance beaconRunnerInstance(BeaconRunnerProperties properties) {
         // No database to share (engine only): the configured name, or the host's.
-        return new RunnerInstance(RunnerInstance.candidates(properties.getDispatcher().getInstanceId()).get(0));
+        return new RunnerInstance(RunnerInstance.candidates(properties.dispatcher().instanceId()).get(0));
     }
 }

@@ -14,7 +14,6 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.health.contributor.Health;
-import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.ReactiveHealthIndicator;
 import org.springframework.context.annotation.Bean;
@@ -40,10 +39,8 @@ public final class RunnerHealthAutoConfiguration {
     @ConditionalOnBean({ConnectionFactory.class, JobStore.class})
     @ConditionalOnMissingBean(name = "beaconDatabaseHealthIndicator")
     ReactiveHealthIndicator beaconDatabaseHealthIndicator(ConnectionFactory connectionFactory, BeaconRunnerProperties properties) {
-        Duration timeout = properties.getPersistence().getHealthTimeout();
-        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-            throw new InvalidConfigurationPropertyValueException("beacon.runner.persistence.health-timeout", timeout, "must be a positive duration");
-        }
+        // Checked to be positive with the other properties (beacon.runner.persistence.health-timeout).
+        Duration timeout = properties.persistence().healthTimeout();
         return new DatabaseHealthIndicator(connectionFactory, timeout, Schedulers.boundedElastic());
     }
 

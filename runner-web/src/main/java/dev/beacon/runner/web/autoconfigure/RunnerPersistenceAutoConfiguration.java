@@ -56,8 +56,8 @@ public final class RunnerPersistenceAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     RunnerSchema beaconRunnerSchema(RunnerDatabase database, BeaconRunnerProperties properties) {
-        String schema = properties.getPersistence().getSchema();
-        if (!properties.getPersistence().isMigrate()) {
+        String schema = properties.persistence().schema();
+        if (!properties.persistence().migrate()) {
             return new RunnerSchema(schema, 0);
         }
         if (database.url() == null || database.url().isBlank()) {
@@ -108,7 +108,7 @@ public final class RunnerPersistenceAutoConfiguration {
                                  BeaconRunnerProperties properties, LeaseConnections leaseConnections,
                                  ObjectProvider<ReceiptSigner> signer) {
         R2dbcJobStore.Builder builder = R2dbcJobStore.builder(connectionFactory).signals(signals)
-                .timeout(properties.getPersistence().getTimeout());
+                .timeout(properties.persistence().timeout());
         if (leaseConnections.pool() != null) {
             builder.leaseConnections(leaseConnections.pool());
         }
@@ -129,7 +129,7 @@ public final class RunnerPersistenceAutoConfiguration {
     @ConditionalOnMissingBean(RunnerInstance.class)
     HeldInstanceName beaconHeldInstanceName(ConnectionFactory connectionFactory, RunnerDatabase database, BeaconRunnerProperties properties,
                                             RunnerSchema schema) {
-        String configured = properties.getDispatcher().getInstanceId();
+        String configured = properties.dispatcher().instanceId();
         List<String> candidates = RunnerInstance.candidates(configured);
         var dedicated = SqlDialect.of(connectionFactory) == SqlDialect.POSTGRESQL
                 ? dedicatedConnections(connectionFactory, database) : java.util.Optional.<ConnectionFactory>empty();

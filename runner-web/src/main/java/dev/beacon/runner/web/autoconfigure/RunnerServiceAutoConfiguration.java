@@ -44,7 +44,7 @@ public final class RunnerServiceAutoConfiguration {
     @ConditionalOnMissingBean
     JobService beaconJobService(JobStore store, JobSignals signals, JobSpecReader reader, ExecutionPlanner planner, JobRunner runner,
                                 Clock clock, BeaconRunnerProperties properties, ObjectProvider<JobComparisons> comparisons) {
-        Duration poll = properties.getDispatcher().getPollInterval();
+        Duration poll = properties.dispatcher().pollInterval();
         JobComparisons shared = comparisons.getIfAvailable();
         // Without RunnerAnalysisAutoConfiguration (a host listing auto-configurations itself) the service
         // makes and closes comparisons of its own.
@@ -69,7 +69,7 @@ public final class RunnerServiceAutoConfiguration {
     @ConditionalOnMissingBean
     RunnerKeyRegistration beaconRunnerKeyRegistration(EvidenceStore evidence, ReceiptSigner signer, Clock clock,
                                                       BeaconRunnerProperties properties) {
-        return new RunnerKeyRegistration(evidence, signer, clock, properties.getPersistence().getTimeout().multipliedBy(3));
+        return new RunnerKeyRegistration(evidence, signer, clock, properties.persistence().timeout().multipliedBy(3));
     }
 
     @Bean
@@ -85,7 +85,7 @@ public final class RunnerServiceAutoConfiguration {
     @ConditionalOnBean(JobDispatcher.class)
     @ConditionalOnMissingBean
     DispatcherLifecycle beaconDispatcherLifecycle(JobDispatcher dispatcher, BeaconRunnerProperties properties) {
-        return new DispatcherLifecycle(dispatcher, properties.getDispatcher().getShutdownTimeout());
+        return new DispatcherLifecycle(dispatcher, properties.dispatcher().shutdownTimeout());
     }
 
     /**

@@ -51,12 +51,12 @@ public final class RunnerWebAutoConfiguration {
     @ConditionalOnMissingBean(name = "beaconRunnerRoutes")
     RouterFunction<ServerResponse> beaconRunnerRoutes(JobService service, ObjectProvider<EvidenceService> evidence,
                                                       BeaconRunnerProperties properties, SubmissionLimits limits, EventStreamCloser closer) {
-        BeaconRunnerProperties.Security security = properties.getSecurity();
-        RunnerRoutes.Settings settings = new RunnerRoutes.Settings(properties.getWeb().getBasePath(), limits.maxBodyBytes(),
-                properties.getWeb().getSseKeepAlive(), security.effectiveTokens(), security.isOpenReads());
+        BeaconRunnerProperties.Security security = properties.security();
+        RunnerRoutes.Settings settings = new RunnerRoutes.Settings(properties.web().basePath(), limits.maxBodyBytes(),
+                properties.web().sseKeepAlive(), security.effectiveTokens(), security.openReads());
         if (settings.secured()) {
             log.info("runner API at '{}/': {} bearer token(s) configured; reads {}", settings.basePath(), settings.tokens().size(),
-                    security.isOpenReads() ? "open" : "need a token too");
+                    security.openReads() ? "open" : "need a token too");
         } else {
             log.warn("runner API at '{}/' is OPEN: no bearer token configured (beacon.runner.security.tokens); "
                     + "anyone who can reach this port can submit and cancel jobs", settings.basePath());
@@ -78,7 +78,7 @@ public final class RunnerWebAutoConfiguration {
         @Bean
         @ConditionalOnMissingBean(name = "beaconActuatorTokenAuthentication")
         ActuatorTokenAuthentication beaconActuatorTokenAuthentication(BeaconRunnerProperties properties, Environment environment) {
-            return new ActuatorTokenAuthentication(properties.getSecurity().effectiveTokens(),
+            return new ActuatorTokenAuthentication(properties.security().effectiveTokens(),
                     environment.getProperty("management.endpoints.web.base-path", "/actuator"));
         }
     }

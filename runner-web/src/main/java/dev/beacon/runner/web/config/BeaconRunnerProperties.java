@@ -2,102 +2,77 @@ package dev.beacon.runner.web.config;
 
 import dev.beacon.runner.core.analysis.AnalysisSettings;
 import dev.beacon.runner.core.dispatch.DispatcherSettings;
-import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.endpoint.EndpointCatalog;
-import dev.beacon.runner.core.endpoint.EndpointConfig;
-import dev.beacon.runner.core.endpoint.ProviderConfig;
-import dev.beacon.runner.core.endpoint.ProviderType;
-import dev.beacon.runner.core.endpoint.SimulationSettings;
-import dev.beacon.runner.core.spec.InferenceParams;
+import dev.beacon.runner.core.engine.ReceiptSigner;
 import dev.beacon.runner.core.spec.JobDefaults;
-import dev.beacon.runner.core.spec.JobLimits;
 import dev.beacon.runner.core.spec.SubmissionLimits;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
-import java.util.Objects;
-import java.util.function.Supplier;
+import java.util.Optional;
+import org.hibernate.validator.constraints.Range;
+import org.hibernate.validator.constraints.time.DurationMin;
+import org.springframework.beans.factory.InitializingBean;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.convert.DataSizeUnit;
+import org.springframework.util.unit.DataSize;
+import org.springframework.util.unit.DataUnit;
 
 /**
- * Binds the {@code beacon.runner.*} settings listed in the README's "Configuration" and turns them into the core's
- * value objects ({@link EndpointCatalog}, {@link JobDefaults}, {@link SubmissionLimits}). A value the
- * core rejects fails start-up with an {@link InvalidConfigurationPropertyValueException} that names
- * the property, e.g. {@code beacon.runner.endpoints[2].providers[0].url}.
+ * The {@code beacon.runner.*} settings listed in the README's "Configuration", bound through the
+ * constructors of these records (defaults in {@link DefaultValue @DefaultValue}, durations, URLs and
+ * sizes converted by Spring Boot).
+ *
+ * <p>A bad value fails start-up with an {@link InvalidConfigurationPropertyValueException} that names
+ * the property, e.g. {@code beacon.runner.endpoints[2].providers[0].url}: a rule about one property
+ * alone is a Bean Validation constraint on its component, checked once the properties are bound; a rule
+ * the core owns (names, a URL for remote providers, a heartbeat within the lease, unique ids) is checked
+ * when the values become the core's ({@link EndpointCatalog}, {@link JobDefaults}, …). Both happen in
+ * {@code PropertiesMapping}.
+ *
+ * @param endpoints   Endpoints (one model in one region) this runner can ask, in the order views list them.
+ * @param defaults    Values a job gets for every optional field it leaves out.
+ * @param limits      Bounds on what one submission may ask for.
+ * @param security    Bearer tokens for the HTTP API.
+ * @param web         The HTTP API: whether it is mounted, and where.
+ * @param dispatcher  The part that claims queued jobs from the store and runs them.
+ * @param receipts    The Ed25519 key that signs execution receipts.
+ * @param persistence Where jobs are stored (the database itself is {@code spring.r2dbc.url}).
+ * @param analysis    The comparison's statistics (README, "Comparison: the region-effect test and refusals").
  */
 @ConfigurationProperties("beacon.runner")
-public class BeaconRunnerProperties {
+public record BeaconRunnerProperties(
+        List<@Valid Endpoint> endpoints,
+        @Valid @DefaultValue Defaults defaults,
+        @Valid @DefaultValue Limits limits,
+        @Valid @DefaultValue Security security,
+        @Valid @DefaultValue Web web,
+        @Valid @DefaultValue Dispatcher dispatcher,
+        @Valid @DefaultValue Receipts receipts,
+        @Valid @DefaultValue Persistence persistence,
+        @Valid @DefaultValue Analysis analysis) implements InitializingBean {
 
-    private static final String PREFIX = "beacon.runner";
-
-    /** Endpoints (one model in one region) this runner can ask, in the order views list them. */
-    private List<Endpoint> endpoints = new ArrayList<>();
-
-    /** Values a job gets for every optional field it leaves out. */
-    private final Defaults defaults = new Defaults();
-
-    /** Bounds on what one submission may ask for. */
-    private final Limits limits = new Limits();
-
-    /** Bearer tokens for the HTTP API. */
-    private final Security security = new Security();
-
-    /** The HTTP API: whether it is mounted, and where. */
-    private final Web web = new Web();
-
-    /** The part that claims queued jobs from the store and runs them. */
-    private final Dispatcher dispatcher = new Dispatcher();
-
-    /** The Ed25519 key that signs execution receipts. */
-    private final Receipts receipts = new Receipts();
-
-    /** Where jobs are stored (the database itself is {@code spring.r2dbc.url}). */
-    private final Persistence persistence = new Persistence();
-
-    /** The comparison's statistics (README, "Comparison: the region-effect test and refusals"). */
-    private final Analysis analysis = new Analysis();
-
-    public Persistence getPersistence() {
-        return persistence;
+    public BeaconRunnerProperties {
+        endpoints = copy(endpoints);
     }
 
-    public List<Endpoint> getEndpoints() {
-        return endpoints;
-    }
-
-    public void setEndpoints(List<Endpoint> endpoints) {
-        this.endpoints = endpoints == null ? new ArrayList<>() : endpoints;
-    }
-
-    public Defaults getDefaults() {
-        return defaults;
-    }
-
-    public Limits getLimits() {
-        return limits;
-    }
-
-    public Security getSecurity() {
-        return security;
-    }
-
-    public Web getWeb() {
-        return web;
-    }
-
-    public Dispatcher getDispatcher() {
-        return dispatcher;
-    }
-
-    public Receipts getReceipts() {
-        return receipts;
-    }
-
-    public Analysis getAnalysis() {
-        return analysis;
+    /**
+     * Checks every constraint once the properties are bound, so that a bad value fails start-up.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the first offending property
+     */
+    @Override
+    public void afterPropertiesSet() {
+        PropertiesMapping.validate(this, PropertiesMapping.PREFIX);
     }
 
     /**
@@ -106,66 +81,7 @@ public class BeaconRunnerProperties {
      * @throws InvalidConfigurationPropertyValueException naming the first offending property
      */
     public EndpointCatalog toEndpointCatalog() {
-        List<EndpointConfig> configs = new ArrayList<>();
-        for (int i = 0; i < endpoints.size(); i++) {
-            Endpoint e = endpoints.get(i);
-            String path = PREFIX + ".endpoints[" + i + "]";
-            if (e == null) {
-                throw invalid(path, null, "must be an endpoint {model, region, providers}");
-            }
-            EndpointId id;
-            try {
-                id = new EndpointId(e.getModel(), e.getRegion());
-            } catch (IllegalArgumentException ex) {
-                boolean region = ex.getMessage() != null && ex.getMessage().startsWith("region");
-                throw invalid(path + (region ? ".region" : ".model"), region ? e.getRegion() : e.getModel(), ex.getMessage());
-            }
-            if (e.getProviders().isEmpty()) {
-                throw invalid(path + ".providers", "[]", "endpoint " + id + " must have at least one provider");
-            }
-            List<ProviderConfig> providers = new ArrayList<>();
-            for (int j = 0; j < e.getProviders().size(); j++) {
-                providers.add(provider(path + ".providers[" + j + "]", e.getProviders().get(j)));
-            }
-            EndpointId endpointId = id;
-            configs.add(convert(path, endpointId.toString(), () -> new EndpointConfig(endpointId, providers)));
-        }
-        return convert(PREFIX + ".endpoints", configs.size() + " endpoints", () -> new EndpointCatalog(configs));
-    }
-
-    private static ProviderConfig provider(String path, Provider p) {
-        if (p == null) {
-            throw invalid(path, null, "must be a provider {id, type, url, …}");
-        }
-        ProviderType type = convert(path + ".type", p.getType(), () -> ProviderType.parse(p.getType()));
-        URI url = null;
-        if (p.getUrl() != null && !p.getUrl().isBlank()) {
-            try {
-                url = new URI(p.getUrl().strip());
-            } catch (URISyntaxException e) {
-                throw invalid(path + ".url", p.getUrl(), "must be an http or https URL: " + e.getReason());
-            }
-        }
-        URI providerUrl = url;
-        if (type != ProviderType.SIMULATED && providerUrl == null) {
-            throw invalid(path + ".url", p.getUrl(), "a provider of type " + type.id() + " must have a url");
-        }
-        if (providerUrl != null && !("http".equals(providerUrl.getScheme()) || "https".equals(providerUrl.getScheme()))) {
-            throw invalid(path + ".url", p.getUrl(), "must be an http or https URL");
-        }
-        if (p.getMaxConcurrency() < 1 || p.getMaxConcurrency() > 10_000) {
-            throw invalid(path + ".max-concurrency", p.getMaxConcurrency(), "must be between 1 and 10000");
-        }
-        if (p.getTimeout() == null || p.getTimeout().isNegative() || p.getTimeout().isZero()) {
-            throw invalid(path + ".timeout", p.getTimeout(), "must be a positive duration");
-        }
-        SimulationSettings simulation = convert(path + ".latency", p.getLatency(),
-                () -> new SimulationSettings(p.getLatency(), p.getJitter(), p.getFailureRate()));
-        String apiKey = p.getApiKey() == null || p.getApiKey().isBlank() ? null : p.getApiKey();
-        String remoteModel = p.getRemoteModel() == null || p.getRemoteModel().isBlank() ? null : p.getRemoteModel();
-        // The api key is never part of a failure message: the value reported is the provider id.
-        return convert(path + ".id", p.getId(), () -> new ProviderConfig(p.getId(), type, providerUrl, apiKey, remoteModel,
-                p.getMaxConcurrency(), p.getTimeout(), simulation, p.getRecordHeaders(), p.isAdaptive()));
+        return PropertiesMapping.endpointCatalog(endpoints);
     }
 
     /**
@@ -174,13 +90,7 @@ public class BeaconRunnerProperties {
      * @throws InvalidConfigurationPropertyValueException naming the offending property
      */
     public JobDefaults toJobDefaults() {
-        Defaults d = defaults;
-        String path = PREFIX + ".defaults";
-        JobLimits jobLimits = convert(path, "concurrency=" + d.getConcurrency() + ", execution-timeout=" + d.getExecutionTimeout()
-                        + ", job-timeout=" + d.getJobTimeout() + ", max-attempts=" + d.getMaxAttempts(),
-                () -> new JobLimits(d.getConcurrency(), d.getExecutionTimeout(), d.getJobTimeout(), d.getMaxAttempts()));
-        return convert(path + ".min-success-rate", d.getMinSuccessRate(),
-                () -> new JobDefaults(InferenceParams.DEFAULT, jobLimits, d.getMinSuccessRate()));
+        return PropertiesMapping.jobDefaults(defaults);
     }
 
     /**
@@ -189,14 +99,7 @@ public class BeaconRunnerProperties {
      * @throws InvalidConfigurationPropertyValueException naming the offending property
      */
     public SubmissionLimits toSubmissionLimits() {
-        Limits l = limits;
-        String path = PREFIX + ".limits";
-        if (l.getMaxBodyBytes() > Integer.MAX_VALUE - 8) {
-            throw invalid(path + ".max-body-bytes", l.getMaxBodyBytes(), "must be below 2 GiB");
-        }
-        return convert(path, "max-questions=" + l.getMaxQuestions() + ", max-question-chars=" + l.getMaxQuestionChars()
-                        + ", max-body-bytes=" + l.getMaxBodyBytes(),
-                () -> new SubmissionLimits(l.getMaxQuestions(), l.getMaxQuestionChars(), l.getMaxBodyBytes()));
+        return PropertiesMapping.submissionLimits(limits);
     }
 
     /**
@@ -205,20 +108,7 @@ public class BeaconRunnerProperties {
      * @throws InvalidConfigurationPropertyValueException naming the offending property
      */
     public DispatcherSettings toDispatcherSettings(String instanceId) {
-        Dispatcher d = dispatcher;
-        String path = PREFIX + ".dispatcher";
-        if (d.getLease() == null || d.getLease().isNegative() || d.getLease().isZero()) {
-            throw invalid(path + ".lease", d.getLease(), "must be a positive duration");
-        }
-        if (d.getShutdownTimeout() == null || d.getShutdownTimeout().isNegative()) {
-            throw invalid(path + ".shutdown-timeout", d.getShutdownTimeout(), "must be a duration >= 0");
-        }
-        convert(path + ".capacity", d.getCapacity(), () -> new DispatcherSettings(instanceId, d.getCapacity(), Duration.ofMinutes(1),
-                Duration.ofSeconds(1), Duration.ofSeconds(1)));
-        convert(path + ".heartbeat", d.getHeartbeat(), () -> new DispatcherSettings(instanceId, d.getCapacity(), d.getLease(),
-                d.getHeartbeat(), Duration.ofSeconds(1)));
-        return convert(path + ".poll-interval", d.getPollInterval(), () -> new DispatcherSettings(instanceId, d.getCapacity(),
-                d.getLease(), d.getHeartbeat(), d.getPollInterval()));
+        return PropertiesMapping.dispatcherSettings(dispatcher, instanceId);
     }
 
     /**
@@ -227,197 +117,68 @@ public class BeaconRunnerProperties {
      * @throws InvalidConfigurationPropertyValueException naming the offending property
      */
     public AnalysisSettings toAnalysisSettings() {
-        Analysis a = analysis;
-        String path = PREFIX + ".analysis";
-        if (!(a.getAlpha() > 0 && a.getAlpha() < 1)) {
-            throw invalid(path + ".alpha", a.getAlpha(), "must be strictly between 0 and 1");
-        }
-        return convert(path + ".permutations", a.getPermutations(), () -> new AnalysisSettings(a.getAlpha(), a.getPermutations()));
+        return PropertiesMapping.analysisSettings(analysis);
     }
 
-    private static <T> T convert(String property, Object value, Supplier<T> conversion) {
-        try {
-            return conversion.get();
-        } catch (IllegalArgumentException | NullPointerException e) {
-            throw invalid(property, value, e.getMessage());
-        }
+    /**
+     * The configured receipt signer; empty when neither key is set (the caller then signs with an
+     * ephemeral key).
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the missing or unreadable key (never its value)
+     */
+    public Optional<ReceiptSigner> toReceiptSigner() {
+        return PropertiesMapping.receiptSigner(receipts);
     }
 
-    private static InvalidConfigurationPropertyValueException invalid(String property, Object value, String reason) {
-        return new InvalidConfigurationPropertyValueException(property, value, Objects.toString(reason, "invalid value"));
+    /** An unmodifiable copy that keeps {@code null} elements (the mapping names them), empty for {@code null}. */
+    private static <T> List<T> copy(List<T> list) {
+        return list == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(list));
     }
 
-    /** One model served in one region. */
-    public static class Endpoint {
+    /**
+     * One model served in one region.
+     *
+     * @param model     The model's name as jobs ask for it, e.g. {@code mistral-7b}.
+     * @param region    The region the model is served in, e.g. {@code eu}.
+     * @param providers How the endpoint is reached, tried in order; all serve the same model in the same region.
+     */
+    public record Endpoint(String model, String region, List<@Valid Provider> providers) {
 
-        /** The model's name as jobs ask for it, e.g. {@code mistral-7b}. */
-        private String model;
-
-        /** The region the model is served in, e.g. {@code eu}. */
-        private String region;
-
-        /** How the endpoint is reached, tried in order; all serve the same model in the same region. */
-        private List<Provider> providers = new ArrayList<>();
-
-        public String getModel() {
-            return model;
-        }
-
-        public void setModel(String model) {
-            this.model = model;
-        }
-
-        public String getRegion() {
-            return region;
-        }
-
-        public void setRegion(String region) {
-            this.region = region;
-        }
-
-        public List<Provider> getProviders() {
-            return providers;
-        }
-
-        public void setProviders(List<Provider> providers) {
-            this.providers = providers == null ? new ArrayList<>() : providers;
+        public Endpoint {
+            providers = copy(providers);
         }
     }
 
-    /** One way to reach an endpoint. */
-    public static class Provider {
-
-        /** Unique among all providers of this runner, e.g. {@code modal-eu}. */
-        private String id;
-
-        /** Wire protocol: {@code openai}, {@code ollama}, {@code modal} or {@code simulated}. */
-        private String type = "simulated";
-
-        /** Base URL; not needed for {@code simulated}. */
-        private String url;
-
-        /** Bearer token sent to the provider; never logged or returned by the API. */
-        private String apiKey;
-
-        /** Model name the provider expects, when it differs from the endpoint's model. */
-        private String remoteModel;
-
-        /** Calls in flight to this provider across all jobs of this instance; more calls queue. */
-        private int maxConcurrency = 4;
-
-        /** Time allowed for one attempt. */
-        private Duration timeout = Duration.ofMinutes(2);
-
-        /** {@code simulated} only: mean latency of an answer. */
-        private Duration latency = Duration.ofMillis(300);
-
-        /** {@code simulated} only: the latency varies uniformly by up to this much either way. */
-        private Duration jitter = Duration.ofMillis(200);
-
-        /** {@code simulated} only: share of attempts (0 to 1) that fail with a transient 503. */
-        private double failureRate = 0.0;
-
-        /** Whether max-concurrency is a ceiling the limit backs off from on 429/503 and regrows to. */
-        private boolean adaptive = false;
-
-        public boolean isAdaptive() {
-            return adaptive;
-        }
-
-        public void setAdaptive(boolean adaptive) {
-            this.adaptive = adaptive;
-        }
-
-        /** Response headers kept with each answer as its provenance; never one that can carry a secret. */
-        private List<String> recordHeaders = new ArrayList<>(ProviderConfig.DEFAULT_RECORD_HEADERS);
-
-        public List<String> getRecordHeaders() {
-            return recordHeaders;
-        }
-
-        public void setRecordHeaders(List<String> recordHeaders) {
-            this.recordHeaders = recordHeaders;
-        }
-
-        public String getId() {
-            return id;
-        }
-
-        public void setId(String id) {
-            this.id = id;
-        }
-
-        public String getType() {
-            return type;
-        }
-
-        public void setType(String type) {
-            this.type = type;
-        }
-
-        public String getUrl() {
-            return url;
-        }
-
-        public void setUrl(String url) {
-            this.url = url;
-        }
-
-        public String getApiKey() {
-            return apiKey;
-        }
-
-        public void setApiKey(String apiKey) {
-            this.apiKey = apiKey;
-        }
-
-        public String getRemoteModel() {
-            return remoteModel;
-        }
-
-        public void setRemoteModel(String remoteModel) {
-            this.remoteModel = remoteModel;
-        }
-
-        public int getMaxConcurrency() {
-            return maxConcurrency;
-        }
-
-        public void setMaxConcurrency(int maxConcurrency) {
-            this.maxConcurrency = maxConcurrency;
-        }
-
-        public Duration getTimeout() {
-            return timeout;
-        }
-
-        public void setTimeout(Duration timeout) {
-            this.timeout = timeout;
-        }
-
-        public Duration getLatency() {
-            return latency;
-        }
-
-        public void setLatency(Duration latency) {
-            this.latency = latency;
-        }
-
-        public Duration getJitter() {
-            return jitter;
-        }
-
-        public void setJitter(Duration jitter) {
-            this.jitter = jitter;
-        }
-
-        public double getFailureRate() {
-            return failureRate;
-        }
-
-        public void setFailureRate(double failureRate) {
-            this.failureRate = failureRate;
-        }
+    /**
+     * One way to reach an endpoint.
+     *
+     * @param id             Unique among all providers of this runner, e.g. {@code modal-eu}.
+     * @param type           Wire protocol: {@code openai}, {@code ollama}, {@code modal} or {@code simulated}.
+     * @param url            Base URL; not needed for {@code simulated}.
+     * @param apiKey         Bearer token sent to the provider; never logged or returned by the API.
+     * @param remoteModel    Model name the provider expects, when it differs from the endpoint's model.
+     * @param maxConcurrency Calls in flight to this provider across all jobs of this instance; more calls queue.
+     * @param timeout        Time allowed for one attempt.
+     * @param latency        {@code simulated} only: mean latency of an answer.
+     * @param jitter         {@code simulated} only: the latency varies uniformly by up to this much either way.
+     * @param failureRate    {@code simulated} only: share of attempts (0 to 1) that fail with a transient 503.
+     * @param recordHeaders  Response headers kept with each answer as its provenance; never one that can carry a secret.
+     * @param adaptive       Whether max-concurrency is a ceiling the limit backs off from on 429/503 and regrows to.
+     */
+    public record Provider(
+            String id,
+            // A string, parsed by the mapping: its message lists the types, where Boot's enum conversion would not.
+            @DefaultValue("simulated") String type,
+            URI url,
+            String apiKey,
+            String remoteModel,
+            @DefaultValue("4") @Range(min = 1, max = 10_000) int maxConcurrency,
+            @DefaultValue("PT2M") @NotNull @DurationMin(inclusive = false) Duration timeout,
+            @DefaultValue("PT0.3S") @NotNull @DurationMin Duration latency,
+            @DefaultValue("PT0.2S") @NotNull @DurationMin Duration jitter,
+            @DefaultValue("0") @DecimalMin("0") @DecimalMax("1") double failureRate,
+            @DefaultValue("x-request-id") List<String> recordHeaders,
+            @DefaultValue("false") boolean adaptive) {
 
         /** Hides the api key. */
         @Override
@@ -426,136 +187,53 @@ public class BeaconRunnerProperties {
         }
     }
 
-    /** Values for the optional fields of a job. */
-    public static class Defaults {
-
-        /** At most this many cells of one question in flight at once. */
-        private int concurrency = 10;
-
-        /** Time allowed for one cell, across all its attempts and providers. */
-        private Duration executionTimeout = Duration.ofMinutes(2);
-
-        /** Time allowed for a whole job, from its start. */
-        private Duration jobTimeout = Duration.ofMinutes(30);
-
-        /** Attempts per provider of a cell, the first one included. */
-        private int maxAttempts = 3;
-
-        /** Share of cells (0 to 1) that must succeed for a job to end {@code PARTIAL} rather than {@code FAILED}. */
-        private double minSuccessRate = 0.67;
-
-        public int getConcurrency() {
-            return concurrency;
-        }
-
-        public void setConcurrency(int concurrency) {
-            this.concurrency = concurrency;
-        }
-
-        public Duration getExecutionTimeout() {
-            return executionTimeout;
-        }
-
-        public void setExecutionTimeout(Duration executionTimeout) {
-            this.executionTimeout = executionTimeout;
-        }
-
-        public Duration getJobTimeout() {
-            return jobTimeout;
-        }
-
-        public void setJobTimeout(Duration jobTimeout) {
-            this.jobTimeout = jobTimeout;
-        }
-
-        public int getMaxAttempts() {
-            return maxAttempts;
-        }
-
-        public void setMaxAttempts(int maxAttempts) {
-            this.maxAttempts = maxAttempts;
-        }
-
-        public double getMinSuccessRate() {
-            return minSuccessRate;
-        }
-
-        public void setMinSuccessRate(double minSuccessRate) {
-            this.minSuccessRate = minSuccessRate;
-        }
+    /**
+     * Values for the optional fields of a job.
+     *
+     * @param concurrency      At most this many cells of one question in flight at once.
+     * @param executionTimeout Time allowed for one cell, across all its attempts and providers.
+     * @param jobTimeout       Time allowed for a whole job, from its start.
+     * @param maxAttempts      Attempts per provider of a cell, the first one included.
+     * @param minSuccessRate   Share of cells (0 to 1) that must succeed for a job to end {@code PARTIAL} rather than {@code FAILED}.
+     */
+    public record Defaults(
+            @DefaultValue("10") @Range(min = 1, max = 256) int concurrency,
+            @DefaultValue("PT2M") @NotNull @DurationMin(inclusive = false) Duration executionTimeout,
+            @DefaultValue("PT30M") @NotNull @DurationMin(inclusive = false) Duration jobTimeout,
+            @DefaultValue("3") @Range(min = 1, max = 10) int maxAttempts,
+            @DefaultValue("0.67") @DecimalMin("0") @DecimalMax("1") double minSuccessRate) {
     }
 
-    /** Bounds on one submission. */
-    public static class Limits {
-
-        /** Most questions one job may have. */
-        private int maxQuestions = 1000;
-
-        /** Most characters of one question's text (and of the system prompt). */
-        private int maxQuestionChars = 8000;
-
-        /** Largest accepted request body in bytes; a larger one gets 413 and is never buffered whole. */
-        private long maxBodyBytes = 1_048_576;
-
-        public int getMaxQuestions() {
-            return maxQuestions;
-        }
-
-        public void setMaxQuestions(int maxQuestions) {
-            this.maxQuestions = maxQuestions;
-        }
-
-        public int getMaxQuestionChars() {
-            return maxQuestionChars;
-        }
-
-        public void setMaxQuestionChars(int maxQuestionChars) {
-            this.maxQuestionChars = maxQuestionChars;
-        }
-
-        public long getMaxBodyBytes() {
-            return maxBodyBytes;
-        }
-
-        public void setMaxBodyBytes(long maxBodyBytes) {
-            this.maxBodyBytes = maxBodyBytes;
-        }
+    /**
+     * Bounds on one submission.
+     *
+     * @param maxQuestions     Most questions one job may have.
+     * @param maxQuestionChars Most characters of one question's text (and of the system prompt).
+     * @param maxBodyBytes     Largest accepted request body (bytes unless a unit is given, e.g. {@code 2MB}); a larger one gets 413 and is never buffered whole.
+     */
+    public record Limits(
+            @DefaultValue("1000") @Positive int maxQuestions,
+            @DefaultValue("8000") @Positive int maxQuestionChars,
+            @DefaultValue("1048576") @DataSizeUnit(DataUnit.BYTES) @NotNull DataSize maxBodyBytes) {
     }
 
-    /** Who may call the API. */
-    public static class Security {
+    /**
+     * Who may call the API.
+     *
+     * @param tokens    Bearer tokens accepted on the API; blank entries are ignored. With none configured the API
+     *                  is open (a warning is logged at start-up).
+     * @param openReads Whether reads ({@code GET}) are allowed without a token when tokens are configured.
+     *                  Submitting and cancelling always need one then.
+     */
+    public record Security(List<String> tokens, @DefaultValue("true") boolean openReads) {
 
-        /**
-         * Bearer tokens accepted on the API; blank entries are ignored. With none configured the API
-         * is open (a warning is logged at start-up).
-         */
-        private List<String> tokens = new ArrayList<>();
-
-        /**
-         * Whether reads ({@code GET}) are allowed without a token when tokens are configured.
-         * Submitting and cancelling always need one then.
-         */
-        private boolean openReads = true;
-
-        public List<String> getTokens() {
-            return tokens;
-        }
-
-        public void setTokens(List<String> tokens) {
-            this.tokens = tokens == null ? new ArrayList<>() : tokens;
-        }
-
-        public boolean isOpenReads() {
-            return openReads;
-        }
-
-        public void setOpenReads(boolean openReads) {
-            this.openReads = openReads;
+        public Security {
+            tokens = copy(tokens);
         }
 
         /** The configured tokens without blank entries. */
         public List<String> effectiveTokens() {
-            return tokens.stream().filter(t -> t != null && !t.isBlank()).map(String::strip).toList();
+            return PropertiesMapping.effectiveTokens(this);
         }
 
         @Override
@@ -564,250 +242,88 @@ public class BeaconRunnerProperties {
         }
     }
 
-    /** The HTTP API. */
-    public static class Web {
+    /**
+     * The HTTP API.
+     *
+     * @param enabled      Whether the runner's routes are mounted.
+     * @param basePath     Path prefix of every route, e.g. {@code /runner}; empty mounts them at the root.
+     * @param sseKeepAlive Interval of the {@code : keep-alive} comment on an idle event stream.
+     */
+    public record Web(
+            @DefaultValue("true") boolean enabled,
+            @DefaultValue("") String basePath,
+            @DefaultValue("PT15S") @NotNull @DurationMin(inclusive = false) Duration sseKeepAlive) {
+    }
 
-        /** Whether the runner's routes are mounted. */
-        private boolean enabled = true;
+    /**
+     * Claiming and running queued jobs on this instance.
+     *
+     * @param enabled         Whether this instance runs jobs; an API-only instance sets it to false.
+     * @param instanceId      Name of this instance in leases and {@code job.started} events; defaults to host name and process id.
+     * @param capacity        Jobs this instance runs at once.
+     * @param lease           How long a claimed job stays owned without a heartbeat.
+     * @param heartbeat       How often the owner renews its leases; well below {@code lease}.
+     * @param pollInterval    How often the store is polled for queued jobs and new events even without a wake-up signal
+     *                        (a safety net for a lost signal).
+     * @param shutdownTimeout Longest wait, on shutdown, for running jobs to stop and release their leases.
+     */
+    public record Dispatcher(
+            @DefaultValue("true") boolean enabled,
+            String instanceId,
+            @DefaultValue("4") @Range(min = 1, max = 10_000) int capacity,
+            @DefaultValue("PT30S") @NotNull @DurationMin(inclusive = false) Duration lease,
+            @DefaultValue("PT10S") @NotNull @DurationMin(inclusive = false) Duration heartbeat,
+            @DefaultValue("PT5S") @NotNull @DurationMin(inclusive = false) Duration pollInterval,
+            @DefaultValue("PT20S") @NotNull @DurationMin Duration shutdownTimeout) {
+    }
 
-        /** Path prefix of every route, e.g. {@code /runner}; empty mounts them at the root. */
-        private String basePath = "";
+    /**
+     * The runner's tables.
+     *
+     * @param migrate       Apply the schema migrations at start-up (against {@code spring.r2dbc.url}).
+     * @param schema        Database schema for the runner's tables, e.g. {@code beacon}; empty for the connection's default.
+     * @param timeout       Longest wait for the database in one store operation; past it the operation fails (the API
+     *                      answers 503 with Retry-After) instead of hanging while the database is unreachable.
+     * @param embeddedPath  File of the embedded H2 database the runner uses when the host has no database at all (no
+     *                      {@code spring.r2dbc.url}, no {@code ConnectionFactory}); H2 adds {@code .mv.db}. Relative to the
+     *                      working directory unless absolute.
+     * @param healthTimeout Longest wait for the database health check ({@code beaconDatabase}) before it reports DOWN.
+     */
+    public record Persistence(
+            @DefaultValue("true") boolean migrate,
+            String schema,
+            @DefaultValue("PT10S") @NotNull @DurationMin(inclusive = false) Duration timeout,
+            @DefaultValue("./data/beacon") String embeddedPath,
+            @DefaultValue("PT1S") @NotNull @DurationMin(inclusive = false) Duration healthTimeout) {
 
-        /** Interval of the {@code : keep-alive} comment on an idle event stream. */
-        private Duration sseKeepAlive = Duration.ofSeconds(15);
-
-        public boolean isEnabled() {
-            return enabled;
-        }
-
-        public void setEnabled(boolean enabled) {
-            this.enabled = enabled;
-        }
-
-        public String getBasePath() {
-            return basePath;
-        }
-
-        public void setBasePath(String basePath) {
-            this.basePath = basePath;
-        }
-
-        public Duration getSseKeepAlive() {
-            return sseKeepAlive;
-        }
-
-        public void setSseKeepAlive(Duration sseKeepAlive) {
-            this.sseKeepAlive = sseKeepAlive;
+        /** An empty {@code schema} is the connection's default, {@code null}. */
+        public Persistence {
+            schema = schema == null || schema.isBlank() ? null : schema.strip();
         }
     }
 
-    /** Claiming and running queued jobs on this instance. */
-    public static class Dispatcher {
-
-        /** Whether this instance runs jobs; an API-only instance sets it to false. */
-        private boolean enabled = true;
-
-        /** Name of this instance in leases and {@code job.started} events; defaults to host name and process id. */
-        private String instanceId;
-
-        /** Jobs this instance runs at once. */
-        private int capacity = 4;
-
-        /** How long a claimed job stays owned without a heartbeat. */
-        private Duration lease = Duration.ofSeconds(30);
-
-        /** How often the owner renews its leases; well below {@code lease}. */
-        private Duration heartbeat = Duration.ofSeconds(10);
-
-        /**
-         * How often the store is polled for queued jobs and new events even without a wake-up signal
-         * (a safety net for a lost signal).
-         */
-        private Duration pollInterval = Duration.ofSeconds(5);
-
-        /** Longest wait, on shutdown, for running jobs to stop and release their leases. */
-        private Duration shutdownTimeout = Duration.ofSeconds(20);
-
-        public Duration getPollInterval() {
-            return pollInterval;
-        }
-
-        public void setPollInterval(Duration pollInterval) {
-            this.pollInterval = pollInterval;
-        }
-
-        public Duration getShutdownTimeout() {
-            return shutdownTimeout;
-        }
-
-        public void setShutdownTimeout(Duration shutdownTimeout) {
-            this.shutdownTimeout = shutdownTimeout;
-        }
-
-        public boolean isEnabled() {
-            return enabled;
-        }
-
-        public void setEnabled(boolean enabled) {
-            this.enabled = enabled;
-        }
-
-        public String getInstanceId() {
-            return instanceId;
-        }
-
-        public void setInstanceId(String instanceId) {
-            this.instanceId = instanceId;
-        }
-
-        public int getCapacity() {
-            return capacity;
-        }
-
-        public void setCapacity(int capacity) {
-            this.capacity = capacity;
-        }
-
-        public Duration getLease() {
-            return lease;
-        }
-
-        public void setLease(Duration lease) {
-            this.lease = lease;
-        }
-
-        public Duration getHeartbeat() {
-            return heartbeat;
-        }
-
-        public void setHeartbeat(Duration heartbeat) {
-            this.heartbeat = heartbeat;
-        }
+    /**
+     * The region-effect test of the comparison.
+     *
+     * @param alpha        False discovery rate: a (question, model) is divergent when its Benjamini–Hochberg q-value is
+     *                     below it. Strictly between 0 and 1.
+     * @param permutations Random relabelings per region-effect test, 99 to 1000000; the smallest possible p-value is
+     *                     1 / (permutations + 1).
+     */
+    public record Analysis(
+            @DefaultValue("0.05") @DecimalMin(value = "0", inclusive = false) @DecimalMax(value = "1", inclusive = false) double alpha,
+            @DefaultValue("9999") @Range(min = AnalysisSettings.MIN_PERMUTATIONS, max = AnalysisSettings.MAX_PERMUTATIONS) int permutations) {
     }
 
-    /** The runner's tables. */
-    public static class Persistence {
+    /**
+     * The receipt signing key; without one an ephemeral key is generated at start-up.
+     *
+     * @param privateKey Ed25519 private key, PKCS#8, base64 (as written by {@code openssl genpkey -algorithm ed25519}).
+     * @param publicKey  Ed25519 public key, X.509, base64; required with {@code private-key}.
+     */
+    public record Receipts(String privateKey, String publicKey) {
 
-        /** Apply the schema migrations at start-up (against {@code spring.r2dbc.url}). */
-        private boolean migrate = true;
-
-        /** Database schema for the runner's tables, e.g. {@code beacon}; empty for the connection's default. */
-        private String schema;
-
-        /**
-         * Longest wait for the database in one store operation; past it the operation fails (the API
-         * answers 503 with Retry-After) instead of hanging while the database is unreachable.
-         */
-        private Duration timeout = Duration.ofSeconds(10);
-
-        public Duration getTimeout() {
-            return timeout;
-        }
-
-        public void setTimeout(Duration timeout) {
-            this.timeout = timeout;
-        }
-
-        /**
-         * File of the embedded H2 database the runner uses when the host has no database at all (no
-         * {@code spring.r2dbc.url}, no {@code ConnectionFactory}); H2 adds {@code .mv.db}. Relative to the
-         * working directory unless absolute.
-         */
-        private String embeddedPath = "./data/beacon";
-
-        /** Longest wait for the database health check ({@code beaconDatabase}) before it reports DOWN. */
-        private Duration healthTimeout = Duration.ofSeconds(1);
-
-        public String getEmbeddedPath() {
-            return embeddedPath;
-        }
-
-        public void setEmbeddedPath(String embeddedPath) {
-            this.embeddedPath = embeddedPath;
-        }
-
-        public Duration getHealthTimeout() {
-            return healthTimeout;
-        }
-
-        public void setHealthTimeout(Duration healthTimeout) {
-            this.healthTimeout = healthTimeout;
-        }
-
-        public boolean isMigrate() {
-            return migrate;
-        }
-
-        public void setMigrate(boolean migrate) {
-            this.migrate = migrate;
-        }
-
-        public String getSchema() {
-            return schema == null || schema.isBlank() ? null : schema.strip();
-        }
-
-        public void setSchema(String schema) {
-            this.schema = schema;
-        }
-    }
-
-    /** The region-effect test of the comparison. */
-    public static class Analysis {
-
-        /**
-         * False discovery rate: a (question, model) is divergent when its Benjamini–Hochberg q-value is
-         * below it. Strictly between 0 and 1.
-         */
-        private double alpha = 0.05;
-
-        /**
-         * Random relabelings per region-effect test, 99 to 1000000; the smallest possible p-value is
-         * 1 / (permutations + 1).
-         */
-        private int permutations = 9999;
-
-        public double getAlpha() {
-            return alpha;
-        }
-
-        public void setAlpha(double alpha) {
-            this.alpha = alpha;
-        }
-
-        public int getPermutations() {
-            return permutations;
-        }
-
-        public void setPermutations(int permutations) {
-            this.permutations = permutations;
-        }
-    }
-
-    /** The receipt signing key; without one an ephemeral key is generated at start-up. */
-    public static class Receipts {
-
-        /** Ed25519 private key, PKCS#8, base64 (as written by {@code openssl genpkey -algorithm ed25519}). */
-        private String privateKey;
-
-        /** Ed25519 public key, X.509, base64; required with {@code private-key}. */
-        private String publicKey;
-
-        public String getPrivateKey() {
-            return privateKey;
-        }
-
-        public void setPrivateKey(String privateKey) {
-            this.privateKey = privateKey;
-        }
-
-        public String getPublicKey() {
-            return publicKey;
-        }
-
-        public void setPublicKey(String publicKey) {
-            this.publicKey = publicKey;
-        }
-
+        /** Hides the private key. */
         @Override
         public String toString() {
             return "Receipts[privateKey=" + (privateKey == null ? "none" : "***") + "]";
