@@ -131,7 +131,9 @@ class RunnerAutoConfigurationTest {
                     .hasSingleBean(JobService.class)
                     .hasSingleBean(dev.beacon.runner.core.dispatch.JobDispatcher.class)
                     .hasBean("beaconRunnerRoutes")
-                    .hasBean("beaconDispatcherHealthIndicator");
+                    .hasBean("beaconDispatcherHealthIndicator")
+                    // No bean of a JDK type is contributed to the host: the runner uses the system clock itself.
+                    .doesNotHaveBean(java.time.Clock.class);
         });
     }
 

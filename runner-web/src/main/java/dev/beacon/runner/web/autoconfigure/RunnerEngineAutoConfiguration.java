@@ -76,10 +76,12 @@ public final class RunnerEngineAutoConfiguration {
         return new ExecutionPlanner(catalog);
     }
 
-    @Bean
-    @ConditionalOnMissingBean
-    Clock beaconClock() {
-        return Clock.systemUTC();
+    /**
+     * The host's {@link Clock} if it declares exactly one, else the system's in UTC. The runner
+     * contributes no bean of a JDK type: a host's own {@code Clock} injection never sees one of ours.
+     */
+    static Clock clockOf(ObjectProvider<Clock> clock) {
+        return clock.getIfUnique(Clock::systemUTC);
     }
 
     @Bean
@@ -112,7 +114,7 @@ public final class RunnerEngineAutoConfiguration {
     @ConditionalOnMissingBean
     @ConditionalOnBean(JobStore.class)
     JobRunner beaconJobRunner(EndpointCatalog catalog, InferenceClientFactory clients, JobStore store, ReceiptSigner signer,
-                              Clock clock, RunnerInstance instance, ObjectProvider<MeterRegistry> meterRegistry,
+                              ObjectProvider<Clock> clock, RunnerInstance instance, ObjectProvider<MeterRegistry> meterRegistry,
                               ObjectProvider<ObservationRegistry> observationRegistry) {
         // Log lines of a job carry its ids once the host propagates the Reactor context to thread
         // locals (spring.reactor.context-propagation=auto; the standalone app sets it).
@@ -122,7 +124,7 @@ public final class RunnerEngineAutoConfiguration {
                 .clients(clients)
                 .journal(journalOf(store, instance))
                 .receiptSigner(signer)
-                .clock(clock)
+                .clock(clockOf(clock))
                 .runnerId(instance.id());
         meterRegistry.ifAvailable(builder::meterRegistry);
         observationRegistry.ifAvailable(registry -> {

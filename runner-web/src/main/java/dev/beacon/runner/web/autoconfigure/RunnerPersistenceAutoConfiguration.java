@@ -115,7 +115,7 @@ public final class RunnerPersistenceAutoConfiguration {
         if (schema.name() != null) {
             builder.schema(schema.name());
         }
-        clock.ifAvailable(builder::clock);
+        clock.ifUnique(builder::clock);
         signer.ifAvailable(builder::signer);
         return builder.build();
     }

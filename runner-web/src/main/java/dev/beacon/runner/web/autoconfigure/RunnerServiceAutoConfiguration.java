@@ -43,11 +43,12 @@ public final class RunnerServiceAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     JobService beaconJobService(JobStore store, JobSignals signals, JobSpecReader reader, ExecutionPlanner planner, JobRunner runner,
-                                Clock clock, BeaconRunnerProperties properties, ObjectProvider<JobComparisons> comparisons) {
+                                ObjectProvider<Clock> clockProvider, BeaconRunnerProperties properties, ObjectProvider<JobComparisons> comparisons) {
         Duration poll = properties.dispatcher().pollInterval();
         JobComparisons shared = comparisons.getIfAvailable();
         // Without RunnerAnalysisAutoConfiguration (a host listing auto-configurations itself) the service
         // makes and closes comparisons of its own.
+        Clock clock = RunnerEngineAutoConfiguration.clockOf(clockProvider);
         return shared == null ? new DefaultJobService(store, signals, reader, planner, runner, clock, poll)
                 : new DefaultJobService(store, signals, reader, planner, runner, clock, poll, shared);
     }
@@ -67,17 +68,17 @@ public final class RunnerServiceAutoConfiguration {
     @Bean
     @ConditionalOnBean({EvidenceStore.class, ReceiptSigner.class})
     @ConditionalOnMissingBean
-    RunnerKeyRegistration beaconRunnerKeyRegistration(EvidenceStore evidence, ReceiptSigner signer, Clock clock,
+    RunnerKeyRegistration beaconRunnerKeyRegistration(EvidenceStore evidence, ReceiptSigner signer, ObjectProvider<Clock> clockProvider,
                                                       BeaconRunnerProperties properties) {
-        return new RunnerKeyRegistration(evidence, signer, clock, properties.persistence().timeout().multipliedBy(3));
+        return new RunnerKeyRegistration(evidence, signer, RunnerEngineAutoConfiguration.clockOf(clockProvider), properties.persistence().timeout().multipliedBy(3));
     }
 
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnBooleanProperty(name = "beacon.runner.dispatcher.enabled", matchIfMissing = true)
-    JobDispatcher beaconJobDispatcher(JobStore store, JobSignals signals, JobRunner runner, ExecutionPlanner planner, Clock clock,
+    JobDispatcher beaconJobDispatcher(JobStore store, JobSignals signals, JobRunner runner, ExecutionPlanner planner, ObjectProvider<Clock> clockProvider,
                                       RunnerInstance instance, BeaconRunnerProperties properties) {
-        return new JobDispatcher(store, signals, runner, planner, properties.toDispatcherSettings(instance.id()), clock,
+        return new JobDispatcher(store, signals, runner, planner, properties.toDispatcherSettings(instance.id()), RunnerEngineAutoConfiguration.clockOf(clockProvider),
                 Schedulers.parallel());
     }
 
