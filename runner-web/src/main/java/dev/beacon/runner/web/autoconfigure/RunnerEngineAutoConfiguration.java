@@ -115,10 +115,14 @@ public final class RunnerEngineAutoConfiguration {
     @ConditionalOnBean(JobStore.class)
     JobRunner beaconJobRunner(EndpointCatalog catalog, InferenceClientFactory clients, JobStore store, ReceiptSigner signer,
                               ObjectProvider<Clock> clock, RunnerInstance instance, ObjectProvider<MeterRegistry> meterRegistry,
-                              ObjectProvider<ObservationRegistry> observationRegistry) {
-        // Log lines of a job carry its ids once the host propagates the Reactor context to thread
-        // locals (spring.reactor.context-propagation=auto; the standalone app sets it).
-        RunnerObservability.registerMdcAccessor();
+                              ObjectProvider<ObservationRegistry> observationRegistry, BeaconRunnerProperties properties) {
+        // Both reach beyond this context (one registry per JVM), so only when the host asks
+        // (beacon.runner.observability.*; the standalone app does).
+        if (properties.observability().mdc()) {
+            // Log lines of a job carry its ids once the host propagates the Reactor context to thread
+            // locals (spring.reactor.context-propagation=auto).
+            RunnerObservability.registerMdcAccessor();
+        }
         JobRunner.Builder builder = JobRunner.builder()
                 .endpoints(catalog)
                 .clients(clients)
@@ -129,9 +133,11 @@ public final class RunnerEngineAutoConfiguration {
         meterRegistry.ifAvailable(builder::meterRegistry);
         observationRegistry.ifAvailable(registry -> {
             builder.observationRegistry(registry);
-            // Reactor Netty reports client exchanges to one process-wide registry; with it, each
-            // provider call appears as a child of its beacon.execution observation.
-            reactor.netty.Metrics.observationRegistry(registry);
+            if (properties.observability().reactorNettyObservations()) {
+                // Reactor Netty reports client exchanges to one process-wide registry; with it, each
+                // provider call appears as a child of its beacon.execution observation.
+                reactor.netty.Metrics.observationRegistry(registry);
+            }
         });
         return builder.build();
     }

@@ -48,6 +48,7 @@ import org.springframework.util.unit.DataUnit;
  * @param receipts    The Ed25519 key that signs execution receipts.
  * @param persistence Where jobs are stored (the database itself is {@code spring.r2dbc.url}).
  * @param analysis    The comparison's statistics (README, "Comparison: the region-effect test and refusals").
+ * @param observability What the runner may change for the whole JVM to make its logs and traces richer (off unless set).
  */
 @ConfigurationProperties("beacon.runner")
 public record BeaconRunnerProperties(
@@ -59,7 +60,8 @@ public record BeaconRunnerProperties(
         @Valid @DefaultValue Dispatcher dispatcher,
         @Valid @DefaultValue Receipts receipts,
         @Valid @DefaultValue Persistence persistence,
-        @Valid @DefaultValue Analysis analysis) implements InitializingBean {
+        @Valid @DefaultValue Analysis analysis,
+        @DefaultValue Observability observability) implements InitializingBean {
 
     public BeaconRunnerProperties {
         endpoints = copy(endpoints);
@@ -313,6 +315,17 @@ public record BeaconRunnerProperties(
     public record Analysis(
             @DefaultValue("0.05") @DecimalMin(value = "0", inclusive = false) @DecimalMax(value = "1", inclusive = false) double alpha,
             @DefaultValue("9999") @Range(min = AnalysisSettings.MIN_PERMUTATIONS, max = AnalysisSettings.MAX_PERMUTATIONS) int permutations) {
+    }
+
+    /**
+     * Process-wide settings the runner makes only when asked, since they reach beyond its own beans.
+     *
+     * @param mdc                      Register the runner's MDC accessor with Micrometer's global context registry, so that its
+     *                                 log lines carry {@code jobId}, {@code questionId}, … (with {@code spring.reactor.context-propagation=auto}).
+     * @param reactorNettyObservations Hand the host's {@code ObservationRegistry} to Reactor Netty's process-wide
+     *                                 {@code Metrics.observationRegistry}, so that provider exchanges nest under the runner's observations.
+     */
+    public record Observability(@DefaultValue("false") boolean mdc, @DefaultValue("false") boolean reactorNettyObservations) {
     }
 
     /**
