@@ -61,6 +61,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
+import reactor.util.retry.Retry;
 import reactor.util.retry.RetryBackoffSpec;
 
 /**
@@ -456,6 +457,10 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                         return bookkeeping.write(jobId, event, owner, token, dedupeKey, now)
                                 .flatMap(result -> bookkept(jobId, event, owner, token, now, result));
                     }))
+                    // The statement's snapshot predates its lock: a retried append whose first attempt
+                    // committed while this one waited for the row does not see that event and collides
+                    // with its dedupe key (nothing of this statement is kept). Once more, it sees it.
+                    .retryWhen(Retry.max(1).filter(e -> dedupeKey != null && DatabaseFaults.isDuplicateKey(e)))
                     .retryWhen(retry)
                     .doOnNext(stored -> publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
         }

@@ -593,6 +593,24 @@ abstract class JobStoreContract {
     }
 
     @Test
+    void concurrentRetriesOfOneBookkeepingAppendStoreItOnceAndAllGetIt() {
+        JobRecord job = submit(Jobs.spec("raced", 2, 1));
+        var journal = store.journalFor("runner-a");
+        JobLease lease = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT).lease();
+        journal.append(job.id(), new JobEvent.JobStarted("runner-a")).contextWrite(lease::writeTo).block(WAIT);
+
+        // Retries that overlap the first attempt (its answer late, not lost) wait for its row lock.
+        JobEvent started = new JobEvent.QuestionStarted("q0", 0, 2);
+        List<StoredEvent> answers = Flux.range(0, 8)
+                .flatMap(i -> Mono.defer(() -> journal.append(job.id(), started).contextWrite(lease::writeTo))
+                        .subscribeOn(Schedulers.parallel()), 8)
+                .collectList().block(WAIT);
+
+        assertThat(answers).hasSize(8).allSatisfy(e -> assertThat(e.seq()).isEqualTo(3L));
+        assertThat(events(job.id())).extracting(StoredEvent::type).containsExactly("job.queued", "job.started", "question.started");
+    }
+
+    @Test
     void releaseOwnedFreesEveryUnfinishedJobOfTheOwnerButTheKeptOnes() {
         JobRecord kept = submit(Jobs.spec("kept", 1, 1));
         JobRecord left = submit(Jobs.spec("left", 1, 1));
