@@ -272,7 +272,7 @@ public record BeaconRunnerProperties(
     public record Dispatcher(
             @DefaultValue("true") boolean enabled,
             String instanceId,
-            @DefaultValue("4") @Range(min = 1, max = 10_000) int capacity,
+            @DefaultValue("32") @Range(min = 1, max = 10_000) int capacity,
             @DefaultValue("PT30S") @NotNull @DurationMin(inclusive = false) Duration lease,
             @DefaultValue("PT10S") @NotNull @DurationMin(inclusive = false) Duration heartbeat,
             @DefaultValue("PT5S") @NotNull @DurationMin(inclusive = false) Duration pollInterval,
