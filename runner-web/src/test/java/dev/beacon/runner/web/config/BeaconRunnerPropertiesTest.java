@@ -54,7 +54,7 @@ class BeaconRunnerPropertiesTest {
         assertThat(properties.security().tokens()).isEmpty();
         assertThat(properties.security().openReads()).isTrue();
         assertThat(properties.web()).isEqualTo(new BeaconRunnerProperties.Web(true, "", Duration.ofSeconds(15)));
-        assertThat(properties.dispatcher()).isEqualTo(new BeaconRunnerProperties.Dispatcher(true, null, 4, Duration.ofSeconds(30),
+        assertThat(properties.dispatcher()).isEqualTo(new BeaconRunnerProperties.Dispatcher(true, null, 32, Duration.ofSeconds(30),
                 Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(20)));
         assertThat(properties.persistence()).isEqualTo(new BeaconRunnerProperties.Persistence(true, null, Duration.ofSeconds(10),
                 "./data/beacon", Duration.ofSeconds(1)));
