@@ -244,16 +244,12 @@ final class Cluster implements AutoCloseable {
 
     /** Blocks until every job is terminal; returns the statuses. */
     Map<String, String> awaitTerminal(Collection<String> jobIds, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            Map<String, String> statuses = statuses(jobIds);
-            if (statuses.size() == jobIds.size() && statuses.values().stream().noneMatch(s -> s.equals("QUEUED") || s.equals("RUNNING"))) {
-                return statuses;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("jobs not terminal within " + timeout + ": " + statuses + logs());
-            }
-            sleep(100);
+        try {
+            return org.awaitility.Awaitility.await("jobs terminal").atMost(timeout).pollInterval(Duration.ofMillis(100))
+                    .until(() -> statuses(jobIds), statuses -> statuses.size() == jobIds.size()
+                            && statuses.values().stream().noneMatch(s -> s.equals("QUEUED") || s.equals("RUNNING")));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("jobs not terminal within " + timeout + ": " + statuses(jobIds) + logs(), e);
         }
     }
 
@@ -274,15 +270,6 @@ final class Cluster implements AutoCloseable {
             text.append("\n--- ").append(p.name()).append(" ---\n").append(p.logTail());
         }
         return text.toString();
-    }
-
-    static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     @Override

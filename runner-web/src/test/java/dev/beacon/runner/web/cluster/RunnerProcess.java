@@ -98,26 +98,23 @@ final class RunnerProcess implements AutoCloseable {
 
     /** Blocks until {@code /actuator/health/readiness} answers 200; fails with the log's tail otherwise. */
     void awaitReady(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
         HttpRequest probe = HttpRequest.newBuilder(URI.create(baseUrl() + "/actuator/health/readiness"))
                 .timeout(Duration.ofSeconds(2)).GET().build();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("runner " + name + " exited with " + process.exitValue() + ":\n" + logTail());
-            }
-            try {
-                if (HTTP.send(probe, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-            sleep(200);
+        try {
+            org.awaitility.Awaitility.await("runner " + name + " ready").atMost(timeout).pollInterval(Duration.ofMillis(200))
+                    .until(() -> {
+                        if (!process.isAlive()) {
+                            throw new IllegalStateException("runner " + name + " exited with " + process.exitValue() + ":\n" + logTail());
+                        }
+                        try {
+                            return HTTP.send(probe, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+                        } catch (IOException e) {
+                            return false; // not listening yet
+                        }
+                    });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new IllegalStateException("runner " + name + " not ready within " + timeout + ":\n" + logTail(), e);
         }
-        throw new IllegalStateException("runner " + name + " not ready within " + timeout + ":\n" + logTail());
     }
 
     /** SIGKILL: no shutdown hook, no lease release; blocks until the process is gone. */
@@ -164,15 +161,6 @@ final class RunnerProcess implements AutoCloseable {
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
         } catch (IOException e) {
             return "(no log: " + e + ")";
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 

@@ -289,12 +289,10 @@ class TwoInstancesOnOnePostgresTest {
     }
 
     private static void await(java.util.function.BooleanSupplier condition, Duration timeout, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("no " + what + " within " + timeout + cluster.logs());
-            }
-            Cluster.sleep(20);
+        try {
+            org.awaitility.Awaitility.await(what).atMost(timeout).pollInterval(Duration.ofMillis(20)).until(condition::getAsBoolean);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("no " + what + " within " + timeout + cluster.logs(), e);
         }
     }
 }
