@@ -110,7 +110,6 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                    (SELECT COUNT(*) FROM {executions} e WHERE e.job_id = j.id AND e.status = 'CANCELLED') AS n_cancelled
             FROM {jobs} j
             """;
-    private static final String EXECUTION_COLUMNS = ExecutionColumns.CSV;
 
     private final DatabaseClient db;
     /** Where lease renewals run: their own connections, so that they never queue behind the jobs' writes. */
@@ -354,11 +353,11 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
                 .flatMapMany(spec -> {
                     List<String> questionIds = spec.questions().stream().map(q -> q.id()).toList();
                     Flux<ExecutionResult> inOrder = Flux.fromIterable(questionIds)
-                            .concatMap(q -> onDb(sql("SELECT " + EXECUTION_COLUMNS + " FROM {executions} WHERE job_id = :id AND question_id = :q")
+                            .concatMap(q -> onDb(sql("SELECT " + ExecutionColumns.CSV + " FROM {executions} WHERE job_id = :id AND question_id = :q")
                                             .bind("id", id.value()).bind("q", q).map(this::mapExecution).all())
                                     .collectList()
                                     .flatMapIterable(rows -> JobSealer.inApiOrder(spec, rows)), 0);
-                    Flux<ExecutionResult> strays = onDb(sql("SELECT " + EXECUTION_COLUMNS
+                    Flux<ExecutionResult> strays = onDb(sql("SELECT " + ExecutionColumns.CSV
                             + " FROM {executions} WHERE job_id = :id AND question_id NOT IN (:questions)")
                             .bind("id", id.value()).bind("questions", questionIds).map(this::mapExecution).all());
                     return inOrder.concatWith(strays);
@@ -398,7 +397,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
     }
 
     private Flux<ExecutionResult> executionsQuery(JobId jobId) {
-        return sql("SELECT " + EXECUTION_COLUMNS + " FROM {executions} WHERE job_id = :id")
+        return sql("SELECT " + ExecutionColumns.CSV + " FROM {executions} WHERE job_id = :id")
                 .bind("id", jobId.value()).map(this::mapExecution).all();
     }
 
