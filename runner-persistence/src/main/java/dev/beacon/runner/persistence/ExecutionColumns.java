@@ -3,9 +3,7 @@ package dev.beacon.runner.persistence;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.json.JobJson;
-import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.List;
 
 /**
@@ -46,8 +44,8 @@ final class ExecutionColumns {
             r.output() == null ? null : json.writeProvenance(r.output().provenance()),
             r.error() == null ? null : r.error().code(),
             r.error() == null ? null : r.error().message(),
-            ts(r.startedAt()),
-            ts(r.completedAt()),
+            SqlValues.ts(r.startedAt()),
+            SqlValues.ts(r.completedAt()),
             r.latencyMs(),
             r.carriedFrom() == null ? null : r.carriedFrom().value()
         };
@@ -62,9 +60,5 @@ final class ExecutionColumns {
             case "started_at", "completed_at" -> OffsetDateTime.class;
             default -> String.class;
         };
-    }
-
-    private static OffsetDateTime ts(Instant t) {
-        return t == null ? null : t.atOffset(ZoneOffset.UTC);
     }
 }

@@ -1,0 +1,138 @@
+package dev.beacon.runner.persistence;
+
+import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.json.JobJson;
+import dev.beacon.runner.core.store.JobSignals.Signal;
+import dev.beacon.runner.core.store.OwnershipLostException;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
+
+/**
+ * The journal's appends, fenced or not: {@code execution.finished} through the group commit, the
+ * bookkeeping events one by one. On PostgreSQL a batch of finished cells and a bookkeeping event are
+ * one statement each ({@link FinishedCellsStatement}, {@link BookkeepingStatement}); on H2, and for
+ * {@code job.finished} everywhere, a transaction of several ({@link LockingAppends}). Every append runs
+ * within the store's timeout, is retried on transient faults and, once committed, publishes
+ * {@link Signal.EventsAppended} without waiting for it.
+ */
+final class JournalWriter {
+
+    private final StoreDatabase db;
+    private final JobJson json;
+    private final JournalStatements statements;
+    private final LockingAppends locking;
+    private final GroupCommit<FinishedCellsStatement.Item, StoredEvent> finished;
+    /** PostgreSQL: a batch of finished cells as one statement; {@code null} on H2 (a transaction of several). */
+    private final FinishedCellsStatement finishedStatement;
+    /** PostgreSQL: a bookkeeping append as one statement; {@code null} on H2 (a transaction of several). */
+    private final BookkeepingStatement bookkeeping;
+
+    JournalWriter(StoreDatabase db, SqlDialect dialect, JobJson json, JournalStatements statements, LockingAppends locking,
+            int maxBatch, int maxBatchesInFlight) {
+        this.db = db;
+        this.json = json;
+        this.statements = statements;
+        this.locking = locking;
+        this.finishedStatement = dialect.supportsReturning() ? new FinishedCellsStatement(db::sql, json) : null;
+        this.bookkeeping = dialect.supportsReturning() ? new BookkeepingStatement(db::sql, json) : null;
+        this.finished = new GroupCommit<>(maxBatch, maxBatchesInFlight, this::writeFinished);
+    }
+
+    /**
+     * Appends {@code event} to {@code jobId}, fenced by {@code owner} (null: unfenced) and {@code token}
+     * (null: by owner only). Emits the stored event — for a bookkeeping event under a token, the one a
+     * lost-answer earlier attempt stored; completes empty when nothing may be stored (terminal job, a
+     * cell that has its row, a transition the job cannot make). Errors with {@link OwnershipLostException}
+     * when fenced, {@link IllegalArgumentException} when the job does not exist, or the store's error.
+     * Cancelling leaves it unknown whether the append committed; a retry of it is safe.
+     */
+    Mono<StoredEvent> append(JobId jobId, JobEvent event, String owner, Long token) {
+        Objects.requireNonNull(jobId, "jobId");
+        Objects.requireNonNull(event, "event");
+        if (event instanceof JobEvent.ExecutionFinished f) {
+            return finished.submit(new FinishedCellsStatement.Item(jobId, statements.signed(jobId, SqlValues.micros(f.result())), owner, token));
+        }
+        String dedupeKey = token == null ? null : dedupeKey(event, token);
+        if (bookkeeping != null && BookkeepingStatement.handles(event)) {
+            return db.run(Mono.defer(() -> {
+                        Instant now = db.now();
+                        return bookkeeping.write(jobId, event, owner, token, dedupeKey, now)
+                                .flatMap(result -> bookkept(jobId, event, owner, token, now, result));
+                    }))
+                    // The statement's snapshot predates its lock: a retried append whose first attempt
+                    // committed while this one waited for the row does not see that event and collides
+                    // with its dedupe key (nothing of this statement is kept). Once more, it sees it.
+                    .retryWhen(Retry.max(1).filter(e -> dedupeKey != null && DatabaseFaults.isDuplicateKey(e)))
+                    .retryWhen(db.retry())
+                    .doOnNext(stored -> db.publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
+        }
+        return db.run(locking.append(jobId, event, owner, token, dedupeKey))
+                .retryWhen(db.retry())
+                .doOnNext(stored -> db.publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
+    }
+
+    /** What a {@link BookkeepingStatement} did, as the append reports it; the same outcomes as {@link LockingAppends#append}. */
+    private Mono<StoredEvent> bookkept(JobId jobId, JobEvent event, String owner, Long token, Instant now, BookkeepingStatement.Result r) {
+        if (!r.found()) {
+            return Mono.error(new IllegalArgumentException("job must exist, but " + jobId + " does not"));
+        }
+        if (Fencing.refuses(r.status(), r.owner(), r.leaseToken(), owner, token)) {
+            return Mono.error(new OwnershipLostException(jobId, owner, r.owner()));
+        }
+        if (r.earlierSeq() != null) {
+            return Mono.just(json.readEvent(jobId, r.earlierSeq(), r.earlierAt().toInstant(), r.earlierData()));
+        }
+        return r.seq() == null ? Mono.empty() : Mono.just(new StoredEvent(jobId, r.seq(), now, event));
+    }
+
+    /**
+     * The key that makes a bookkeeping append of one run idempotent, or {@code null} for events that
+     * are idempotent by themselves ({@code execution.finished} per cell, {@code job.finished} by its
+     * transition).
+     */
+    private static String dedupeKey(JobEvent event, long token) {
+        if (event instanceof JobEvent.JobStarted) {
+            return "job.started@" + token;
+        }
+        if (event instanceof JobEvent.QuestionStarted q) {
+            return "question.started:" + q.index() + "@" + token;
+        }
+        if (event instanceof JobEvent.QuestionFinished q) {
+            return "question.finished:" + q.index() + "@" + token;
+        }
+        return null;
+    }
+
+    /** One batch of {@code execution.finished} appends, committed together; outcomes in item order. */
+    private Mono<List<GroupCommit.Outcome<StoredEvent>>> writeFinished(List<FinishedCellsStatement.Item> items) {
+        Mono<List<GroupCommit.Outcome<StoredEvent>>> write = finishedStatement == null ? locking.writeFinished(items)
+                : Mono.defer(() -> {
+                    Instant now = db.now();
+                    return finishedStatement.write(items, now).map(rows -> FinishedCellsStatement.outcomes(items, rows, now));
+                });
+        return db.run(write).retryWhen(db.retry()).doOnNext(this::publishAppended);
+    }
+
+    /** One {@code EventsAppended} per job of the batch, with its last seq. */
+    private void publishAppended(List<GroupCommit.Outcome<StoredEvent>> outcomes) {
+        Map<JobId, Long> last = new LinkedHashMap<>();
+        for (var o : outcomes) {
+            if (o.value() != null) {
+                last.merge(o.value().jobId(), o.value().seq(), Math::max);
+            }
+        }
+        last.forEach((id, seq) -> db.publishInBackground(new Signal.EventsAppended(id, seq)));
+    }
+
+    /** Batches and items written by the group commit so far (for measurements). */
+    long[] batchStats() {
+        return new long[] {finished.batches(), finished.items()};
+    }
+}
