@@ -1,29 +1,37 @@
 package dev.beacon.runner.web.http;
 
 import dev.beacon.runner.core.spec.FieldError;
+import java.net.URI;
 import java.util.List;
 import java.util.Map;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponse;
 
 /**
- * A request the runner refuses, as an exception that {@link ProblemResponses} turns into an RFC 9457
- * {@code application/problem+json} response. Carries no stack trace: it is an outcome, not a fault.
- *
- * @param headers extra response headers, e.g. {@code WWW-Authenticate}
+ * A request the runner refuses, as Spring's {@link ErrorResponse}: {@link ProblemResponses} writes its
+ * {@link #getBody() ProblemDetail} as an RFC 9457 {@code application/problem+json} response, with the
+ * offending fields in an {@code errors} property. Carries no stack trace: it is an outcome, not a fault.
  */
-final class ApiProblem extends RuntimeException {
+final class ApiProblem extends RuntimeException implements ErrorResponse {
+
+    /** The prefix of every problem {@code type}; the problem's kind follows it. */
+    static final String TYPE_PREFIX = "urn:problem:beacon-runner:";
 
     private final HttpStatus status;
     private final String kind;
     private final List<FieldError> errors;
-    private final Map<String, String> headers;
+    private final HttpHeaders headers = new HttpHeaders();
 
+    /** @param headers extra response headers, e.g. {@code WWW-Authenticate} */
     ApiProblem(HttpStatus status, String kind, String detail, List<FieldError> errors, Map<String, String> headers) {
         super(detail, null, false, false);
         this.status = status;
         this.kind = kind;
         this.errors = List.copyOf(errors);
-        this.headers = Map.copyOf(headers);
+        headers.forEach(this.headers::set);
     }
 
     static ApiProblem of(HttpStatus status, String kind, String detail, FieldError... errors) {
@@ -34,8 +42,27 @@ final class ApiProblem extends RuntimeException {
         return of(HttpStatus.BAD_REQUEST, "invalid-request", field + ": " + message, new FieldError(field, message));
     }
 
-    HttpStatus status() {
+    @Override
+    public HttpStatusCode getStatusCode() {
         return status;
+    }
+
+    @Override
+    public HttpHeaders getHeaders() {
+        return HttpHeaders.readOnlyHttpHeaders(headers);
+    }
+
+    /**
+     * A new problem detail each call (the renderer sets its {@code instance}): {@code type} names the
+     * kind, {@code title} is the status's reason phrase, {@code errors} lists each offending field.
+     */
+    @Override
+    public ProblemDetail getBody() {
+        ProblemDetail body = ProblemDetail.forStatusAndDetail(status, getMessage());
+        body.setType(URI.create(TYPE_PREFIX + kind));
+        body.setTitle(status.getReasonPhrase());
+        body.setProperty("errors", errors);
+        return body;
     }
 
     /** Short name of the problem type, the last segment of its {@code type} URI. */
@@ -45,9 +72,5 @@ final class ApiProblem extends RuntimeException {
 
     List<FieldError> errors() {
         return errors;
-    }
-
-    Map<String, String> headers() {
-        return headers;
     }
 }

@@ -78,7 +78,7 @@ final class ExecutionExports {
                 case "csv" -> Format.CSV;
                 default -> throw ApiProblem.of(HttpStatus.BAD_REQUEST, "bad-format", "unknown export format",
                         new dev.beacon.runner.core.spec.FieldError("format", "must be json, ndjson or csv, but was '"
-                                + JobHandlers.abbreviate(asked) + "'"));
+                                + ApiRequests.abbreviate(asked) + "'"));
             };
         }
         List<MediaType> accepted;

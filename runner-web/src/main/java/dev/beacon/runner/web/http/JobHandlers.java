@@ -1,5 +1,13 @@
 package dev.beacon.runner.web.http;
 
+import static dev.beacon.runner.web.http.ApiRequests.accepts;
+import static dev.beacon.runner.web.http.ApiRequests.acceptsJson;
+import static dev.beacon.runner.web.http.ApiRequests.abbreviate;
+import static dev.beacon.runner.web.http.ApiRequests.idempotencyKey;
+import static dev.beacon.runner.web.http.ApiRequests.jobId;
+import static dev.beacon.runner.web.http.ApiRequests.requireJsonBody;
+import static dev.beacon.runner.web.http.ApiRequests.resumeAfter;
+
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
@@ -9,6 +17,7 @@ import dev.beacon.runner.core.service.JobService;
 import dev.beacon.runner.core.spec.FieldError;
 import dev.beacon.runner.core.store.JobQuery;
 import dev.beacon.runner.core.store.JobRecord;
+import dev.beacon.runner.core.store.Submission;
 import java.net.URI;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -39,17 +48,12 @@ import tools.jackson.databind.node.ObjectNode;
  */
 final class JobHandlers {
 
-    static final int DEFAULT_PAGE = 50;
-    static final int MAX_PAGE = 500;
-    private static final int MAX_IDEMPOTENCY_KEY = 255;
     private static final Logger log = LoggerFactory.getLogger(JobHandlers.class);
     private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.UTF_8);
 
     private final JobService service;
     /** {@code null} when the store keeps no evidence: then the evidence routes answer 404. */
     private final EvidenceService evidence;
-    private static final tools.jackson.databind.json.JsonMapper RETRY_BODY = tools.jackson.databind.json.JsonMapper.builder()
-            .enable(tools.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private final ExecutionExports exports;
     /** Events encoded once for all their subscribers. */
     private final EncodedEvents encoded = new EncodedEvents();
@@ -78,25 +82,28 @@ final class JobHandlers {
             return body.read(request)
                     .map(service::parse)
                     .flatMap(spec -> service.submit(spec, key))
-                    .flatMap(submission -> {
-                        JobViews v = views.at(request);
-                        JobRecord job = submission.job();
-                        URI location = URI.create(v.jobPath(job.id()));
-                        ServerResponse.BodyBuilder response = submission.created()
-                                ? ServerResponse.accepted().location(location)
-                                : ServerResponse.ok().header(HttpHeaders.CONTENT_LOCATION, location.toString());
-                        return response.contentType(MediaType.APPLICATION_JSON).bodyValue(v.bytes(v.job(job)));
-                    });
+                    .flatMap(submission -> submitted(request, submission));
         });
+    }
+
+    /** A new job as 202 with its {@code Location}; an idempotent repeat as 200 with its {@code Content-Location}. */
+    private Mono<ServerResponse> submitted(ServerRequest request, Submission submission) {
+        JobViews v = views.at(request);
+        JobRecord job = submission.job();
+        URI location = URI.create(v.jobPath(job.id()));
+        ServerResponse.BodyBuilder response = submission.created()
+                ? ServerResponse.accepted().location(location)
+                : ServerResponse.ok().header(HttpHeaders.CONTENT_LOCATION, location.toString());
+        return response.contentType(MediaType.APPLICATION_JSON).bodyValue(v.bytes(v.job(job)));
     }
 
     /** {@code GET /jobs?status=&limit=&before=}: one page, newest first, with a link to the next. */
     Mono<ServerResponse> list(ServerRequest request) {
         return Mono.defer(() -> {
             acceptsJson(request);
-            JobStatus status = request.queryParam("status").filter(s -> !s.isBlank()).map(JobHandlers::status).orElse(null);
-            int limit = request.queryParam("limit").filter(s -> !s.isBlank()).map(JobHandlers::limit).orElse(DEFAULT_PAGE);
-            JobId before = request.queryParam("before").filter(s -> !s.isBlank()).map(JobHandlers::before).orElse(null);
+            JobStatus status = request.queryParam("status").filter(s -> !s.isBlank()).map(ApiRequests::status).orElse(null);
+            int limit = request.queryParam("limit").filter(s -> !s.isBlank()).map(ApiRequests::limit).orElse(ApiRequests.DEFAULT_PAGE);
+            JobId before = request.queryParam("before").filter(s -> !s.isBlank()).map(ApiRequests::before).orElse(null);
             return service.list(new JobQuery(status, limit, before)).collectList().flatMap(jobs -> {
                 ObjectNode page = JsonNodeFactory.instance.objectNode();
                 page.set("jobs", views.at(request).jobs(jobs));
@@ -150,9 +157,6 @@ final class JobHandlers {
         });
     }
 
-    /** The statuses a retry runs again when the body does not say. */
-    static final Set<ExecutionStatus> DEFAULT_RETRY = Set.of(ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.CANCELLED);
-
     /**
      * {@code POST /jobs/{id}/retry}, optional body {@code {"statuses": [...]}}: 202 with the new job, 200
      * for an idempotent repeat, 409 when the source still runs or has nothing to run again.
@@ -163,57 +167,10 @@ final class JobHandlers {
             JobId source = jobId(request);
             String key = idempotencyKey(request);
             return body.read(request)
-                    .map(text -> retryStatuses(request, text))
+                    .map(text -> ApiRequests.retryStatuses(request, text))
                     .flatMap(statuses -> service.retry(source, statuses, key))
-                    .flatMap(submission -> {
-                        JobViews v = views.at(request);
-                        URI location = URI.create(v.jobPath(submission.job().id()));
-                        ServerResponse.BodyBuilder response = submission.created()
-                                ? ServerResponse.accepted().location(location)
-                                : ServerResponse.ok().header(HttpHeaders.CONTENT_LOCATION, location.toString());
-                        return response.contentType(MediaType.APPLICATION_JSON).bodyValue(v.bytes(v.job(submission.job())));
-                    });
+                    .flatMap(submission -> submitted(request, submission));
         });
-    }
-
-    /** The statuses named by a retry's body; the default for an empty body. Bad input is a 400 naming the field. */
-    private static Set<ExecutionStatus> retryStatuses(ServerRequest request, String text) {
-        if (text.isBlank()) {
-            return DEFAULT_RETRY;
-        }
-        requireJsonBody(request);
-        JsonNode root;
-        try {
-            root = RETRY_BODY.readTree(text);
-        } catch (RuntimeException e) {
-            throw ApiProblem.badRequest("$", "malformed JSON");
-        }
-        if (root == null || !root.isObject()) {
-            throw ApiProblem.badRequest("$", "must be a JSON object {\"statuses\": [...]}");
-        }
-        for (String field : root.propertyNames()) {
-            if (!field.equals("statuses")) {
-                throw ApiProblem.badRequest(field, "unknown field; allowed: statuses");
-            }
-        }
-        JsonNode statuses = root.path("statuses");
-        if (statuses.isMissingNode()) {
-            return DEFAULT_RETRY;
-        }
-        if (!statuses.isArray() || statuses.isEmpty()) {
-            throw ApiProblem.badRequest("statuses", "must be a non-empty array of execution statuses");
-        }
-        Set<ExecutionStatus> result = java.util.EnumSet.noneOf(ExecutionStatus.class);
-        for (int i = 0; i < statuses.size(); i++) {
-            JsonNode s = statuses.get(i);
-            try {
-                result.add(ExecutionStatus.valueOf(s.isString() ? s.stringValue() : "?"));
-            } catch (IllegalArgumentException e) {
-                throw ApiProblem.badRequest("statuses[" + i + "]", "must be one of SUCCEEDED, FAILED, TIMED_OUT, CANCELLED, but was "
-                        + abbreviate(s.toString()));
-            }
-        }
-        return result;
     }
 
     /** {@code POST /jobs/{id}/cancel}: 202 with the job as it is now; 409 for a terminal job. */
@@ -325,142 +282,9 @@ final class JobHandlers {
                 .getBytes(StandardCharsets.UTF_8);
     }
 
-    private static long resumeAfter(ServerRequest request) {
-        String header = request.headers().firstHeader("Last-Event-ID");
-        if (header != null && !header.isBlank()) {
-            return sequence("Last-Event-ID", header);
-        }
-        return request.queryParam("after").filter(s -> !s.isBlank()).map(s -> sequence("after", s)).orElse(0L);
-    }
-
-    private static long sequence(String field, String text) {
-        try {
-            long value = Long.parseLong(text.strip());
-            if (value < 0) {
-                throw ApiProblem.badRequest(field, "must be an event sequence number >= 0, but was " + value);
-            }
-            return value;
-        } catch (NumberFormatException e) {
-            throw ApiProblem.badRequest(field, "must be an event sequence number >= 0, but was '" + abbreviate(text) + "'");
-        }
-    }
-
-    /**
-     * The job id of the path. A text that is not a UUID cannot name a job, so it is answered like any
-     * unknown id: 404.
-     */
-    private static JobId jobId(ServerRequest request) {
-        String text = request.pathVariable("id");
-        try {
-            return JobId.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw ApiProblem.of(HttpStatus.NOT_FOUND, "job-not-found", "no job with id '" + abbreviate(text) + "'");
-        }
-    }
-
-    private static JobStatus status(String text) {
-        try {
-            return JobStatus.valueOf(text.strip().toUpperCase(java.util.Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw ApiProblem.badRequest("status", "must be one of " + Arrays.stream(JobStatus.values()).map(Enum::name)
-                    .collect(Collectors.joining(", ")) + ", but was '" + abbreviate(text) + "'");
-        }
-    }
-
-    private static int limit(String text) {
-        try {
-            int value = Integer.parseInt(text.strip());
-            if (value >= 1 && value <= MAX_PAGE) {
-                return value;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw ApiProblem.badRequest("limit", "must be an integer between 1 and " + MAX_PAGE + ", but was '" + abbreviate(text) + "'");
-    }
-
-    private static JobId before(String text) {
-        try {
-            return JobId.parse(text.strip());
-        } catch (IllegalArgumentException e) {
-            throw ApiProblem.badRequest("before", "must be a job id, but was '" + abbreviate(text) + "'");
-        }
-    }
-
-    private static String idempotencyKey(ServerRequest request) {
-        List<String> values = request.headers().header("Idempotency-Key");
-        if (values.isEmpty()) {
-            return null;
-        }
-        if (values.size() > 1) {
-            throw ApiProblem.badRequest("Idempotency-Key", "must be sent once, but was sent " + values.size() + " times");
-        }
-        String key = values.get(0).strip();
-        if (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY) {
-            throw ApiProblem.badRequest("Idempotency-Key", "must be 1-" + MAX_IDEMPOTENCY_KEY + " characters, but was " + key.length());
-        }
-        return key;
-    }
-
-    /** Refuses with 415 a body that is not declared as UTF-8 JSON ({@code application/json} or {@code application/*+json}). */
-    private static void requireJsonBody(ServerRequest request) {
-        Optional<MediaType> type;
-        try {
-            type = request.headers().contentType();
-        } catch (RuntimeException e) {
-            throw unsupported("a valid Content-Type header");
-        }
-        if (type.isEmpty()) {
-            throw unsupported("none");
-        }
-        MediaType t = type.get();
-        boolean json = MediaType.APPLICATION_JSON.isCompatibleWith(t) && !t.isWildcardType() && !t.isWildcardSubtype()
-                || "application".equalsIgnoreCase(t.getType()) && t.getSubtype().toLowerCase(java.util.Locale.ROOT).endsWith("+json");
-        Charset charset;
-        try {
-            charset = t.getCharset();
-        } catch (RuntimeException e) {
-            throw unsupported(t.toString());
-        }
-        if (!json || (charset != null && !StandardCharsets.UTF_8.equals(charset))) {
-            throw unsupported(abbreviate(t.toString()));
-        }
-    }
-
-    private static ApiProblem unsupported(String actual) {
-        String message = "must be application/json (UTF-8), but was " + actual;
-        return new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Content-Type " + message,
-                List.of(new FieldError("Content-Type", message)), java.util.Map.of(HttpHeaders.ACCEPT, MediaType.APPLICATION_JSON_VALUE));
-    }
-
-    private static void acceptsJson(ServerRequest request) {
-        accepts(request, MediaType.APPLICATION_JSON);
-    }
-
-    /** Refuses with 406 a request whose {@code Accept} admits neither {@code produced} nor problem+json. */
-    private static void accepts(ServerRequest request, MediaType produced) {
-        List<MediaType> accepted;
-        try {
-            accepted = request.headers().accept();
-        } catch (RuntimeException e) {
-            return; // an unreadable Accept header is treated as absent
-        }
-        if (accepted.isEmpty() || accepted.stream().anyMatch(a -> a.isCompatibleWith(produced))) {
-            return;
-        }
-        throw ApiProblem.of(HttpStatus.NOT_ACCEPTABLE, "not-acceptable", "this resource is only available as " + produced,
-                new FieldError("Accept", "must accept " + produced + ", but was " + abbreviate(request.headers().firstHeader(HttpHeaders.ACCEPT))));
-    }
-
     private Mono<ServerResponse> json(HttpStatus status, JsonNode node) {
         return ServerResponse.status(status).contentType(MediaType.APPLICATION_JSON).bodyValue(views.bytes(node));
     }
 
-    /** Echoes at most 100 characters of client input in messages. */
-    static String abbreviate(String text) {
-        if (text == null) {
-            return "";
-        }
-        return text.length() <= 100 ? text : text.substring(0, 100) + "…";
-    }
+
 }

@@ -8,28 +8,33 @@ import dev.beacon.runner.core.spec.FieldError;
 import dev.beacon.runner.core.spec.SpecValidationException;
 import dev.beacon.runner.core.store.IdempotencyConflictException;
 import dev.beacon.runner.core.store.StoreUnavailableException;
-import java.nio.charset.StandardCharsets;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.converter.json.ProblemDetailJacksonMixin;
+import org.springframework.web.ErrorResponse;
 import org.springframework.web.reactive.function.server.HandlerFilterFunction;
 import org.springframework.web.reactive.function.server.HandlerFunction;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import org.springframework.web.server.ResponseStatusException;
 import reactor.core.publisher.Mono;
+import tools.jackson.databind.MapperFeature;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ArrayNode;
-import tools.jackson.databind.node.JsonNodeFactory;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Turns every failure of the runner's handlers into an RFC 9457 {@code application/problem+json}
- * response with {@code type}, {@code title}, {@code status}, {@code detail}, {@code instance} and an
- * {@code errors} array of {@code {field, message}}. As a filter it wraps the runner's routes only;
- * a host's own routes keep the host's error handling.
+ * response: Spring's {@link ProblemDetail} ({@code type}, {@code title}, {@code status}, {@code detail},
+ * {@code instance}) with an {@code errors} array of {@code {field, message}}. As a filter it wraps the
+ * runner's routes only; a host's own routes keep the host's error handling.
  *
  * <p>Known outcomes map to 4xx: validation 400, not found 404, conflicts 409, a body over the limit
  * 413. A store that cannot be reached or does not answer in time is a 503 with {@code Retry-After}.
@@ -39,10 +44,17 @@ import tools.jackson.databind.node.ObjectNode;
 final class ProblemResponses implements HandlerFilterFunction<ServerResponse, ServerResponse> {
 
     static final MediaType PROBLEM_JSON = MediaType.APPLICATION_PROBLEM_JSON;
-    private static final String TYPE_PREFIX = "urn:problem:beacon-runner:";
     private static final Logger log = LoggerFactory.getLogger(ProblemResponses.class);
 
-    private final JsonMapper mapper = JsonMapper.builder().build();
+    /**
+     * The runner's own mapper, not the host's: a host's naming strategy or inclusion rules must not
+     * change the problem format, and Boot's mapper lacks the {@code ProblemDetail} mix-in in some
+     * versions (spring-boot#47298). Members in RFC 9457's order, then {@code errors}.
+     */
+    private final JsonMapper mapper = JsonMapper.builder()
+            .addMixIn(ProblemDetail.class, ProblemDetailJacksonMixin.class)
+            .disable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+            .build();
 
     /** Handles the request; on error emits the problem response instead; on cancel nothing is written. */
     @Override
@@ -54,22 +66,26 @@ final class ProblemResponses implements HandlerFilterFunction<ServerResponse, Se
         return respond(request, toProblem(request, error));
     }
 
-    Mono<ServerResponse> respond(ServerRequest request, ApiProblem problem) {
-        ObjectNode body = JsonNodeFactory.instance.objectNode()
-                .put("type", TYPE_PREFIX + problem.kind())
-                .put("title", problem.status().getReasonPhrase())
-                .put("status", problem.status().value())
-                .put("detail", problem.getMessage())
-                .put("instance", request.path());
-        ArrayNode errors = body.putArray("errors");
-        for (FieldError e : problem.errors()) {
-            errors.addObject().put("field", e.field()).put("message", e.message());
-        }
-        byte[] bytes = mapper.writeValueAsString(body).getBytes(StandardCharsets.UTF_8);
-        return ServerResponse.status(problem.status())
+    Mono<ServerResponse> respond(ServerRequest request, ErrorResponse problem) {
+        ProblemDetail body = problem.getBody();
+        body.setInstance(instance(request.path()));
+        return ServerResponse.status(problem.getStatusCode())
                 .contentType(PROBLEM_JSON)
-                .headers(h -> problem.headers().forEach(h::set))
-                .bodyValue(bytes);
+                .headers(h -> h.addAll(problem.getHeaders()))
+                .bodyValue(mapper.writeValueAsBytes(body));
+    }
+
+    /** The request's path as the problem's {@code instance}; a raw path that is no valid URI is encoded. */
+    static URI instance(String path) {
+        try {
+            return new URI(path);
+        } catch (URISyntaxException e) {
+            try {
+                return new URI(null, null, path, null);
+            } catch (URISyntaxException unencodable) {
+                return null;
+            }
+        }
     }
 
     private static ApiProblem toProblem(ServerRequest request, Throwable error) {
@@ -79,7 +95,7 @@ final class ProblemResponses implements HandlerFilterFunction<ServerResponse, Se
         if (error instanceof SpecValidationException e) {
             return new ApiProblem(HttpStatus.BAD_REQUEST, "invalid-job",
                     "the job was rejected: " + e.errors().size() + (e.errors().size() == 1 ? " error" : " errors"),
-                    e.errors(), java.util.Map.of());
+                    e.errors(), Map.of());
         }
         if (error instanceof JobNotFoundException e) {
             return ApiProblem.of(HttpStatus.NOT_FOUND, "job-not-found", "no job with id " + e.jobId());
@@ -109,7 +125,7 @@ final class ProblemResponses implements HandlerFilterFunction<ServerResponse, Se
         if (isStorageUnavailable(error)) {
             log.warn("request {} {} failed: storage unavailable: {}", request.method(), request.path(), error.toString());
             return new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "the job store is unavailable; retry later",
-                    java.util.List.of(), java.util.Map.of(org.springframework.http.HttpHeaders.RETRY_AFTER, "5"));
+                    List.of(), Map.of(HttpHeaders.RETRY_AFTER, "5"));
         }
         log.error("request {} {} failed", request.method(), request.path(), error);
         return ApiProblem.of(HttpStatus.INTERNAL_SERVER_ERROR, "internal", "the runner could not handle this request; see its log");

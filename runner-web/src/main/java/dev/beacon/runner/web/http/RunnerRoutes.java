@@ -125,7 +125,7 @@ public final class RunnerRoutes {
                 .route(RequestPredicates.path(base + "/keys"), notAllowed(HttpMethod.GET))
                 // Anything else under the runner's paths is the runner's 404, as a problem too.
                 .route(RequestPredicates.path(jobs + "/**").or(RequestPredicates.path(base + "/endpoints/**")).or(RequestPredicates.path(base + "/keys/**")), request -> Mono.error(
-                        ApiProblem.of(HttpStatus.NOT_FOUND, "not-found", "no such resource: " + JobHandlers.abbreviate(request.path()))))
+                        ApiProblem.of(HttpStatus.NOT_FOUND, "not-found", "no such resource: " + ApiRequests.abbreviate(request.path()))))
                 // The first filter is the outermost: the token check runs inside the error mapping, so its
                 // refusal is rendered as a problem response too.
                 .filter(problems)
