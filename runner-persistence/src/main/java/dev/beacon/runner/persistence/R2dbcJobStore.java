@@ -69,7 +69,8 @@ import reactor.core.scheduler.Schedulers;
  * streams rows: for its first row) and then errors with {@link StoreUnavailableException}: a stalled
  * database makes callers fail fast instead of hanging. Such a timeout is not retried here.
  *
- * <p>This class only wires its parts and answers the ports; each part has one reason to change:
+ * <p>This class only wires its parts and answers the ports (its length is the builder and one short
+ * delegating method per port operation); each part has one reason to change:
  * <table>
  * <caption>The parts of the store</caption>
  * <tr><th>part</th><th>what it does</th></tr>

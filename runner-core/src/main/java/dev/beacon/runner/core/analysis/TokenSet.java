@@ -12,16 +12,16 @@ import java.util.regex.Pattern;
  *
  * @param words the distinct lower-case words
  */
-public record TokenSet(Set<String> words) implements AnswerEmbedding {
+record TokenSet(Set<String> words) implements AnswerEmbedding {
 
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}']+");
 
-    public TokenSet {
+    TokenSet {
         words = Set.copyOf(words);
     }
 
     /** The distinct case-folded words of {@code text}. */
-    public static TokenSet of(String text) {
+    static TokenSet of(String text) {
         Set<String> result = new HashSet<>();
         Matcher m = WORD.matcher(text.toLowerCase(Locale.ROOT));
         while (m.find()) {

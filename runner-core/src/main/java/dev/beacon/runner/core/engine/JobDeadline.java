@@ -9,18 +9,18 @@ import reactor.util.context.ContextView;
  * The instant a job must be done by, carried in the Reactor {@link Context} of everything the job
  * runs, so that each execution's timeout shrinks to {@code min(executionTimeout, deadline - now)}.
  */
-public final class JobDeadline {
+final class JobDeadline {
 
     private static final String KEY = JobDeadline.class.getName();
 
     private JobDeadline() {
     }
 
-    public static Context with(Context context, Instant deadline) {
+    static Context with(Context context, Instant deadline) {
         return context.put(KEY, deadline);
     }
 
-    public static Optional<Instant> from(ContextView context) {
+    static Optional<Instant> from(ContextView context) {
         return context.getOrEmpty(KEY);
     }
 }

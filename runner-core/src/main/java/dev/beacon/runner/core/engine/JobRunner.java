@@ -49,6 +49,11 @@ import reactor.core.scheduler.Schedulers;
  *
  * Built from plain objects with {@link #builder()}; no framework needed. One instance serves any
  * number of jobs and shares the per-provider concurrency limits and circuit breakers among them.
+ *
+ * <p>Longer than most classes here (about 430 lines, a third of them its builder and documentation) on
+ * purpose: the shape of a job — ordering, deadline, cancellation and the terminal rows that follow
+ * it — is one pipeline, and reading it in one place is what lets a reviewer check it; the work of one
+ * cell is {@link CellExecutor}'s.
  */
 public final class JobRunner {
 

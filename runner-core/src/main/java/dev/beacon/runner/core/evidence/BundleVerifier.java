@@ -38,6 +38,10 @@ import tools.jackson.databind.JsonNode;
  * also that the trusted runner made it. Every check runs even after one has failed, so that the
  * result names every failing cell and part. Plain blocking code, no Spring; instances are immutable
  * and thread-safe.
+ *
+ * <p>About 410 lines because it is meant to be read by someone checking a bundle without trusting the
+ * runner: every check the README's "Verifying evidence offline" lists is here, in that order, so the
+ * list and the code can be compared line by line.
  */
 public final class BundleVerifier {
 

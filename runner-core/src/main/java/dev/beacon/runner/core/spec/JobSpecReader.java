@@ -25,6 +25,10 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>Models and regions are checked against the configured {@link EndpointCatalog}: a job can only
  * ask endpoints this runner knows.
+ *
+ * <p>About 440 lines because it is the whole of the submission contract's validation, field by
+ * field, so that every rule and its message can be read (and compared with the README's "API") in
+ * one place; each field's check is a short method of its own.
  */
 public final class JobSpecReader {
 

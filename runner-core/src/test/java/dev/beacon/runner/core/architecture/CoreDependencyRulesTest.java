@@ -17,7 +17,7 @@ class CoreDependencyRulesTest {
     @Test
     void coreDependsOnNeitherSpringNorR2dbc() {
         noClasses().should().dependOnClassesThat().resideInAnyPackage("org.springframework..", "io.r2dbc..", "jakarta.servlet..")
-                .because("runner-core must run without Spring or a database driver (architecture.md)")
+                .because("runner-core must run without Spring or a database driver (README, \"Modules\")")
                 .check(core);
     }
 
