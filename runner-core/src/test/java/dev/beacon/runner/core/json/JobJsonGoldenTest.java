@@ -389,6 +389,21 @@ class JobJsonGoldenTest {
         });
     }
 
+    /** The trees callers get (the HTTP views, the bundle) print as the text that is stored and hashed. */
+    @Test
+    void everyTreePrintsAsItsGoldenText() {
+        Map<String, JobSpec> allSpecs = new LinkedHashMap<>(specs());
+        allSpecs.putAll(lossySpecs());
+        allSpecs.put("submitted", submitted());
+        allSpecs.forEach((name, spec) -> assertThat(JSON.print(JSON.specNode(spec))).as(name).isEqualTo(GOLDEN.get("spec." + name)));
+        executions().forEach((name, r) -> assertThat(JSON.print(JSON.executionNode(r))).as(name).isEqualTo(GOLDEN.get("execution." + name)));
+        events().forEach((name, e) -> assertThat(JSON.print(JSON.eventNode(e))).as(name).isEqualTo(GOLDEN.get("event." + name)));
+        outputs().forEach((name, o) -> assertThat(JSON.print(JSON.outputNode(o))).as(name).isEqualTo(GOLDEN.get("output." + name)));
+        receipts().forEach((name, r) -> assertThat(JSON.print(JSON.receiptNode(r))).as(name).isEqualTo(GOLDEN.get("receipt." + name)));
+        provenances().forEach((name, p) -> assertThat(JSON.print(JSON.provenanceNode(p))).as(name).isEqualTo(GOLDEN.get("provenance." + name)));
+        seals().forEach((name, seal) -> assertThat(JSON.print(JSON.sealNode(seal))).as(name).isEqualTo(GOLDEN.get("seal." + name)));
+    }
+
     @Test
     void absentValuesAreWrittenAsNoColumn() {
         assertThat(JSON.writeOutput(null)).isNull();
