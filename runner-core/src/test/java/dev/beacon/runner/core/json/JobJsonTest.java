@@ -3,6 +3,7 @@ package dev.beacon.runner.core.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.beacon.runner.core.domain.Cell;
 import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.domain.ExecutionCounts;
@@ -12,8 +13,10 @@ import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.InferenceOutput;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.domain.Provenance;
 import dev.beacon.runner.core.domain.Question;
 import dev.beacon.runner.core.domain.Receipt;
+import dev.beacon.runner.core.domain.Seal;
 import dev.beacon.runner.core.domain.TokenUsage;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
@@ -23,6 +26,7 @@ import dev.beacon.runner.core.spec.JobSpec;
 import dev.beacon.runner.core.spec.ModelSelection;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,11 +40,15 @@ import tools.jackson.databind.DeserializationConfig;
 import tools.jackson.databind.JavaType;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.KeyDeserializer;
+import tools.jackson.databind.SerializationConfig;
 import tools.jackson.databind.ValueDeserializer;
+import tools.jackson.databind.ValueSerializer;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.jsontype.TypeDeserializer;
+import tools.jackson.databind.jsontype.TypeSerializer;
 import tools.jackson.databind.module.SimpleDeserializers;
 import tools.jackson.databind.module.SimpleModule;
+import tools.jackson.databind.module.SimpleSerializers;
 import tools.jackson.databind.type.CollectionType;
 import tools.jackson.databind.type.MapType;
 
@@ -268,5 +276,90 @@ class JobJsonTest {
         assertThat(json.readReceipt(json.writeReceipt(succeeded().receipt()))).isEqualTo(succeeded().receipt());
 
         assertThat(built).as("deserializers built while reading").isEmpty();
+    }
+
+    /**
+     * The same for the writers: Jackson resolves a new serializer holding the monitor of the mapper's
+     * serializer cache, and the first writes happen on event loops. So {@link JsonForms} writes one of
+     * each form when it is made, and writing values as the runner has them (read from JSON, as stored
+     * rows and submitted bodies are) builds no serializer after that.
+     */
+    @Test
+    void writersBuildNoSerializerAfterConstruction() {
+        List<String> built = new CopyOnWriteArrayList<>();
+        SimpleModule probe = new SimpleModule("serializer-builds");
+        probe.setSerializers(new SimpleSerializers() {
+            @Override
+            public ValueSerializer<?> findSerializer(SerializationConfig config, JavaType type, BeanDescription.Supplier bean,
+                                                     JsonFormat.Value format) {
+                built.add(type.toString());
+                return super.findSerializer(config, type, bean, format);
+            }
+
+            @Override
+            public ValueSerializer<?> findEnumSerializer(SerializationConfig config, JavaType type, BeanDescription.Supplier bean,
+                                                         JsonFormat.Value format) {
+                built.add(type.toString());
+                return super.findEnumSerializer(config, type, bean, format);
+            }
+
+            @Override
+            public ValueSerializer<?> findCollectionSerializer(SerializationConfig config, CollectionType type,
+                                                               BeanDescription.Supplier bean, JsonFormat.Value format,
+                                                               TypeSerializer types, ValueSerializer<Object> values) {
+                built.add(type.toString());
+                return super.findCollectionSerializer(config, type, bean, format, types, values);
+            }
+
+            @Override
+            public ValueSerializer<?> findMapSerializer(SerializationConfig config, MapType type, BeanDescription.Supplier bean,
+                                                        JsonFormat.Value format, ValueSerializer<Object> keys, TypeSerializer types,
+                                                        ValueSerializer<Object> values) {
+                built.add(type.toString());
+                return super.findMapSerializer(config, type, bean, format, keys, types, values);
+            }
+        });
+        JobSpec base = JSON.readSpec(JSON.writeSpec(spec(Map.of("requestedBy", "portal",
+                "nested", Map.of("list", List.of(1, "two", 2.5, Map.of("k", true)), "none", Map.of())))));
+        List<JobSpec> specs = List.of(base,
+                new JobSpec("one", List.of(base.questions().get(0)), List.of(base.models().get(1)), base.params(), base.limits(),
+                        1.0, null),
+                new JobSpec("three", List.of(base.questions().get(0), base.questions().get(1), new Question("c", "C?")),
+                        List.of(base.models().get(0), base.models().get(1), new ModelSelection("qwen2.5", List.of("us"))),
+                        base.params(), base.limits(), 0.5, base.metadata(), 3));
+        List<ExecutionResult> results = Stream.of(succeeded(), failed(), neverRun(), succeeded().carriedFrom(JobId.random()))
+                .map(r -> JSON.readExecution(JSON.writeExecution(r))).toList();
+        var counts = new ExecutionCounts(1, 1, 0, 0, 0);
+        var seal = new Seal("ab", 2, "key-1", "sig", T0);
+        List<JobEvent> events = new ArrayList<>(List.of(new JobEvent.JobQueued(12), new JobEvent.JobStarted("runner-a"),
+                new JobEvent.JobStarted(null), new JobEvent.QuestionStarted("climate", 0, 2),
+                new JobEvent.QuestionFinished("climate", 0, counts), new JobEvent.JobFinished(JobStatus.PARTIAL, counts),
+                new JobEvent.JobFinished(JobStatus.SUCCEEDED, counts, seal)));
+        results.forEach(r -> events.add(new JobEvent.ExecutionFinished(r)));
+
+        JsonForms forms = new JsonForms(probe);
+
+        assertThat(built).as("serializers built by the constructor").isNotEmpty();
+        built.clear();
+        List<Object> written = new ArrayList<>(specs);
+        for (ExecutionResult r : results) {
+            written.add(JsonForms.view(r));
+            if (r.output() != null) {
+                written.add(r.output());
+                written.add(r.output().provenance());
+            }
+            if (r.receipt() != null) {
+                written.add(r.receipt());
+            }
+        }
+        JobId id = JobId.random();
+        events.forEach(e -> written.add(JsonForms.data(new StoredEvent(id, 3, T0, e))));
+        written.addAll(List.of(seal, counts, Provenance.NONE));
+        for (Object form : written) {
+            forms.tree(form);
+            forms.text(form);
+        }
+
+        assertThat(built).as("serializers built while writing").isEmpty();
     }
 }
