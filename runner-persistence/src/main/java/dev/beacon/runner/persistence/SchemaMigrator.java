@@ -1,6 +1,7 @@
 package dev.beacon.runner.persistence;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -67,6 +68,32 @@ public final class SchemaMigrator {
     /** The dialect of the URL's database. */
     public SqlDialect dialect() {
         return SqlDialect.ofUrl(r2dbcUrl);
+    }
+
+    /**
+     * What Flyway needs for this URL's database that {@code loader} cannot load, as Maven coordinates
+     * (empty when nothing is missing). They are optional dependencies of this module, left to its user,
+     * and Flyway's own errors for a missing one do not name the artifact to add.
+     */
+    public List<String> missingLibraries(ClassLoader loader) {
+        List<Library> needed = dialect() == SqlDialect.POSTGRESQL
+                ? List.of(new Library("org.postgresql.Driver", "org.postgresql:postgresql"),
+                        new Library("org.flywaydb.database.postgresql.PostgreSQLDatabaseType", "org.flywaydb:flyway-database-postgresql"))
+                : List.of(new Library("org.h2.Driver", "com.h2database:h2"));
+        return needed.stream().filter(library -> !library.loadableBy(loader)).map(Library::coordinates).toList();
+    }
+
+    /** A class that Flyway loads for one database, and the artifact that holds it. */
+    private record Library(String className, String coordinates) {
+
+        boolean loadableBy(ClassLoader loader) {
+            try {
+                Class.forName(className, false, loader);
+                return true;
+            } catch (ClassNotFoundException | LinkageError e) {
+                return false;
+            }
+        }
     }
 
     /**

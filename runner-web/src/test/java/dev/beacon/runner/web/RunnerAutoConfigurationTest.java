@@ -6,11 +6,11 @@ import dev.beacon.runner.core.endpoint.EndpointCatalog;
 import dev.beacon.runner.core.service.JobService;
 import dev.beacon.runner.core.spec.SubmissionLimits;
 import dev.beacon.runner.web.autoconfigure.RunnerEngineAutoConfiguration;
-import dev.beacon.runner.web.autoconfigure.RunnerHealthAutoConfiguration;
 import dev.beacon.runner.web.config.BeaconRunnerProperties;
 import dev.beacon.runner.web.autoconfigure.RunnerPersistenceAutoConfiguration;
 import dev.beacon.runner.web.autoconfigure.RunnerServiceAutoConfiguration;
 import dev.beacon.runner.web.autoconfigure.RunnerWebAutoConfiguration;
+import dev.beacon.runner.web.testing.RunnerContexts;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -108,17 +108,7 @@ class RunnerAutoConfigurationTest {
 
     /** The whole stack over an in-memory H2 database in a reactive web context, as a host would have it. */
     private ReactiveWebApplicationContextRunner withDatabase() {
-        String url = "r2dbc:h2:mem:///ctx-" + java.util.UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1";
-        return new ReactiveWebApplicationContextRunner()
-                .withConfiguration(AutoConfigurations.of(RunnerPersistenceAutoConfiguration.class, RunnerEngineAutoConfiguration.class,
-                        RunnerServiceAutoConfiguration.class, RunnerWebAutoConfiguration.class, RunnerHealthAutoConfiguration.class))
-                .withBean(io.r2dbc.spi.ConnectionFactory.class, () -> io.r2dbc.spi.ConnectionFactories.get(
-                        io.r2dbc.spi.ConnectionFactoryOptions.parse(url).mutate()
-                                .option(io.r2dbc.spi.ConnectionFactoryOptions.USER, "sa")
-                                .option(io.r2dbc.spi.ConnectionFactoryOptions.PASSWORD, "").build()))
-                .withPropertyValues("spring.r2dbc.url=" + url, "spring.r2dbc.username=sa", "spring.r2dbc.password=",
-                        "beacon.runner.endpoints[0].model=m1", "beacon.runner.endpoints[0].region=eu",
-                        "beacon.runner.endpoints[0].providers[0].id=p1");
+        return RunnerContexts.hostWithDatabase();
     }
 
     @Test

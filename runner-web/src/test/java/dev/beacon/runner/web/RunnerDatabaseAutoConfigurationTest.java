@@ -9,8 +9,7 @@ import dev.beacon.runner.persistence.R2dbcJobSignals;
 import dev.beacon.runner.persistence.testing.Jobs;
 import dev.beacon.runner.persistence.testing.TestDatabases;
 import dev.beacon.runner.web.autoconfigure.RunnerDatabase;
-import dev.beacon.runner.web.autoconfigure.RunnerEmbeddedDatabaseAutoConfiguration;
-import dev.beacon.runner.web.autoconfigure.RunnerPersistenceAutoConfiguration;
+import dev.beacon.runner.web.testing.RunnerContexts;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import java.net.URI;
@@ -24,9 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
-import org.springframework.boot.r2dbc.autoconfigure.R2dbcAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 /**
@@ -38,9 +35,7 @@ class RunnerDatabaseAutoConfigurationTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
 
-    private final ApplicationContextRunner contexts = new ApplicationContextRunner()
-            .withConfiguration(AutoConfigurations.of(RunnerEmbeddedDatabaseAutoConfiguration.class, R2dbcAutoConfiguration.class,
-                    RunnerPersistenceAutoConfiguration.class));
+    private final ApplicationContextRunner contexts = RunnerContexts.database();
 
     @Test
     void aHostWithoutDatabaseSettingsGetsTheEmbeddedFileDatabaseMigrated(@TempDir Path dir) {

@@ -2,7 +2,7 @@ package dev.beacon.runner.core.analysis;
 
 /**
  * Creates {@link AnswerEmbedder}s: all-MiniLM-L6-v2 when langchain4j's model is on the class path (an
- * optional dependency of runner-core; runner-web always has it), token Jaccard otherwise.
+ * optional dependency of runner-core and runner-web; the runnable jar always has it), token Jaccard otherwise.
  */
 public final class AnswerEmbedders {
 

@@ -25,6 +25,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.r2dbc.autoconfigure.R2dbcProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.io.ResourceLoader;
 
 /**
  * Durable jobs in the database of the host's R2DBC {@link ConnectionFactory} ({@code spring.r2dbc.url}),
@@ -42,10 +43,6 @@ public final class RunnerPersistenceAutoConfiguration {
     private static final Logger log = LoggerFactory.getLogger(RunnerPersistenceAutoConfiguration.class);
     private static final Duration NAME_LOCK_TIMEOUT = Duration.ofSeconds(30);
 
-    /**
-     * Applies pending migrations, blocking once during start-up (Flyway is JDBC), before anything
-     * serves requests. A host that migrates by other means sets {@code beacon.runner.persistence.migrate=false}.
-     */
     /** The host's database settings, {@code spring.r2dbc.*}. */
     @Bean
     @ConditionalOnMissingBean
@@ -53,9 +50,14 @@ public final class RunnerPersistenceAutoConfiguration {
         return new RunnerDatabase(r2dbc.getUrl(), r2dbc.getUsername(), r2dbc.getPassword());
     }
 
+    /**
+     * Applies pending migrations, blocking once during start-up (Flyway is JDBC), before anything
+     * serves requests. A host that migrates by other means sets {@code beacon.runner.persistence.migrate=false}
+     * (and then needs neither the JDBC driver nor Flyway's database module).
+     */
     @Bean
     @ConditionalOnMissingBean
-    RunnerSchema beaconRunnerSchema(RunnerDatabase database, BeaconRunnerProperties properties) {
+    RunnerSchema beaconRunnerSchema(RunnerDatabase database, BeaconRunnerProperties properties, ResourceLoader resources) {
         String schema = properties.persistence().schema();
         if (!properties.persistence().migrate()) {
             return new RunnerSchema(schema, 0);
@@ -64,7 +66,15 @@ public final class RunnerPersistenceAutoConfiguration {
             throw new org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException("spring.r2dbc.url", null,
                     "the runner migrates its schema from spring.r2dbc.url; set it, or set beacon.runner.persistence.migrate=false");
         }
-        int applied = new SchemaMigrator(database.url(), database.username(), database.password(), schema).migrate();
+        SchemaMigrator migrator = new SchemaMigrator(database.url(), database.username(), database.password(), schema);
+        // Flyway's JDBC driver and database module are optional dependencies: name what is missing, not Flyway's symptom of it.
+        List<String> missing = migrator.missingLibraries(resources.getClassLoader());
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException("the runner migrates its " + migrator.dialect().vendor() + " schema with Flyway over JDBC, which needs "
+                    + String.join(" and ", missing) + " on the class path: add them to the application, or set "
+                    + "beacon.runner.persistence.migrate=false and migrate by other means");
+        }
+        int applied = migrator.migrate();
         log.info("runner schema{} up to date ({} migration(s) applied)", schema == null ? "" : " '" + schema + "'", applied);
         return new RunnerSchema(schema, applied);
     }

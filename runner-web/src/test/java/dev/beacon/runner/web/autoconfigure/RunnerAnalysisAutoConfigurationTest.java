@@ -11,11 +11,11 @@ import dev.beacon.runner.core.spec.InferenceParams;
 import dev.beacon.runner.core.spec.JobLimits;
 import dev.beacon.runner.core.spec.JobSpec;
 import dev.beacon.runner.core.spec.ModelSelection;
+import dev.beacon.runner.web.testing.RunnerContexts;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -24,8 +24,7 @@ import reactor.test.StepVerifier;
 /** The analysis auto-configuration: which embedder, which settings, who wins, and what bad settings do. */
 class RunnerAnalysisAutoConfigurationTest {
 
-    private final ApplicationContextRunner analysis = new ApplicationContextRunner()
-            .withConfiguration(AutoConfigurations.of(RunnerAnalysisAutoConfiguration.class));
+    private final ApplicationContextRunner analysis = RunnerContexts.analysis();
 
     @Test
     void withTheModelOnTheClassPathComparisonsUseSentenceEmbeddingsAndTheContractsDefaults() {
