@@ -47,6 +47,9 @@ import reactor.netty.resources.LoopResources;
  * markdown table and writes it as JSON to {@code target/bench/results.json}. Asserts nothing.
  *
  * <p>Run: {@code ./mvnw -q -Pbench -pl runner-web -am test -Dsurefire.failIfNoSpecifiedTests=false -Dtest='*Benchmark'}
+ *
+ * <p>{@code -Dbench.only=scaling} measures how cost grows with work: 1, 10, 100 and 1,000 concurrent
+ * reference jobs ({@code -Dbench.scaling=1,10,100,1000}), printed as a second table after the main one.
  */
 @Tag("benchmark")
 class RunnerSuiteBenchmark {
@@ -58,8 +61,18 @@ class RunnerSuiteBenchmark {
     static final int SUBSCRIBERS = Integer.getInteger("bench.subscribers", 1000);
     /** {@code -Dbench.db=h2}: the same suite on the embedded H2 default instead of PostgreSQL. */
     static final boolean ON_H2 = "h2".equals(System.getProperty("bench.db"));
-    /** Jobs one instance runs at once; the default lets every job of the "many" scenario run together. */
-    static final int CAPACITY = Integer.getInteger("bench.capacity", Math.max(MANY_JOBS, 4));
+    /** Concurrent jobs per level of the "scaling" scenario, one run each. */
+    static final int[] SCALING_LEVELS = java.util.Arrays.stream(System.getProperty("bench.scaling", "1,10,100,1000").split(","))
+            .map(String::strip).filter(s -> !s.isEmpty()).mapToInt(Integer::parseInt).toArray();
+    /** The jobs the scenarios selected by {@code -Dbench.only} run at once, at most. */
+    static final int MOST_CONCURRENT_JOBS = Math.max(MANY_JOBS,
+            selected("scaling") ? java.util.Arrays.stream(SCALING_LEVELS).max().orElse(0) : 0);
+    /**
+     * Jobs one instance runs at once; the default lets every job of the "many" scenario and of the
+     * largest "scaling" level run together. An explicit {@code -Dbench.capacity} is kept (to measure
+     * queueing); the scaling rows then say that jobs beyond it waited.
+     */
+    static final int CAPACITY = Integer.getInteger("bench.capacity", Math.max(MOST_CONCURRENT_JOBS, 4));
     static final Pattern ID = Pattern.compile("\"id\"\\s*:\\s*\"([0-9a-f-]{36})\"");
     static final Pattern COMPLETED_AT = Pattern.compile("\"completedAt\"\\s*:\\s*\"([^\"]+)\"");
 
@@ -72,6 +85,7 @@ class RunnerSuiteBenchmark {
                 return t;
             })).build();
     final List<Row> rows = new ArrayList<>();
+    final List<ScalingLevel> scaling = new ArrayList<>();
     LoopbackInference inference;
     String base;
     String jdbcUrl;
@@ -80,6 +94,11 @@ class RunnerSuiteBenchmark {
     /** One line of the table. {@code reference} and {@code ratio} may be NaN when the figure has none. */
     record Row(String scenario, String figure, String target, double median, String unit, double reference, double ratio,
                int runs, boolean met, String load, String note) {
+
+        /** "–": a figure for readers, with nothing to meet (the scaling rows). */
+        boolean hasTarget() {
+            return !"–".equals(target);
+        }
     }
 
     @Test
@@ -96,6 +115,8 @@ class RunnerSuiteBenchmark {
                 guarded("many jobs", this::manyJobs);
                 guarded("sse", this::sse);
                 guarded("cancel", this::cancel);
+                // Last in the application: its 1,000 jobs would weigh on every figure measured after it.
+                guarded("scaling", this::scaling);
             }
         }
         guarded("start-up", this::startup);
@@ -292,11 +313,9 @@ class RunnerSuiteBenchmark {
         }, "bench-sampler");
         sampler.setDaemon(true);
         sampler.start();
-        String job = jobJson(name, 8);
         Instant t0 = Instant.now();
         try {
-            Flux.range(0, jobs).flatMap(i -> Mono.fromFuture(() -> http.sendAsync(post("/jobs", job), HttpResponse.BodyHandlers.ofString())),
-                    64).blockLast(Duration.ofMinutes(2));
+            submitConcurrently(jobJson(name, 8), jobs);
             double submitted = Duration.between(t0, Instant.now()).toNanos() / 1e9;
             Instant[] last = awaitJobs(name, jobs, Duration.ofMinutes(5));
             return new Sample(jobs, Duration.between(t0, last[0]).toNanos() / 1e9, peakHeap.get() / (1024.0 * 1024), peakThreads.get(),
@@ -305,6 +324,18 @@ class RunnerSuiteBenchmark {
             sampling.set(false);
             sampler.join();
         }
+    }
+
+    /** POSTs {@code job} {@code count} times, 64 requests at a time; fails on the first refused submission. */
+    void submitConcurrently(String job, int count) {
+        Flux.range(0, count)
+                .flatMap(i -> Mono.fromFuture(() -> http.sendAsync(post("/jobs", job), HttpResponse.BodyHandlers.ofString())), 64)
+                .doOnNext(r -> {
+                    if (r.statusCode() != 202) {
+                        throw new IllegalStateException("submit answered " + r.statusCode() + ": " + r.body());
+                    }
+                })
+                .blockLast(Duration.ofMinutes(2));
     }
 
     /** Waits until {@code count} jobs named {@code name} are terminal; returns the latest finished_at and started_at. */
@@ -326,6 +357,165 @@ class RunnerSuiteBenchmark {
             }
         }
         throw new IllegalStateException(name + ": jobs did not finish within " + timeout);
+    }
+
+    /** One level of the scaling table; {@code NaN} where nothing was measured. */
+    record ScalingLevel(int jobs, long cells, long succeeded, double wallSeconds, double executionsPerSecond, QuestionGaps gaps,
+                        double heapBeforeMb, double heapAfterGcMb, int idleThreads, int peakThreads, int jvmPeakThreads, String load) {
+    }
+
+    /**
+     * Gaps between questions in ms, and the medians of their two parts: result made → its
+     * execution.finished stored, → next call started ({@code NaN} on H2).
+     */
+    record QuestionGaps(List<Double> millis, double toStoredMedian, double toNextCallMedian) {
+    }
+
+    /**
+     * How cost grows with work: for each level of {@code -Dbench.scaling}, that many reference jobs
+     * (8 × 8 at 200 ms) submitted at once, one run per level. Jobs are awaited in the database as in
+     * "many jobs", not on their event streams: a blocking SSE reader per job would add 1,000 harness
+     * threads to the live-thread figure.
+     *
+     * <p>The gap between questions is taken from the stored rows, per job: LoopbackInference's marks
+     * are per question number across all jobs (first request of q+1 of ANY job, last answer of q of
+     * ANY job), which is meaningless once several jobs run at once.
+     */
+    void scaling() throws Exception {
+        inference.latency(200);
+        awaitFinished(submit(jobJson("scaling-warm", 8))); // JIT, connections, caches: level 1 must not pay for them
+        for (int level = 0; level < SCALING_LEVELS.length; level++) {
+            int jobs = SCALING_LEVELS[level];
+            ScalingLevel measured = scalingLevel("scaling-" + level + "-" + jobs, jobs);
+            scaling.add(measured);
+            rows.add(new Row("scaling: " + jobs + " concurrent reference job" + (jobs == 1 ? "" : "s") + ", 8 × 8, 200 ms" + (ON_H2 ? ", H2" : ""),
+                    "executions/s (cells ÷ first POST → last job.finished)", "–", measured.executionsPerSecond(), "exec/s",
+                    Double.NaN, Double.NaN, 1, true, measured.load(), scalingNote(measured)));
+        }
+    }
+
+    String scalingNote(ScalingLevel m) {
+        QuestionGaps g = m.gaps();
+        String split = Double.isNaN(g.toStoredMedian()) ? "" : "; median split: result made → its execution.finished stored %.2f ms,"
+                .formatted(g.toStoredMedian()) + " → next call started %.2f ms".formatted(g.toNextCallMedian());
+        return ("%d cells (%d succeeded) in %.2f s (ideal 1.6 s); gap between questions p99 %.2f ms, median %.2f ms over %d gaps:"
+                + " per job, first call of question k+1 started (executions.started_at) − last result of question k made"
+                + " (completed_at)%s; heap used after System.gc() at the end %.0f MB (%.0f MB before the level); live threads"
+                + " peak %d (ThreadMXBean.getThreadCount every 100 ms, whole JVM; %d before the level, JVM peak %d)%s")
+                .formatted(m.cells(), m.succeeded(), m.wallSeconds(), percentile(g.millis(), 0.99), percentile(g.millis(), 0.5),
+                        g.millis().size(), split, m.heapAfterGcMb(), m.heapBeforeMb(), m.peakThreads(), m.idleThreads(),
+                        m.jvmPeakThreads(), m.jobs() > CAPACITY ? "; capacity " + CAPACITY + ": the jobs beyond it waited in the queue" : "");
+    }
+
+    ScalingLevel scalingLevel(String name, int jobs) throws Exception {
+        String load = load();
+        var memory = ManagementFactory.getMemoryMXBean();
+        var threads = ManagementFactory.getThreadMXBean();
+        System.gc(); // the level starts without the previous one's garbage
+        double heapBefore = memory.getHeapMemoryUsage().getUsed() / (1024.0 * 1024);
+        AtomicBoolean sampling = new AtomicBoolean(true);
+        AtomicInteger peakThreads = new AtomicInteger();
+        Thread sampler = new Thread(() -> {
+            while (sampling.get()) {
+                peakThreads.accumulateAndGet(threads.getThreadCount(), Math::max);
+                sleep(100);
+            }
+        }, "bench-scaling-sampler");
+        sampler.setDaemon(true);
+        sampler.start();
+        // Read with the sampler running, so that "before" and "peak" count the same harness threads.
+        int idleThreads = threads.getThreadCount();
+        threads.resetPeakThreadCount();
+        Instant t0 = Instant.now();
+        Instant lastFinished;
+        try {
+            submitConcurrently(jobJson(name, 8), jobs);
+            // A generous deadline that grows with the level: the table is for readers, a slow machine is no failure.
+            lastFinished = awaitJobs(name, jobs, Duration.ofMinutes(5 + jobs / 100))[0];
+        } finally {
+            sampling.set(false);
+            sampler.join();
+        }
+        int jvmPeak = threads.getPeakThreadCount();
+        System.gc(); // best effort: a request, and the heap still holds whatever the runner keeps after its jobs
+        double heapAfterGc = memory.getHeapMemoryUsage().getUsed() / (1024.0 * 1024);
+        double wall = Duration.between(t0, lastFinished).toNanos() / 1e9;
+        long[] cells = cellCounts(name);
+        return new ScalingLevel(jobs, cells[0], cells[1], wall, cells[0] / wall, questionGaps(name), heapBefore, heapAfterGc,
+                idleThreads, peakThreads.get(), jvmPeak, load);
+    }
+
+    /** Stored cells of the jobs named {@code name}: all, and those that succeeded. */
+    long[] cellCounts(String name) throws SQLException {
+        try (Connection c = DriverManager.getConnection(jdbcUrl, dbUser, null);
+             var st = c.prepareStatement("SELECT COUNT(*), COUNT(CASE WHEN e.status = 'SUCCEEDED' THEN 1 END) FROM executions e"
+                     + " JOIN jobs j ON j.id = e.job_id WHERE j.name = ?")) {
+            st.setString(1, name);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return new long[] {rs.getLong(1), rs.getLong(2)};
+            }
+        }
+    }
+
+    /**
+     * Per job of {@code name} and question boundary k → k+1: the first call of k+1 started (started_at)
+     * minus the last result of k made (completed_at). On PostgreSQL also split at the moment k's last
+     * row was stored (the created_at of its execution.finished, taken inside the commit transaction).
+     */
+    QuestionGaps questionGaps(String name) throws SQLException {
+        // (job, question index) -> {last completed_at, first started_at, last execution.finished created_at}, micros
+        java.util.Map<String, long[]> marks = new java.util.HashMap<>();
+        try (Connection c = DriverManager.getConnection(jdbcUrl, dbUser, null)) {
+            try (var st = c.prepareStatement("SELECT e.job_id, e.question_id, MAX(e.completed_at), MIN(e.started_at) FROM executions e"
+                    + " JOIN jobs j ON j.id = e.job_id WHERE j.name = ? GROUP BY e.job_id, e.question_id")) {
+                st.setString(1, name);
+                try (ResultSet rs = st.executeQuery()) {
+                    while (rs.next()) {
+                        var started = rs.getObject(4, java.time.OffsetDateTime.class);
+                        marks.put(rs.getString(1) + "/" + questionIndex(rs.getString(2)), new long[] {
+                                micros(rs.getObject(3, java.time.OffsetDateTime.class).toInstant()),
+                                started == null ? Long.MIN_VALUE : micros(started.toInstant()), Long.MIN_VALUE});
+                    }
+                }
+            }
+            if (!ON_H2) { // the event's question is in its jsonb data, read with PostgreSQL's operators
+                try (var st = c.prepareStatement("SELECT ev.job_id, ev.data->>'questionId', MAX(ev.created_at) FROM job_events ev"
+                        + " JOIN jobs j ON j.id = ev.job_id WHERE j.name = ? AND ev.type = 'execution.finished'"
+                        + " GROUP BY ev.job_id, ev.data->>'questionId'")) {
+                    st.setString(1, name);
+                    try (ResultSet rs = st.executeQuery()) {
+                        while (rs.next()) {
+                            long[] m = marks.get(rs.getString(1) + "/" + questionIndex(rs.getString(2)));
+                            if (m != null) {
+                                m[2] = micros(rs.getObject(3, java.time.OffsetDateTime.class).toInstant());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        List<Double> gaps = new ArrayList<>();
+        List<Double> toStored = new ArrayList<>();
+        List<Double> toNextCall = new ArrayList<>();
+        marks.forEach((key, current) -> {
+            int slash = key.lastIndexOf('/');
+            long[] next = marks.get(key.substring(0, slash + 1) + (Integer.parseInt(key.substring(slash + 1)) + 1));
+            if (next == null || next[1] == Long.MIN_VALUE) {
+                return; // the job's last question, or a question whose calls never started
+            }
+            gaps.add((next[1] - current[0]) / 1e3);
+            if (current[2] != Long.MIN_VALUE) {
+                toStored.add((current[2] - current[0]) / 1e3);
+                toNextCall.add((next[1] - current[2]) / 1e3);
+            }
+        });
+        return new QuestionGaps(gaps, median(toStored), median(toNextCall));
+    }
+
+    /** "q3" -> 3: the benchmark's question ids are q0 … q7. */
+    static int questionIndex(String questionId) {
+        return Integer.parseInt(questionId.substring(1));
     }
 
     /** SUBSCRIBERS event streams on one job held at its first question; p99 of execution.finished delivery latency. */
@@ -495,7 +685,8 @@ class RunnerSuiteBenchmark {
             args.add(p + "providers[0].id=loopback-" + ENDPOINTS[i][0] + "-" + ENDPOINTS[i][1]);
             args.add(p + "providers[0].type=openai");
             args.add(p + "providers[0].url=http://127.0.0.1:" + inferencePort);
-            args.add(p + "providers[0].max-concurrency=" + Math.max(MANY_JOBS * 2, 64));
+            // Every job has one call per endpoint in flight: calls never wait for a lane, at any level.
+            args.add(p + "providers[0].max-concurrency=" + Math.max(Math.max(MANY_JOBS * 2, MOST_CONCURRENT_JOBS), 64));
             args.add(p + "providers[0].timeout=PT90S");
         }
         return BeaconRunnerApplication.application().run(args.toArray(String[]::new));
@@ -553,9 +744,8 @@ class RunnerSuiteBenchmark {
     // ------------------------------------------------------------------------------ plumbing
 
     void guarded(String name, Scenario scenario) {
-        String only = System.getProperty("bench.only", "");
-        if (!only.isBlank() && java.util.Arrays.stream(only.split(",")).noneMatch(token -> name.startsWith(token.strip()))) {
-            return; // -Dbench.only=reference,throughput runs just those (for profiling one figure)
+        if (!selected(name)) {
+            return;
         }
         try {
             scenario.run();
@@ -563,6 +753,12 @@ class RunnerSuiteBenchmark {
             e.printStackTrace();
             rows.add(new Row(name, "FAILED: " + e, "", Double.NaN, "", Double.NaN, Double.NaN, 0, false, load(), ""));
         }
+    }
+
+    /** -Dbench.only=reference,throughput runs just those (for profiling one figure); unset runs all. */
+    static boolean selected(String scenario) {
+        String only = System.getProperty("bench.only", "");
+        return only.isBlank() || java.util.Arrays.stream(only.split(",")).anyMatch(token -> scenario.startsWith(token.strip()));
     }
 
     interface Scenario {
@@ -578,22 +774,57 @@ class RunnerSuiteBenchmark {
             Row r = rows.get(i);
             md.append("| ").append(r.scenario()).append(" | ").append(r.figure()).append(" | ").append(r.target()).append(" | ")
                     .append(num(r.median())).append(' ').append(r.unit()).append(" | ").append(num(r.reference())).append(" | ")
-                    .append(num(r.ratio())).append(" | ").append(r.runs()).append(" | ").append(r.met() ? "yes" : "**no**").append(" | ")
+                    .append(num(r.ratio())).append(" | ").append(r.runs()).append(" | ")
+                    .append(r.hasTarget() ? (r.met() ? "yes" : "**no**") : "–").append(" | ")
                     .append(r.load()).append(" | ").append(r.note()).append(" |\n");
             json.append("    {\"scenario\": ").append(str(r.scenario())).append(", \"figure\": ").append(str(r.figure()))
                     .append(", \"target\": ").append(str(r.target())).append(", \"median\": ").append(jnum(r.median()))
                     .append(", \"unit\": ").append(str(r.unit())).append(", \"reference\": ").append(jnum(r.reference()))
                     .append(", \"ratio\": ").append(jnum(r.ratio())).append(", \"runs\": ").append(r.runs())
-                    .append(", \"met\": ").append(r.met()).append(", \"loadAverage\": ").append(str(r.load()))
+                    .append(", \"met\": ").append(r.hasTarget() ? String.valueOf(r.met()) : "null")
+                    .append(", \"loadAverage\": ").append(str(r.load()))
                     .append(", \"note\": ").append(str(r.note())).append(i + 1 < rows.size() ? "},\n" : "}\n");
         }
-        json.append("  ]\n}\n");
+        json.append(scaling.isEmpty() ? "  ]\n" : "  ],\n  \"scaling\": [\n");
+        if (!scaling.isEmpty()) {
+            md.append(scalingTable());
+        }
+        for (int i = 0; i < scaling.size(); i++) {
+            ScalingLevel l = scaling.get(i);
+            json.append("    {\"jobs\": ").append(l.jobs()).append(", \"cells\": ").append(l.cells())
+                    .append(", \"succeeded\": ").append(l.succeeded()).append(", \"wallSeconds\": ").append(jnum(l.wallSeconds()))
+                    .append(", \"executionsPerSecond\": ").append(jnum(l.executionsPerSecond()))
+                    .append(", \"gaps\": ").append(l.gaps().millis().size())
+                    .append(", \"gapMedianMs\": ").append(jnum(percentile(l.gaps().millis(), 0.5)))
+                    .append(", \"gapP99Ms\": ").append(jnum(percentile(l.gaps().millis(), 0.99)))
+                    .append(", \"heapBeforeMb\": ").append(jnum(l.heapBeforeMb()))
+                    .append(", \"heapAfterGcMb\": ").append(jnum(l.heapAfterGcMb()))
+                    .append(", \"threadsBefore\": ").append(l.idleThreads()).append(", \"peakThreads\": ").append(l.peakThreads())
+                    .append(", \"jvmPeakThreads\": ").append(l.jvmPeakThreads()).append(", \"loadAverage\": ").append(str(l.load()))
+                    .append(i + 1 < scaling.size() ? "},\n" : "}\n");
+        }
+        json.append(scaling.isEmpty() ? "}\n" : "  ]\n}\n");
         System.out.println(md);
         Path out = Path.of("target/bench/results.json");
         Files.createDirectories(out.getParent());
         Files.writeString(out, json);
         Files.writeString(out.resolveSibling("results.md"), md);
         System.out.println("written to " + out.toAbsolutePath());
+    }
+
+    /** The "scaling" levels side by side, one row each; the definitions are in the rows' notes above. */
+    String scalingTable() {
+        StringBuilder md = new StringBuilder("\nScaling: N concurrent reference jobs (8 × 8, 200 ms), one run per level, capacity " + CAPACITY
+                + (ON_H2 ? ", H2" : "") + ".\n\n| concurrent jobs | cells | wall (s) | executions/s | gap p99 (ms) | gap median (ms)"
+                + " | heap after GC (MB) | live threads, peak (before) | load avg (1/5/15 min) |\n"
+                + "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        for (ScalingLevel l : scaling) {
+            md.append("| ").append(l.jobs()).append(" | ").append(l.cells()).append(" | ").append(num(l.wallSeconds())).append(" | ")
+                    .append(num(l.executionsPerSecond())).append(" | ").append(num(percentile(l.gaps().millis(), 0.99))).append(" | ")
+                    .append(num(percentile(l.gaps().millis(), 0.5))).append(" | ").append(num(l.heapAfterGcMb())).append(" | ")
+                    .append(l.peakThreads()).append(" (").append(l.idleThreads()).append(") | ").append(l.load()).append(" |\n");
+        }
+        return md.toString();
     }
 
     static String num(double v) {
