@@ -4,7 +4,6 @@ import dev.beacon.runner.core.domain.InferenceOutput;
 import dev.beacon.runner.core.domain.Provenance;
 import dev.beacon.runner.core.domain.TokenUsage;
 import java.net.URI;
-import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -12,30 +11,13 @@ import tools.jackson.databind.node.ObjectNode;
  * Asks an Ollama server ({@code POST {url}/api/chat}, non-streaming) one question. The model sent is
  * the one this client was created for, not {@link InferenceRequest#model()}.
  */
-final class OllamaClient implements InferenceClient {
-
-    private final ProviderTransport transport;
-    private final URI endpoint;
-    private final String model;
+final class OllamaClient extends ChatClient {
 
     OllamaClient(ProviderTransport transport, URI baseUrl, String model) {
-        this.transport = transport;
-        this.endpoint = ProviderUris.append(baseUrl, "/api/chat");
-        this.model = model;
+        super(transport, baseUrl, "/api/chat", model);
     }
 
-    /**
-     * Sends one chat request and maps {@code message.content}, {@code done_reason} and the eval counts.
-     *
-     * <p>On error emits an {@link InferenceFailure} ({@code HTTP_nnn}, {@code CONNECT}, {@code TIMEOUT},
-     * {@code BAD_RESPONSE}, {@code BODY_TOO_LARGE}); a 2xx body carrying an {@code error} is a
-     * {@code BAD_RESPONSE}. On cancel closes the connection.
-     */
     @Override
-    public Mono<InferenceOutput> infer(InferenceRequest request) {
-        return Mono.defer(() -> transport.postJson(endpoint, body(request))).map(this::output);
-    }
-
     ObjectNode body(InferenceRequest request) {
         ObjectNode body = transport.newObject();
         body.put("model", model);
@@ -50,8 +32,12 @@ final class OllamaClient implements InferenceClient {
         return body;
     }
 
-    /** Maps {@code message.content}, {@code done_reason}, the counts, and {@code model} as the served model. */
-    private InferenceOutput output(JsonReply reply) {
+    /**
+     * Maps {@code message.content}, {@code done_reason}, the counts, and {@code model} as the served
+     * model; a 2xx body that carries an {@code error} is a {@code BAD_RESPONSE}.
+     */
+    @Override
+    InferenceOutput output(JsonReply reply) {
         JsonNode root = reply.body();
         String error = transport.optionalString(root, "/error");
         if (error != null) {

@@ -4,7 +4,6 @@ import dev.beacon.runner.core.domain.InferenceOutput;
 import dev.beacon.runner.core.domain.Provenance;
 import dev.beacon.runner.core.domain.TokenUsage;
 import java.net.URI;
-import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -12,29 +11,13 @@ import tools.jackson.databind.node.ObjectNode;
  * Asks an OpenAI-compatible server ({@code POST {url}/v1/chat/completions}, non-streaming) one
  * question. The model sent is the one this client was created for, not {@link InferenceRequest#model()}.
  */
-final class OpenAiClient implements InferenceClient {
-
-    private final ProviderTransport transport;
-    private final URI endpoint;
-    private final String model;
+final class OpenAiClient extends ChatClient {
 
     OpenAiClient(ProviderTransport transport, URI baseUrl, String model) {
-        this.transport = transport;
-        this.endpoint = ProviderUris.append(baseUrl, "/v1/chat/completions");
-        this.model = model;
+        super(transport, baseUrl, "/v1/chat/completions", model);
     }
 
-    /**
-     * Sends one chat completion request and maps {@code choices[0]} and {@code usage}.
-     *
-     * <p>On error emits an {@link InferenceFailure} ({@code HTTP_nnn}, {@code CONNECT}, {@code TIMEOUT},
-     * {@code BAD_RESPONSE}, {@code BODY_TOO_LARGE}). On cancel closes the connection.
-     */
     @Override
-    public Mono<InferenceOutput> infer(InferenceRequest request) {
-        return Mono.defer(() -> transport.postJson(endpoint, body(request))).map(this::output);
-    }
-
     ObjectNode body(InferenceRequest request) {
         ObjectNode body = transport.newObject();
         body.put("model", model);
@@ -49,7 +32,8 @@ final class OpenAiClient implements InferenceClient {
     }
 
     /** Maps {@code choices[0]}, {@code usage}, and as provenance {@code model}, {@code system_fingerprint} and {@code id}. */
-    private InferenceOutput output(JsonReply reply) {
+    @Override
+    InferenceOutput output(JsonReply reply) {
         JsonNode root = reply.body();
         String text = transport.requiredString(root, "/choices/0/message/content");
         String finishReason = transport.optionalString(root, "/choices/0/finish_reason");

@@ -3,20 +3,17 @@ package dev.beacon.runner.web.dashboard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.beacon.runner.web.BeaconRunnerApplication;
-import java.io.IOException;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -45,25 +42,13 @@ class DashboardBrowserTest {
 
     static final String TOKEN = "dashboard-test-token";
 
-    private static HeadlessChromium browser;
-    private static WebDriver driver;
+    @RegisterExtension
+    static final HeadlessChromium browser = new HeadlessChromium();
+
     private static String finishedJobId;
 
     @LocalServerPort
     int port;
-
-    @BeforeAll
-    static void startBrowser() throws IOException {
-        browser = HeadlessChromium.start();
-        driver = browser.driver();
-    }
-
-    @AfterAll
-    static void stopBrowser() throws IOException {
-        if (browser != null) {
-            browser.close();
-        }
-    }
 
     private String baseUrl() {
         return "http://127.0.0.1:" + port + "/";
@@ -74,12 +59,12 @@ class DashboardBrowserTest {
     void submittingTheExampleJobFillsTheWholeMatrixLive() {
         openJobsPage();
         enterToken();
-        WebElement spec = driver.findElement(By.id("spec"));
+        WebElement spec = browser.driver().findElement(By.id("spec"));
         waitUntil("the form is prefilled with the example job", () -> spec.getDomProperty("value").contains("tiananmen"));
         screenshot("01-jobs-page");
 
-        driver.findElement(By.id("submit-job")).click();
-        waitUntil("the job page opens", () -> driver.getCurrentUrl().contains("#/jobs/"));
+        browser.driver().findElement(By.id("submit-job")).click();
+        waitUntil("the job page opens", () -> browser.driver().getCurrentUrl().contains("#/jobs/"));
         String jobId = jobIdFromUrl();
         waitUntil("the matrix shows 64 cells", () -> cells().size() == 64);
         waitUntil("the job runs", () -> cellsIn("RUNNING") > 0 || cellsIn("SUCCEEDED") > 0);
@@ -88,32 +73,32 @@ class DashboardBrowserTest {
         waitUntil("all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
         waitUntil("the job is shown as succeeded", () -> jobStatus().equals("SUCCEEDED"));
         waitUntil("the stream is closed after job.finished",
-                () -> "done".equals(driver.findElement(By.id("conn-state")).getDomAttribute("data-state")));
+                () -> "done".equals(browser.driver().findElement(By.id("conn-state")).getDomAttribute("data-state")));
         assertThat(text("[data-count='SUCCEEDED'] .count-n")).isEqualTo("64");
         assertThat(text("[data-count='PENDING'] .count-n")).isEqualTo("0");
         assertThat(js("return document.getElementById('cancel-job').disabled;")).isEqualTo(true);
         screenshot("03-job-finished");
 
         // A cell opens its execution by keyboard, and keeps the focus while the page updates.
-        press(() -> driver.findElement(By.cssSelector("#matrix .cell[data-question='climate'][data-endpoint='mistral-7b@eu']")), Keys.ENTER);
-        waitUntil("the cell's answer is shown", () -> driver.findElement(By.id("cell-detail")).isDisplayed());
+        press(() -> browser.driver().findElement(By.cssSelector("#matrix .cell[data-question='climate'][data-endpoint='mistral-7b@eu']")), Keys.ENTER);
+        waitUntil("the cell's answer is shown", () -> browser.driver().findElement(By.id("cell-detail")).isDisplayed());
         assertThat(text("#cell-detail h2")).contains("climate").contains("mistral-7b@eu");
         assertThat(text("#cell-detail .answer")).isNotBlank();
         assertThat(js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@eu");
         screenshot("03b-cell-detail");
         // Arrow keys move between cells.
-        press(() -> driver.switchTo().activeElement(), Keys.ARROW_RIGHT);
+        press(() -> browser.driver().switchTo().activeElement(), Keys.ARROW_RIGHT);
         assertThat(js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@asia");
-        press(() -> driver.switchTo().activeElement(), Keys.ARROW_DOWN);
+        press(() -> browser.driver().switchTo().activeElement(), Keys.ARROW_DOWN);
         assertThat(js("return document.activeElement.dataset.question;")).isEqualTo("tiananmen");
 
         // A full reload replays the stream from the start and shows the same finished matrix.
-        driver.navigate().refresh();
+        browser.driver().navigate().refresh();
         waitUntil("the reloaded page shows all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
 
         // The job is listed on the jobs page with its status.
         openJobsPage();
-        waitUntil("the finished job is listed", () -> !driver.findElements(
+        waitUntil("the finished job is listed", () -> !browser.driver().findElements(
                 By.cssSelector("#jobs-table tr[data-job-id='" + jobId + "'] [data-status='SUCCEEDED']")).isEmpty());
         finishedJobId = jobId;
     }
@@ -124,20 +109,20 @@ class DashboardBrowserTest {
         assertThat(finishedJobId).as("a finished job from the previous step").isNotNull();
         browser.open(baseUrl() + "#/jobs/" + finishedJobId);
         waitUntil("the job page loads", () -> cellsIn("SUCCEEDED") == 64);
-        driver.findElement(By.id("open-comparison")).click();
+        browser.driver().findElement(By.id("open-comparison")).click();
 
-        waitUntil("8 questions are compared", () -> driver.findElements(By.cssSelector("#comparison section.question")).size() == 8);
-        assertThat(driver.findElements(By.cssSelector("#comparison .model-block"))).hasSize(8 * 3);
-        List<WebElement> columns = driver.findElements(By.cssSelector("#comparison .region-col"));
+        waitUntil("8 questions are compared", () -> browser.driver().findElements(By.cssSelector("#comparison section.question")).size() == 8);
+        assertThat(browser.driver().findElements(By.cssSelector("#comparison .model-block"))).hasSize(8 * 3);
+        List<WebElement> columns = browser.driver().findElements(By.cssSelector("#comparison .region-col"));
         assertThat(columns).hasSize(8 * 8);
-        assertThat(driver.findElements(By.cssSelector("#comparison .answer-text")))
+        assertThat(browser.driver().findElements(By.cssSelector("#comparison .answer-text")))
                 .allSatisfy(answer -> assertThat(answer.getText()).isNotBlank());
         // Similarity scores: 3 pairs for each 3-region model, 1 for the 2-region one.
-        assertThat(driver.findElements(By.cssSelector("#comparison .sims .sim"))).hasSize(8 * (3 + 1 + 3));
+        assertThat(browser.driver().findElements(By.cssSelector("#comparison .sims .sim"))).hasSize(8 * (3 + 1 + 3));
         screenshot("06-comparison");
 
         // The page's word diff: LCS over words, case and punctuation ignored.
-        Object diff = ((JavascriptExecutor) driver).executeAsyncScript("""
+        Object diff = ((JavascriptExecutor) browser.driver()).executeAsyncScript("""
                 const done = arguments[arguments.length - 1];
                 import('./diff.js').then(m => {
                   const a = m.diffWords('The sky is blue.', 'the sky is very blue today');
@@ -149,8 +134,8 @@ class DashboardBrowserTest {
         assertThat(diff).isEqualTo("4|2|0|3|1|1|s:one d:two s:three s:four a:five");
 
         // The region columns of a question sit side by side.
-        WebElement first = driver.findElement(By.cssSelector("#comparison .model-block .region-col:nth-child(1)"));
-        WebElement second = driver.findElement(By.cssSelector("#comparison .model-block .region-col:nth-child(2)"));
+        WebElement first = browser.driver().findElement(By.cssSelector("#comparison .model-block .region-col:nth-child(1)"));
+        WebElement second = browser.driver().findElement(By.cssSelector("#comparison .model-block .region-col:nth-child(2)"));
         assertThat(second.getRect().getX()).isGreaterThan(first.getRect().getX());
         assertThat(second.getRect().getY()).isEqualTo(first.getRect().getY());
     }
@@ -172,20 +157,20 @@ class DashboardBrowserTest {
                 }
                 """;
         setSpec(bad);
-        String before = driver.getCurrentUrl();
-        driver.findElement(By.id("submit-job")).click();
+        String before = browser.driver().getCurrentUrl();
+        browser.driver().findElement(By.id("submit-job")).click();
 
         By error = By.cssSelector("#spec-errors .form-error[data-field='models[1].regions[0]']");
-        waitUntil("the unknown region is reported at its field", () -> !driver.findElements(error).isEmpty());
-        assertThat(driver.findElement(error).getText()).contains("models[1].regions[0]").contains("mars").contains("line 6");
-        assertThat(driver.findElement(By.id("spec")).getDomAttribute("aria-invalid")).isEqualTo("true");
-        assertThat(driver.findElements(By.cssSelector(".gutter .gutter-error")))
+        waitUntil("the unknown region is reported at its field", () -> !browser.driver().findElements(error).isEmpty());
+        assertThat(browser.driver().findElement(error).getText()).contains("models[1].regions[0]").contains("mars").contains("line 6");
+        assertThat(browser.driver().findElement(By.id("spec")).getDomAttribute("aria-invalid")).isEqualTo("true");
+        assertThat(browser.driver().findElements(By.cssSelector(".gutter .gutter-error")))
                 .extracting(WebElement::getText).contains("! 6");
-        assertThat(driver.getCurrentUrl()).isEqualTo(before);
+        assertThat(browser.driver().getCurrentUrl()).isEqualTo(before);
         screenshot("04-validation-error");
 
         // Going to the field selects its line in the editor.
-        driver.findElement(error).findElement(By.cssSelector("button.error-field")).click();
+        browser.driver().findElement(error).findElement(By.cssSelector("button.error-field")).click();
         Object selected = js("const t = document.getElementById('spec'); return t.value.substring(t.selectionStart, t.selectionEnd);");
         assertThat(String.valueOf(selected)).contains("mars");
     }
@@ -213,15 +198,15 @@ class DashboardBrowserTest {
                   ]
                 }
                 """.formatted(questions));
-        driver.findElement(By.id("submit-job")).click();
-        waitUntil("the job page opens", () -> driver.getCurrentUrl().contains("#/jobs/"));
+        browser.driver().findElement(By.id("submit-job")).click();
+        waitUntil("the job page opens", () -> browser.driver().getCurrentUrl().contains("#/jobs/"));
         waitUntil("the job runs", () -> cellsIn("RUNNING") > 0 || cellsIn("SUCCEEDED") > 0);
         screenshot("05a-slow-job-running");
         // Read in one script call: the summary is re-rendered as events arrive, so a found element can go stale.
         assertThat(js("return document.querySelector('#job-status [data-status]')?.getAttribute('data-status');"))
                 .as("still running when cancelled").isEqualTo("RUNNING");
 
-        driver.findElement(By.id("cancel-job")).click();
+        browser.driver().findElement(By.id("cancel-job")).click();
         waitUntil("the job is shown as cancelled", () -> jobStatus().equals("CANCELLED"));
         waitUntil("every cell is terminal", () -> cellsIn("PENDING") == 0 && cellsIn("RUNNING") == 0);
         int cancelled = cellsIn("CANCELLED");
@@ -256,27 +241,27 @@ class DashboardBrowserTest {
 
     private void openJobsPage() {
         browser.open(baseUrl() + "#/");
-        waitUntil("the jobs page loads", () -> !driver.findElements(By.id("submit-form")).isEmpty());
+        waitUntil("the jobs page loads", () -> !browser.driver().findElements(By.id("submit-form")).isEmpty());
     }
 
     private void enterToken() {
-        WebElement input = driver.findElement(By.id("token-input"));
+        WebElement input = browser.driver().findElement(By.id("token-input"));
         input.clear();
         input.sendKeys(TOKEN);
-        driver.findElement(By.cssSelector("#token-form button[type='submit']")).click();
+        browser.driver().findElement(By.cssSelector("#token-form button[type='submit']")).click();
         waitUntil("the token is kept for the session",
                 () -> TOKEN.equals(js("return sessionStorage.getItem('beacon.runner.token');")));
     }
 
     private void setSpec(String json) {
-        WebElement spec = driver.findElement(By.id("spec"));
+        WebElement spec = browser.driver().findElement(By.id("spec"));
         waitUntil("the editor is ready", () -> !spec.getDomProperty("value").isEmpty());
         js("const t = document.getElementById('spec'); t.value = arguments[0];"
                 + " t.dispatchEvent(new Event('input', {bubbles: true}));", json);
     }
 
     private List<WebElement> cells() {
-        return driver.findElements(By.cssSelector("#matrix .cell"));
+        return browser.driver().findElements(By.cssSelector("#matrix .cell"));
     }
 
     private int cellsIn(String state) {
@@ -285,12 +270,12 @@ class DashboardBrowserTest {
     }
 
     private String jobStatus() {
-        List<WebElement> badge = driver.findElements(By.cssSelector("#job-status [data-status]"));
+        List<WebElement> badge = browser.driver().findElements(By.cssSelector("#job-status [data-status]"));
         return badge.isEmpty() ? "" : badge.get(0).getDomAttribute("data-status");
     }
 
     private String jobIdFromUrl() {
-        String url = driver.getCurrentUrl();
+        String url = browser.driver().getCurrentUrl();
         return url.substring(url.indexOf("#/jobs/") + "#/jobs/".length()).replaceAll("/.*$", "");
     }
 

@@ -13,11 +13,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.By;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -43,24 +41,11 @@ class DashboardComparisonBrowserTest {
     /** The dispatcher's jobs at once, set for this test. */
     static final int DISPATCHER_CAPACITY = 4;
 
-    private static HeadlessChromium browser;
-    private static WebDriver driver;
+    @RegisterExtension
+    static final HeadlessChromium browser = new HeadlessChromium();
 
     @LocalServerPort
     int port;
-
-    @BeforeAll
-    static void startBrowser() throws IOException {
-        browser = HeadlessChromium.start();
-        driver = browser.driver();
-    }
-
-    @AfterAll
-    static void stopBrowser() throws IOException {
-        if (browser != null) {
-            browser.close();
-        }
-    }
 
     @Test
     void comparisonShowsTheRegionEffectHeatMapAndRefusalRatesAndUpdatesWhileTheJobRuns() throws Exception {
@@ -76,24 +61,24 @@ class DashboardComparisonBrowserTest {
         browser.open("http://127.0.0.1:" + port + "/#/jobs/" + id + "/compare");
 
         browser.waitUntil("the page follows the job", () -> text("#comparison-live").contains("Updating"));
-        browser.waitUntil("every region is shown without an answer yet", () -> driver.findElements(By.cssSelector("#comparison .answer-text")).size() == QUESTIONS * 8
-                && driver.findElements(By.cssSelector("#comparison .answer-text")).stream().allMatch(e -> e.getText().equals("No answer yet.")));
+        browser.waitUntil("every region is shown without an answer yet", () -> browser.driver().findElements(By.cssSelector("#comparison .answer-text")).size() == QUESTIONS * 8
+                && browser.driver().findElements(By.cssSelector("#comparison .answer-text")).stream().allMatch(e -> e.getText().equals("No answer yet.")));
         assertThat(status(id)).isEqualTo("QUEUED");
         for (String blocker : blockers) {
             HttpResponse<String> cancelled = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/jobs/" + blocker + "/cancel"))
                     .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(cancelled.statusCode()).as(cancelled.body()).isEqualTo(202);
         }
-        browser.waitUntil("answers arrive while the page is open", () -> driver.findElements(By.cssSelector("#comparison .answer-text")).stream()
+        browser.waitUntil("answers arrive while the page is open", () -> browser.driver().findElements(By.cssSelector("#comparison .answer-text")).stream()
                 .anyMatch(e -> !e.getText().equals("No answer yet.")));
         browser.screenshot("08-comparison-running");
-        browser.waitUntil("every region has answered", () -> driver.findElements(By.cssSelector("#comparison .answer-text")).size() == QUESTIONS * 8
-                && driver.findElements(By.cssSelector("#comparison .answer-text")).stream().noneMatch(e -> e.getText().equals("No answer yet.")));
+        browser.waitUntil("every region has answered", () -> browser.driver().findElements(By.cssSelector("#comparison .answer-text")).size() == QUESTIONS * 8
+                && browser.driver().findElements(By.cssSelector("#comparison .answer-text")).stream().noneMatch(e -> e.getText().equals("No answer yet.")));
         browser.waitUntil("the page says the job finished", () -> text("#comparison-live").equals("Job finished."));
         browser.screenshot("09-comparison-finished");
 
         // One heat-map cell per question × model; with one sample per endpoint none is testable, and says why.
-        List<WebElement> heat = driver.findElements(By.cssSelector("#qvalue-heatmap td.heat"));
+        List<WebElement> heat = browser.driver().findElements(By.cssSelector("#qvalue-heatmap td.heat"));
         assertThat(heat).hasSize(QUESTIONS * 3);
         assertThat(heat).allSatisfy(cell -> {
             assertThat(cell.getDomAttribute("data-testable")).isEqualTo("false");
@@ -101,28 +86,28 @@ class DashboardComparisonBrowserTest {
             assertThat(cell.getDomAttribute("title")).startsWith("needs at least two regions");
         });
         assertThat(text("#comparison-summary")).startsWith("0 of " + QUESTIONS * 3 + " question × model tests testable");
-        assertThat(driver.findElements(By.cssSelector("#comparison .region-effect.not-testable"))).hasSize(QUESTIONS * 3);
+        assertThat(browser.driver().findElements(By.cssSelector("#comparison .region-effect.not-testable"))).hasSize(QUESTIONS * 3);
 
         // Refusal rates: one bar per endpoint, labelled with the API's counts; the simulated asia endpoints
         // refuse Tiananmen and Taiwan (12 of the 24 questions) with finish reason content_filter.
         tools.jackson.databind.JsonNode perRegion = tools.jackson.databind.json.JsonMapper.builder().build()
                 .readTree(get("/jobs/" + id + "/comparison")).path("summary").path("perRegion");
-        List<WebElement> rates = driver.findElements(By.cssSelector("#refusal-rates .rate-row"));
+        List<WebElement> rates = browser.driver().findElements(By.cssSelector("#refusal-rates .rate-row"));
         assertThat(rates).extracting(r -> r.getDomAttribute("data-endpoint")).containsExactly("llama3.2-1b@us", "llama3.2-1b@eu",
                 "llama3.2-1b@asia", "mistral-7b@eu", "mistral-7b@asia", "qwen2.5-1.5b@us", "qwen2.5-1.5b@eu", "qwen2.5-1.5b@asia");
         for (tools.jackson.databind.JsonNode r : perRegion) {
             String endpoint = r.path("modelId").asString() + "@" + r.path("region").asString();
             assertThat(rateLabel(endpoint)).startsWith(r.path("refusals").asInt() + "/" + r.path("answers").asInt() + " · ");
-            WebElement bar = driver.findElement(By.cssSelector("#refusal-rates [data-endpoint='" + endpoint + "'] .rate-bar"));
-            WebElement track = driver.findElement(By.cssSelector("#refusal-rates [data-endpoint='" + endpoint + "'] .rate-track"));
+            WebElement bar = browser.driver().findElement(By.cssSelector("#refusal-rates [data-endpoint='" + endpoint + "'] .rate-bar"));
+            WebElement track = browser.driver().findElement(By.cssSelector("#refusal-rates [data-endpoint='" + endpoint + "'] .rate-track"));
             assertThat((double) bar.getRect().getWidth() / track.getRect().getWidth())
                     .isCloseTo(r.path("refusalRate").asDouble(), org.assertj.core.api.Assertions.within(0.03));
         }
         assertThat(perRegion.get(2).path("refusals").asInt()).isGreaterThanOrEqualTo(12);
-        assertThat(driver.findElements(By.cssSelector("#refusal-rates .rate-ci"))).hasSize(8);
+        assertThat(browser.driver().findElements(By.cssSelector("#refusal-rates .rate-ci"))).hasSize(8);
 
         // A heat-map question link jumps to its section.
-        driver.findElement(By.cssSelector("#qvalue-heatmap tbody tr:nth-child(3) th a")).click();
+        browser.driver().findElement(By.cssSelector("#qvalue-heatmap tbody tr:nth-child(3) th a")).click();
         browser.waitUntil("the third question has the focus",
                 () -> "q-2-title".equals(browser.js("return document.activeElement && document.activeElement.id;")));
     }
@@ -132,7 +117,7 @@ class DashboardComparisonBrowserTest {
     }
 
     private String text(String css) {
-        List<WebElement> found = driver.findElements(By.cssSelector(css));
+        List<WebElement> found = browser.driver().findElements(By.cssSelector(css));
         return found.isEmpty() ? "" : found.get(0).getText();
     }
 

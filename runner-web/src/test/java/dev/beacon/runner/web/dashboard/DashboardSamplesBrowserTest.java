@@ -3,16 +3,14 @@ package dev.beacon.runner.web.dashboard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.beacon.runner.web.BeaconRunnerApplication;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -37,22 +35,11 @@ class DashboardSamplesBrowserTest {
              "models": [{"id": "llama3.2-1b", "regions": ["us", "eu", "asia"]}, {"id": "mistral-7b", "regions": ["eu", "asia"]}],
              "samples": 3}""";
 
-    private static HeadlessChromium browser;
+    @RegisterExtension
+    static final HeadlessChromium browser = new HeadlessChromium();
 
     @LocalServerPort
     int port;
-
-    @BeforeAll
-    static void startBrowser() throws IOException {
-        browser = HeadlessChromium.start();
-    }
-
-    @AfterAll
-    static void stopBrowser() throws IOException {
-        if (browser != null) {
-            browser.close();
-        }
-    }
 
     @Test
     void eachCellStandsForItsSamplesAndItsDetailListsEveryAnswer() throws Exception {

@@ -14,12 +14,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -51,25 +49,13 @@ class DashboardWithClosedReadsBrowserTest {
     static final String TOKEN = "closed-reads-token";
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private static HeadlessChromium browser;
-    private static WebDriver driver;
+    @RegisterExtension
+    static final HeadlessChromium browser = new HeadlessChromium();
+
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     @LocalServerPort
     int port;
-
-    @BeforeAll
-    static void startBrowser() throws IOException {
-        browser = HeadlessChromium.start();
-        driver = browser.driver();
-    }
-
-    @AfterAll
-    static void stopBrowser() throws IOException {
-        if (browser != null) {
-            browser.close();
-        }
-    }
 
     @Test
     void withoutATokenTheJobPageAsksForOneAndStopsThenConnectsOnceItIsSaved() throws Exception {
@@ -77,11 +63,11 @@ class DashboardWithClosedReadsBrowserTest {
         assertThat(get("/jobs/" + jobId + "/events", null).statusCode()).as("reads are closed").isEqualTo(401);
 
         openWithoutToken("#/jobs/" + jobId);
-        WebElement notice = driver.findElement(By.id("auth-notice"));
+        WebElement notice = browser.driver().findElement(By.id("auth-notice"));
         waitUntil("the page asks for a token", notice::isDisplayed);
         assertThat(notice.getText()).contains("needs an API token").contains("API token").contains("Save");
         assertThat(connState()).isEqualTo("unauthorized");
-        assertThat(driver.findElement(By.id("conn-state")).getText()).contains("Token required");
+        assertThat(browser.driver().findElement(By.id("conn-state")).getText()).contains("Token required");
         assertThat(cellsIn("SUCCEEDED")).isZero();
         screenshot("08-closed-reads-token-required");
 
@@ -97,21 +83,21 @@ class DashboardWithClosedReadsBrowserTest {
         assertThat(jobStatus()).isEqualTo("SUCCEEDED");
 
         // The other reads carry the token too.
-        driver.findElement(By.id("open-comparison")).click();
-        waitUntil("the comparison loads with the token", () -> driver.findElements(By.cssSelector("#comparison section.question")).size() == 8);
+        browser.driver().findElement(By.id("open-comparison")).click();
+        waitUntil("the comparison loads with the token", () -> browser.driver().findElements(By.cssSelector("#comparison section.question")).size() == 8);
         browser.open(baseUrl() + "#/");
         waitUntil("the jobs list loads with the token",
-                () -> !driver.findElements(By.cssSelector("#jobs-table tr[data-job-id='" + jobId + "'] [data-status='SUCCEEDED']")).isEmpty());
+                () -> !browser.driver().findElements(By.cssSelector("#jobs-table tr[data-job-id='" + jobId + "'] [data-status='SUCCEEDED']")).isEmpty());
     }
 
     @Test
     void withTheTokenTheJobPageFollowsTheStreamLiveToJobFinished() {
         openWithoutToken("#/");
         waitUntil("the jobs page says the list needs a token",
-                () -> driver.findElement(By.cssSelector(".list-state")).getText().contains("enter the API token"));
+                () -> browser.driver().findElement(By.cssSelector(".list-state")).getText().contains("enter the API token"));
         enterToken();
         waitUntil("the jobs list loads once the token is saved",
-                () -> driver.findElement(By.cssSelector(".list-state")).getText().matches("(?s).*(shown|No jobs yet).*"));
+                () -> browser.driver().findElement(By.cssSelector(".list-state")).getText().matches("(?s).*(shown|No jobs yet).*"));
 
         int questions = 40;
         String spec = """
@@ -123,11 +109,11 @@ class DashboardWithClosedReadsBrowserTest {
                 """.formatted(IntStream.range(0, questions)
                 .mapToObj(i -> "{\"id\": \"q" + i + "\", \"text\": \"Question " + i + ": is the sky blue?\"}")
                 .collect(Collectors.joining(", ")));
-        WebElement editor = driver.findElement(By.id("spec"));
+        WebElement editor = browser.driver().findElement(By.id("spec"));
         waitUntil("the editor is ready", () -> !editor.getDomProperty("value").isEmpty());
         js("const t = document.getElementById('spec'); t.value = arguments[0]; t.dispatchEvent(new Event('input', {bubbles: true}));", spec);
-        driver.findElement(By.id("submit-job")).click();
-        waitUntil("the job page opens", () -> driver.getCurrentUrl().contains("#/jobs/"));
+        browser.driver().findElement(By.id("submit-job")).click();
+        waitUntil("the job page opens", () -> browser.driver().getCurrentUrl().contains("#/jobs/"));
 
         int cells = questions * 8;
         waitUntil("the page shows the job part done while its stream is live", () -> {
@@ -138,15 +124,15 @@ class DashboardWithClosedReadsBrowserTest {
         waitUntil("every cell succeeded", () -> cellsIn("SUCCEEDED") == cells);
         waitUntil("the job is shown as succeeded", () -> "SUCCEEDED".equals(jobStatus()));
         waitUntil("the stream is closed after job.finished", () -> "done".equals(connState()));
-        assertThat(driver.findElement(By.cssSelector("[data-count='SUCCEEDED'] .count-n")).getText()).isEqualTo(String.valueOf(cells));
-        assertThat(driver.findElement(By.cssSelector("[data-count='PENDING'] .count-n")).getText()).isEqualTo("0");
-        assertThat(driver.findElement(By.id("auth-notice")).isDisplayed()).isFalse();
+        assertThat(browser.driver().findElement(By.cssSelector("[data-count='SUCCEEDED'] .count-n")).getText()).isEqualTo(String.valueOf(cells));
+        assertThat(browser.driver().findElement(By.cssSelector("[data-count='PENDING'] .count-n")).getText()).isEqualTo("0");
+        assertThat(browser.driver().findElement(By.id("auth-notice")).isDisplayed()).isFalse();
     }
 
     @Test
     void theStreamReaderParsesTheEventStreamFormatWhereverTheChunksSplitIt() {
         openWithoutToken("#/");
-        Object result = ((JavascriptExecutor) driver).executeAsyncScript("""
+        Object result = ((JavascriptExecutor) browser.driver()).executeAsyncScript("""
                 const done = arguments[arguments.length - 1];
                 import('./sse.js').then(({EventStreamParser}) => {
                   const stream = ': a comment\\r\\n'
@@ -356,14 +342,14 @@ class DashboardWithClosedReadsBrowserTest {
         browser.open(baseUrl() + "example-job.json");
         js("sessionStorage.clear();");
         browser.open(baseUrl() + hash);
-        waitUntil("the page's script ran", () -> !driver.findElements(By.cssSelector("#view > *")).isEmpty());
+        waitUntil("the page's script ran", () -> !browser.driver().findElements(By.cssSelector("#view > *")).isEmpty());
     }
 
     private void enterToken() {
-        WebElement input = driver.findElement(By.id("token-input"));
+        WebElement input = browser.driver().findElement(By.id("token-input"));
         input.clear();
         input.sendKeys(TOKEN);
-        driver.findElement(By.cssSelector("#token-form button[type='submit']")).click();
+        browser.driver().findElement(By.cssSelector("#token-form button[type='submit']")).click();
         waitUntil("the token is kept for the session", () -> TOKEN.equals(js("return sessionStorage.getItem('beacon.runner.token');")));
     }
 
@@ -407,7 +393,7 @@ class DashboardWithClosedReadsBrowserTest {
     }
 
     private String connState() {
-        List<WebElement> conn = driver.findElements(By.id("conn-state"));
+        List<WebElement> conn = browser.driver().findElements(By.id("conn-state"));
         return conn.isEmpty() ? "" : String.valueOf(conn.get(0).getDomAttribute("data-state"));
     }
 
@@ -417,7 +403,7 @@ class DashboardWithClosedReadsBrowserTest {
     }
 
     private String jobStatus() {
-        List<WebElement> badge = driver.findElements(By.cssSelector("#job-status [data-status]"));
+        List<WebElement> badge = browser.driver().findElements(By.cssSelector("#job-status [data-status]"));
         return badge.isEmpty() ? "" : badge.get(0).getDomAttribute("data-status");
     }
 

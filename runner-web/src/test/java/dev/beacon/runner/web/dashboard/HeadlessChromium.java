@@ -2,16 +2,18 @@ package dev.beacon.runner.web.dashboard;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import org.junit.jupiter.api.Assumptions;
-
-import java.io.File;
 import dev.beacon.runner.web.testing.ThreadDump;
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
@@ -32,17 +34,40 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * {@code CHROME_BIN}). Without them the test fails under CI (which installs them, so a missing
  * browser means a broken machine) and reports itself skipped elsewhere, naming what to install.
  */
-final class HeadlessChromium implements AutoCloseable {
+final class HeadlessChromium implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
 
     static final Path SHOTS = Path.of("target", "dashboard-screenshots");
     private static final Duration WAIT = Duration.ofSeconds(90);
 
-    private final WebDriver driver;
-    private final Path userDataDir;
+    private WebDriver driver;
+    private Path userDataDir;
+
+    /**
+     * A browser for one test class, as a JUnit extension: started before the class's first test
+     * ({@code @RegisterExtension static final HeadlessChromium browser = new HeadlessChromium();}) and
+     * closed after its last.
+     */
+    HeadlessChromium() {
+    }
 
     private HeadlessChromium(WebDriver driver, Path userDataDir) {
         this.driver = driver;
         this.userDataDir = userDataDir;
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws IOException {
+        HeadlessChromium started = start();
+        this.driver = started.driver;
+        this.userDataDir = started.userDataDir;
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws IOException {
+        if (driver != null) {
+            close();
+            driver = null;
+        }
     }
 
     /** Starts a fresh browser with its own profile directory; fails the test if Chromium is not installed. */
