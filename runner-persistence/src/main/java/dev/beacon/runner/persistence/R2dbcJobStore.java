@@ -300,8 +300,8 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
         private JobSignals signals;
         private ReceiptSigner signer;
         private Scheduler scheduler;
-        private int maxBatch = 64;
-        private int maxBatchesInFlight = 2;
+        private int maxBatch = 256;
+        private int maxBatchesInFlight = 4;
         private int retries = 5;
 
         private Builder(ConnectionFactory connectionFactory, DatabaseClient client) {
@@ -386,7 +386,12 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
 
         /**
          * Group commit of {@code execution.finished}: at most {@code maxBatch} appends per transaction and
-         * {@code maxInFlight} such transactions at once (keep it below the pool size).
+         * {@code maxInFlight} such transactions at once (keep it below the pool size). Default 256 and 4:
+         * with 1,000 concurrent reference jobs on PostgreSQL (two runs each), 64 and 2 left a question's
+         * last result waiting a median 1.3–2.7 s for its commit and the gap between questions at p99
+         * 2.3–4.2 s; 256 and 4: 0.24 s and 0.9–1.0 s, at 1,243–1,516 executions/s instead of 1,194–1,394.
+         * A lone append is written at once either way (the benchmark suite's scaling scenario, README
+         * "Performance").
          */
         public Builder batching(int maxBatch, int maxInFlight) {
             if (maxBatch < 1 || maxBatch > 1000) {
