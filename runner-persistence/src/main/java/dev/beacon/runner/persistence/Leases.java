@@ -67,9 +67,11 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
     abstract Flux<ClaimedJob> claimChecked(String owner, Duration lease, int max, Set<JobId> excluded);
 
     /**
-     * Extends the leases of those of {@code jobs} that {@code owner} still holds; emits those. One
-     * statement, no explicit lock first: a renewal must not queue behind the job's own writes any
-     * longer than one row lock takes. Retried on transient faults.
+     * Extends the leases of those of {@code jobs} that {@code owner} still holds; emits those. The rows
+     * are locked in id order, as every statement that locks several jobs rows does (the group commit
+     * too): locking them in the order a scan finds them deadlocked with the group commit under load.
+     * No lock is taken before the renewal's own: it must not queue behind the jobs' writes any longer
+     * than their row locks take. Retried on transient faults.
      */
     final Flux<JobId> renew(String owner, Collection<JobId> jobs, Duration lease) {
         requireOwner(owner);
@@ -77,14 +79,17 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
         if (jobs.isEmpty()) {
             return Flux.empty();
         }
-        // QUEUED too: a claimed job stays QUEUED until its job.started is appended, and is owned meanwhile.
-        return renewChecked("UPDATE {jobs} SET lease_until = " + leaseEnd()
-                + " WHERE owner = :owner AND id IN (:ids) AND status IN ('QUEUED', 'RUNNING')", owner,
-                jobs.stream().map(JobId::value).toList(), lease);
+        return renewChecked(owner, jobs.stream().map(JobId::value).toList(), lease);
     }
 
-    /** Runs {@code renew} (bind {@code :owner}, {@code :ids} and the lease) and emits the ids it renewed. */
-    abstract Flux<JobId> renewChecked(String renew, String owner, List<UUID> ids, Duration lease);
+    abstract Flux<JobId> renewChecked(String owner, List<UUID> ids, Duration lease);
+
+    /**
+     * Selects and locks, in id order, those of {@code :ids} that {@code :owner} holds. QUEUED too: a
+     * claimed job stays QUEUED until its {@code job.started} is appended, and is owned meanwhile.
+     */
+    static final String LOCK_RENEWABLE =
+            "SELECT id FROM {jobs} WHERE owner = :owner AND id IN (:ids) AND status IN ('QUEUED', 'RUNNING') ORDER BY id FOR UPDATE";
 
     /** Gives the job up if {@code lease} still holds it; publishes {@code JobAvailable} if it did. */
     final Mono<Void> release(JobLease lease) {
@@ -154,7 +159,7 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
     }
 
     /** The end of a lease that starts now (bind it with {@link #bindLease}). */
-    private String leaseEnd() {
+    final String leaseEnd() {
         return dialect.plusMillis(dbNow(), ":leaseMs");
     }
 
@@ -184,8 +189,8 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
      * and reads them back. Claiming one job per transaction made a burst of submissions wait for the
      * dispatcher: each claim queued for a pooled connection behind the writes of the jobs already
      * running, and the benchmark suite's 500 concurrent jobs were still being claimed 49 s after the
-     * last one was accepted. Renewals run on the lease connections and name what they renewed with
-     * {@code RETURNING}.
+     * last one was accepted. A renewal is one statement on the lease connections: it locks its rows
+     * in id order in a subquery and names what it renewed with {@code RETURNING}.
      */
     static final class Postgres extends Leases {
 
@@ -205,8 +210,9 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
         }
 
         @Override
-        Flux<JobId> renewChecked(String renew, String owner, List<UUID> ids, Duration lease) {
-            return db.run(bindLease(db.leaseSql(renew + " RETURNING id"), lease).bind("owner", owner).bind("ids", ids)
+        Flux<JobId> renewChecked(String owner, List<UUID> ids, Duration lease) {
+            String renew = "UPDATE {jobs} SET lease_until = " + leaseEnd() + " WHERE id IN (" + LOCK_RENEWABLE + ") RETURNING id";
+            return db.run(bindLease(db.leaseSql(renew), lease).bind("owner", owner).bind("ids", ids)
                             .map((row, meta) -> new JobId(row.get("id", UUID.class))).all())
                     .retryWhen(db.retry());
         }
@@ -217,7 +223,7 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
      * so here each job is claimed by an autocommit compare-and-set on one of a few candidates: no
      * lock outlives its statement, and on H2 a transaction must stay on its thread, or blocked
      * claimers can starve it of bounded-elastic threads while they wait for its lock. H2 has no
-     * {@code RETURNING}: a renewal reads back, in its transaction, the rows it now holds.
+     * {@code RETURNING}: a renewal is a transaction that locks its rows in id order, then extends them.
      */
     static final class H2 extends Leases {
 
@@ -254,12 +260,13 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
         }
 
         @Override
-        Flux<JobId> renewChecked(String renew, String owner, List<UUID> ids, Duration lease) {
-            Mono<List<JobId>> work = bindLease(db.sql(renew), lease).bind("owner", owner).bind("ids", ids).fetch().rowsUpdated()
-                    .then(db.sql("SELECT id FROM {jobs} WHERE owner = :owner AND id IN (:ids) AND status IN ('QUEUED', 'RUNNING')")
-                            .bind("owner", owner).bind("ids", ids)
-                            .map((row, meta) -> new JobId(row.get("id", UUID.class))).all().collectList());
-            return db.run(db.transactional(work)).retryWhen(db.retry()).flatMapIterable(renewed -> renewed);
+        Flux<JobId> renewChecked(String owner, List<UUID> ids, Duration lease) {
+            Mono<List<UUID>> work = db.sql(LOCK_RENEWABLE).bind("owner", owner).bind("ids", ids)
+                    .map((row, meta) -> row.get("id", UUID.class)).all().collectList()
+                    .flatMap(held -> held.isEmpty() ? Mono.just(held)
+                            : bindLease(db.sql("UPDATE {jobs} SET lease_until = " + leaseEnd() + " WHERE id IN (:held)"), lease)
+                                    .bind("held", held).fetch().rowsUpdated().thenReturn(held));
+            return db.run(db.transactional(work)).retryWhen(db.retry()).flatMapIterable(held -> held).map(JobId::new);
         }
     }
 }

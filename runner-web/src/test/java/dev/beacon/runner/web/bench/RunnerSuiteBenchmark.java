@@ -233,6 +233,32 @@ class RunnerSuiteBenchmark {
         return questions * ENDPOINTS.length / ((System.nanoTime() - t0) / 1e9);
     }
 
+    /**
+     * Executions per second of {@code jobs} bare "jobs" at once against the loopback server as it is set
+     * (200 ms): each is 8 rounds of one POST per endpoint, the rounds one after the other, with a
+     * connection per request in flight; what the runner's many-jobs figure is compared with.
+     */
+    double bareConcurrentJobs(int jobs) {
+        int inFlight = jobs * ENDPOINTS.length;
+        LoopResources loops = LoopResources.create("bench-bare-many", 1, true);
+        ConnectionProvider pool = ConnectionProvider.builder("bench-bare-many").maxConnections(inFlight).pendingAcquireMaxCount(-1).build();
+        reactor.netty.http.client.HttpClient bare = reactor.netty.http.client.HttpClient.create(pool).runOn(loops)
+                .headers(h -> h.set("Content-Type", "application/json"));
+        try {
+            long t0 = System.nanoTime();
+            Flux.range(0, jobs)
+                    .flatMap(job -> Flux.range(0, 8).concatMap(q -> Flux.range(0, ENDPOINTS.length).flatMap(e -> bare.post()
+                            .uri("http://127.0.0.1:" + inference.port() + "/v1/chat/completions")
+                            .send(Mono.fromSupplier(() -> Unpooled.wrappedBuffer(requestBody(q, e))))
+                            .responseSingle((res, body) -> body.asString()), ENDPOINTS.length)), jobs)
+                    .blockLast(Duration.ofMinutes(5));
+            return jobs * 8.0 * ENDPOINTS.length / ((System.nanoTime() - t0) / 1e9);
+        } finally {
+            pool.disposeLater().block(Duration.ofSeconds(5));
+            loops.disposeLater().block(Duration.ofSeconds(5));
+        }
+    }
+
     /** N reference jobs submitted at once, 200 ms: wall ÷ ideal, peak heap, live threads (compared with N/10 jobs). */
     void manyJobs() throws Exception {
         inference.latency(200);
@@ -255,6 +281,14 @@ class RunnerSuiteBenchmark {
         rows.add(new Row(MANY_JOBS + " concurrent reference jobs, 200 ms latency", "wall time ÷ ideal (8 × 200 ms)", "≤ 1.25", ratio, "×",
                 1600, ratio, runs, ratio <= 1.25, load, ("first POST → last finished_at; all %d POSTs answered after %.2f s (64 at a time),"
                 + " last job.started after %.2f s (medians)").formatted(MANY_JOBS, submitted, lastStarted)));
+        // The yardstick for this scenario: what a bare client loop reaches at the same
+        // concurrency (4,000 requests in flight at 500 jobs), since 500 × 8 every 200 ms is beyond two cores.
+        double bare = bareConcurrentJobs(MANY_JOBS);
+        double executions = MANY_JOBS * 64 / (ratio * 1.6);
+        rows.add(new Row("same", "executions/s ÷ a bare Reactor Netty loop at the same concurrency", "≥ 0.5", executions, "exec/s",
+                bare, executions / bare, runs, executions / bare >= 0.5, load,
+                ("bare loop: %d jobs at once, each 8 rounds of 8 concurrent POSTs (%d in flight), no engine, no store; runner from the"
+                + " median wall").formatted(MANY_JOBS, MANY_JOBS * ENDPOINTS.length)));
         rows.add(new Row("same", "peak heap after GC (whole JVM: runner, server, clients)", "≤ 512 MB", afterGc, "MB", Double.NaN,
                 Double.NaN, runs, afterGc <= 512, load, "peak used heap sampled every 20 ms, garbage included: %.0f MB (no -Xmx set)".formatted(heap)));
         rows.add(new Row("same", "peak live threads (harness excluded); with " + small.jobs + " jobs", "no growth with job count", threads, "threads",
