@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import reactor.core.publisher.Mono;
 
@@ -28,8 +29,8 @@ final class BookkeepingStatement {
      * What the statement found and did: the job's row after the lock ({@code found} false: no such job),
      * the event stored now ({@code seq}), or the one stored earlier under the dedupe key.
      */
-    record Result(boolean found, JobStatus status, String owner, long leaseToken, Long seq,
-                  Long earlierSeq, String earlierData, OffsetDateTime earlierAt) {
+    record Result(boolean found, @Nullable JobStatus status, @Nullable String owner, long leaseToken, @Nullable Long seq,
+                  @Nullable Long earlierSeq, @Nullable String earlierData, @Nullable OffsetDateTime earlierAt) {
     }
 
     private static final String SQL = """
@@ -87,7 +88,8 @@ final class BookkeepingStatement {
      * it committed; errors with the database's error (nothing committed, or for a lost connection:
      * unknown, and a retry under the same dedupe key is safe). Cancelling cancels the statement's result.
      */
-    Mono<Result> write(JobId jobId, JobEvent event, String owner, Long token, String dedupeKey, Instant now) {
+    Mono<Result> write(JobId jobId, JobEvent event, @Nullable String owner, @Nullable Long token, @Nullable String dedupeKey,
+                       Instant now) {
         String text = event instanceof JobEvent.JobStarted ? JOB_STARTED
                 : event instanceof JobEvent.QuestionStarted ? QUESTION_STARTED : QUESTION_FINISHED;
         GenericExecuteSpec spec = sql.apply(text)

@@ -5,6 +5,7 @@ import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.json.JobJson;
 import java.time.OffsetDateTime;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The columns of an {@code executions} row and their values for one result, in one place for every
@@ -29,7 +30,7 @@ final class ExecutionColumns {
      * The row of {@code result} in {@code jobId}, column by column as {@link #NAMES}; absent values are
      * {@code null}. Java types: UUID, String, Integer, Long and OffsetDateTime.
      */
-    static Object[] values(JobJson json, JobId jobId, ExecutionResult r) {
+    static @Nullable Object[] values(JobJson json, JobId jobId, ExecutionResult r) {
         return new Object[] {
             jobId.value(),
             r.cell().questionId(),
@@ -44,7 +45,7 @@ final class ExecutionColumns {
             r.output() == null ? null : json.writeProvenance(r.output().provenance()),
             r.error() == null ? null : r.error().code(),
             r.error() == null ? null : r.error().message(),
-            SqlValues.ts(r.startedAt()),
+            r.startedAt() == null ? null : SqlValues.ts(r.startedAt()),
             SqlValues.ts(r.completedAt()),
             r.latencyMs(),
             r.carriedFrom() == null ? null : r.carriedFrom().value()

@@ -1,6 +1,7 @@
 package dev.beacon.runner.persistence;
 
 import dev.beacon.runner.core.domain.JobStatus;
+import org.jspecify.annotations.Nullable;
 
 /** The fencing rule every journal write follows, in one place. */
 final class Fencing {
@@ -14,7 +15,7 @@ final class Fencing {
      * held by someone else, or claimed again since that token. Unfenced writes ({@code owner} null) and
      * writes to terminal jobs (which store nothing) are never refused.
      */
-    static boolean refuses(JobStatus status, String heldBy, long heldToken, String owner, Long token) {
+    static boolean refuses(JobStatus status, @Nullable String heldBy, long heldToken, @Nullable String owner, @Nullable Long token) {
         return owner != null && !status.isTerminal() && (!owner.equals(heldBy) || token != null && token != heldToken);
     }
 }

@@ -12,8 +12,10 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import reactor.core.publisher.Mono;
 
@@ -31,14 +33,14 @@ import reactor.core.publisher.Mono;
 final class FinishedCellsStatement {
 
     /** One append: the result of a cell of {@code jobId}, fenced by {@code owner} and {@code token} when not null. */
-    record Item(JobId jobId, ExecutionResult result, String owner, Long token) {
+    record Item(JobId jobId, ExecutionResult result, @Nullable String owner, @Nullable Long token) {
     }
 
     /**
      * What the statement found for one item: its job's row after the lock ({@code found} false: no such
      * job), and the seq of the event stored for it ({@code null}: nothing stored).
      */
-    record Row(boolean found, JobStatus status, String owner, long leaseToken, Long seq) {
+    record Row(boolean found, @Nullable JobStatus status, @Nullable String owner, long leaseToken, @Nullable Long seq) {
     }
 
     private static final String ARRAYS;
@@ -152,7 +154,7 @@ final class FinishedCellsStatement {
     }
 
     /** Columns travel as text arrays and are cast in SQL: one array codec (text) for every column type. */
-    private static String text(Object value) {
+    private static @Nullable String text(@Nullable Object value) {
         if (value == null) {
             return null;
         }
@@ -189,7 +191,9 @@ final class FinishedCellsStatement {
                 outcomes.add(GroupCommit.Outcome.failed(new IllegalArgumentException("job must exist, but " + item.jobId() + " does not")));
             } else if (row.seq() != null) {
                 outcomes.add(GroupCommit.Outcome.of(new StoredEvent(item.jobId(), row.seq(), now, new JobEvent.ExecutionFinished(item.result()))));
-            } else if (Fencing.refuses(row.status(), row.owner(), row.leaseToken(), item.owner(), item.token())) {
+            } else if (item.owner() != null && Fencing.refuses(Objects.requireNonNull(row.status(), "a found job has a status"),
+                    row.owner(), row.leaseToken(), item.owner(), item.token())) {
+                // Only a fenced write (one with an owner) is ever refused.
                 outcomes.add(GroupCommit.Outcome.failed(new OwnershipLostException(item.jobId(), item.owner(), row.owner())));
             } else {
                 outcomes.add(GroupCommit.Outcome.empty()); // the cell had its row already, or the job is terminal

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
@@ -27,7 +28,7 @@ import reactor.core.publisher.MonoSink;
 final class GroupCommit<T, R> {
 
     /** The outcome of one item of a batch: a value, nothing ({@code value == null}), or an error. */
-    record Outcome<R>(R value, Throwable error) {
+    record Outcome<R>(@Nullable R value, @Nullable Throwable error) {
 
         static <R> Outcome<R> of(R value) {
             return new Outcome<>(value, null);

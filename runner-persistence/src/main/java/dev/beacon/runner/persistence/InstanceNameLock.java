@@ -5,6 +5,7 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -49,7 +50,7 @@ public final class InstanceNameLock implements AutoCloseable {
      *
      * @param scope the runner's schema, or {@code null} for the default one
      */
-    public static Mono<InstanceNameLock> acquireFirstFree(ConnectionFactory dedicated, String scope, List<String> candidates) {
+    public static Mono<InstanceNameLock> acquireFirstFree(ConnectionFactory dedicated, @Nullable String scope, List<String> candidates) {
         Objects.requireNonNull(dedicated, "dedicated");
         if (candidates.isEmpty()) {
             throw new IllegalArgumentException("candidates must not be empty");
@@ -72,7 +73,7 @@ public final class InstanceNameLock implements AutoCloseable {
     }
 
     /** A 64-bit lock key from the scope and the name (the first 8 bytes of their SHA-256). */
-    static long key(String scope, String name) {
+    static long key(@Nullable String scope, String name) {
         return Sha256.prefixLong("beacon-runner-instance\n" + (scope == null ? "" : scope) + "\n" + name);
     }
 

@@ -15,7 +15,9 @@ import io.r2dbc.spi.Row;
 import io.r2dbc.spi.RowMetadata;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.util.Objects;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /** One row mapper per table: {@code jobs} (with its execution counts), {@code executions}, {@code job_events}. */
 final class JobRows {
@@ -49,7 +51,7 @@ final class JobRows {
                 JobStatus.valueOf(row.get("status", String.class)),
                 json.readSpec(row.get("spec", String.class)),
                 row.get("idempotency_key", String.class),
-                instant(row, "created_at"),
+                requiredInstant(row, "created_at"),
                 instant(row, "started_at"),
                 instant(row, "finished_at"),
                 counts(cells, count(row, "n_succeeded"), count(row, "n_failed"), count(row, "n_timed_out"), count(row, "n_cancelled")),
@@ -70,7 +72,7 @@ final class JobRows {
                 ExecutionStatus.valueOf(row.get("status", String.class)),
                 row.get("attempts", Integer.class),
                 instant(row, "started_at"),
-                instant(row, "completed_at"),
+                requiredInstant(row, "completed_at"),
                 row.get("latency_ms", Long.class),
                 JobJson.withProvenance(json.readOutput(row.get("output_json", String.class)),
                         json.readProvenance(row.get("provenance_json", String.class))),
@@ -82,7 +84,7 @@ final class JobRows {
     /** A {@code job_events} row, the columns of {@link #EVENT_COLUMNS}. */
     StoredEvent event(Row row, RowMetadata meta) {
         return json.readEvent(new JobId(row.get("job_id", UUID.class)), row.get("seq", Long.class),
-                instant(row, "created_at"), row.get("data", String.class));
+                requiredInstant(row, "created_at"), row.get("data", String.class));
     }
 
     /** A {@code jobs} row's {@link LockedJob#COLUMNS}. */
@@ -98,12 +100,18 @@ final class JobRows {
         return new ExecutionCounts(succeeded, failed, timedOut, cancelled, pending);
     }
 
-    static Instant instant(Row row, String column) {
+    /** The instant in a column that may be {@code NULL}; see {@link #requiredInstant} for one that may not. */
+    static @Nullable Instant instant(Row row, String column) {
         OffsetDateTime t = row.get(column, OffsetDateTime.class);
         return t == null ? null : t.toInstant();
     }
 
-    private static JobId jobId(Row row, String column) {
+    /** The instant in a {@code NOT NULL} column. */
+    static Instant requiredInstant(Row row, String column) {
+        return Objects.requireNonNull(instant(row, column), column);
+    }
+
+    private static @Nullable JobId jobId(Row row, String column) {
         UUID id = row.get(column, UUID.class);
         return id == null ? null : new JobId(id);
     }

@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.r2dbc.core.Parameter;
 import reactor.core.publisher.Flux;
@@ -33,9 +34,9 @@ final class JournalStatements {
     private final JobJson json;
     private final JobReads reads;
     /** Signs rows that arrive unsigned and seals terminal jobs; {@code null}: neither. */
-    private final JobSealer sealer;
+    private final @Nullable JobSealer sealer;
 
-    JournalStatements(StoreDatabase db, SqlDialect dialect, JobJson json, JobReads reads, JobSealer sealer) {
+    JournalStatements(StoreDatabase db, SqlDialect dialect, JobJson json, JobReads reads, @Nullable JobSealer sealer) {
         this.db = db;
         this.dialect = dialect;
         this.json = json;
@@ -115,7 +116,7 @@ final class JournalStatements {
     }
 
     /** Inserts one event with its dedupe key ({@code null} for none). */
-    Mono<Void> insertEvent(StoredEvent event, String dedupeKey) {
+    Mono<Void> insertEvent(StoredEvent event, @Nullable String dedupeKey) {
         GenericExecuteSpec spec = db.sql("INSERT INTO {job_events} (job_id, seq, type, data, created_at, dedupe_key) VALUES (:j, :s, :t, %s, :c, :k)"
                 .formatted(dialect.json("d")))
                 .bind("j", event.jobId().value()).bind("s", event.seq()).bind("t", event.type())
@@ -148,7 +149,7 @@ final class JournalStatements {
      * The terminal transition of the (locked) {@code job} to {@code to}, compare-and-set on its status:
      * emits 1 if it happened, 0 if the job had moved on. The job is released and its seq set to {@code seq}.
      */
-    Mono<Long> finish(LockedJob job, JobStatus to, long seq, Instant now, Seal seal) {
+    Mono<Long> finish(LockedJob job, JobStatus to, long seq, Instant now, @Nullable Seal seal) {
         GenericExecuteSpec update = db.sql("""
                 UPDATE {jobs} SET status = :to, finished_at = :now, owner = NULL, lease_until = NULL, event_seq = :seq,
                        seal_json = %s

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
@@ -30,9 +31,9 @@ final class JournalWriter {
     private final LockingAppends locking;
     private final GroupCommit<FinishedCellsStatement.Item, StoredEvent> finished;
     /** PostgreSQL: a batch of finished cells as one statement; {@code null} on H2 (a transaction of several). */
-    private final FinishedCellsStatement finishedStatement;
+    private final @Nullable FinishedCellsStatement finishedStatement;
     /** PostgreSQL: a bookkeeping append as one statement; {@code null} on H2 (a transaction of several). */
-    private final BookkeepingStatement bookkeeping;
+    private final @Nullable BookkeepingStatement bookkeeping;
 
     JournalWriter(StoreDatabase db, SqlDialect dialect, JobJson json, JournalStatements statements, LockingAppends locking,
             int maxBatch, int maxBatchesInFlight) {
@@ -53,7 +54,7 @@ final class JournalWriter {
      * when fenced, {@link IllegalArgumentException} when the job does not exist, or the store's error.
      * Cancelling leaves it unknown whether the append committed; a retry of it is safe.
      */
-    Mono<StoredEvent> append(JobId jobId, JobEvent event, String owner, Long token) {
+    Mono<StoredEvent> append(JobId jobId, JobEvent event, @Nullable String owner, @Nullable Long token) {
         Objects.requireNonNull(jobId, "jobId");
         Objects.requireNonNull(event, "event");
         if (event instanceof JobEvent.ExecutionFinished f) {
@@ -79,15 +80,20 @@ final class JournalWriter {
     }
 
     /** What a {@link BookkeepingStatement} did, as the append reports it; the same outcomes as {@link LockingAppends#append}. */
-    private Mono<StoredEvent> bookkept(JobId jobId, JobEvent event, String owner, Long token, Instant now, BookkeepingStatement.Result r) {
+    private Mono<StoredEvent> bookkept(JobId jobId, JobEvent event, @Nullable String owner, @Nullable Long token, Instant now,
+                                       BookkeepingStatement.Result r) {
         if (!r.found()) {
             return Mono.error(new IllegalArgumentException("job must exist, but " + jobId + " does not"));
         }
-        if (Fencing.refuses(r.status(), r.owner(), r.leaseToken(), owner, token)) {
+        // A found job has a status; only a fenced write (one with an owner) is ever refused.
+        if (owner != null && Fencing.refuses(Objects.requireNonNull(r.status(), "status"), r.owner(), r.leaseToken(), owner, token)) {
             return Mono.error(new OwnershipLostException(jobId, owner, r.owner()));
         }
-        if (r.earlierSeq() != null) {
-            return Mono.just(json.readEvent(jobId, r.earlierSeq(), r.earlierAt().toInstant(), r.earlierData()));
+        Long earlierSeq = r.earlierSeq();
+        if (earlierSeq != null) {
+            // The earlier event's row: its created_at and data are there with its seq.
+            return Mono.just(json.readEvent(jobId, earlierSeq, Objects.requireNonNull(r.earlierAt(), "earlier_at").toInstant(),
+                    Objects.requireNonNull(r.earlierData(), "earlier_data")));
         }
         return r.seq() == null ? Mono.empty() : Mono.just(new StoredEvent(jobId, r.seq(), now, event));
     }
@@ -97,7 +103,7 @@ final class JournalWriter {
      * are idempotent by themselves ({@code execution.finished} per cell, {@code job.finished} by its
      * transition).
      */
-    private static String dedupeKey(JobEvent event, long token) {
+    private static @Nullable String dedupeKey(JobEvent event, long token) {
         if (event instanceof JobEvent.JobStarted) {
             return "job.started@" + token;
         }

@@ -12,6 +12,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -32,9 +33,9 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
     private final JobReads reads;
     private final SqlDialect dialect;
     /** Tests only: measures leases on this clock instead of the database's; {@code null} in production. */
-    private final Clock leaseClock;
+    private final @Nullable Clock leaseClock;
 
-    private Leases(StoreDatabase db, JobReads reads, SqlDialect dialect, Clock leaseClock) {
+    private Leases(StoreDatabase db, JobReads reads, SqlDialect dialect, @Nullable Clock leaseClock) {
         this.db = db;
         this.reads = reads;
         this.dialect = dialect;
@@ -42,7 +43,7 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
     }
 
     /** The leases of {@code dialect}'s database. */
-    static Leases of(SqlDialect dialect, StoreDatabase db, JobReads reads, Clock leaseClock) {
+    static Leases of(SqlDialect dialect, StoreDatabase db, JobReads reads, @Nullable Clock leaseClock) {
         return switch (dialect) {
             case POSTGRESQL -> new Postgres(db, reads, leaseClock);
             case H2 -> new H2(db, reads, leaseClock);
@@ -150,7 +151,9 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
                 .zipWith(reads.selectExecutions(id).collectList())
                 .zipWith(db.sql("SELECT lease_token FROM {jobs} WHERE id = :id").bind("id", id.value())
                         .map((row, meta) -> row.get("lease_token", Long.class)).one())
-                .map(t -> new ClaimedJob(t.getT1().getT1(), t.getT1().getT2(), new JobLease(id, t.getT1().getT1().owner(), t.getT2())));
+                // The row was just taken: its owner is the claimer.
+                .map(t -> new ClaimedJob(t.getT1().getT1(), t.getT1().getT2(),
+                        new JobLease(id, Objects.requireNonNull(t.getT1().getT1().owner(), "owner"), t.getT2())));
     }
 
     /** The database's now, or the lease clock's in tests (bind it with {@link #bindNow}). */
@@ -194,7 +197,7 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
      */
     static final class Postgres extends Leases {
 
-        Postgres(StoreDatabase db, JobReads reads, Clock leaseClock) {
+        Postgres(StoreDatabase db, JobReads reads, @Nullable Clock leaseClock) {
             super(db, reads, SqlDialect.POSTGRESQL, leaseClock);
         }
 
@@ -231,7 +234,7 @@ abstract sealed class Leases permits Leases.Postgres, Leases.H2 {
         private static final int CANDIDATES = 16;
         private static final int ROUNDS = 5;
 
-        H2(StoreDatabase db, JobReads reads, Clock leaseClock) {
+        H2(StoreDatabase db, JobReads reads, @Nullable Clock leaseClock) {
             super(db, reads, SqlDialect.H2, leaseClock);
         }
 

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.flywaydb.core.api.MigrationVersion;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,15 +45,15 @@ final class LegacySchemaHistory {
 
     private final DataSource dataSource;
     private final SqlDialect dialect;
-    private final String schema;
+    private final @Nullable String schema;
     private final Supplier<Set<String>> runnerScripts;
-    private MigrationVersion baselineVersion;
+    private @Nullable MigrationVersion baselineVersion;
 
     /**
      * @param schema        the schema of the runner's history table, or {@code null} for the connection's current one
      * @param runnerScripts the file names of the runner's migrations, e.g. {@code V1__jobs_executions_events.sql}
      */
-    LegacySchemaHistory(DataSource dataSource, SqlDialect dialect, String schema, Supplier<Set<String>> runnerScripts) {
+    LegacySchemaHistory(DataSource dataSource, SqlDialect dialect, @Nullable String schema, Supplier<Set<String>> runnerScripts) {
         this.dataSource = dataSource;
         this.dialect = dialect;
         this.schema = schema;
@@ -60,7 +61,7 @@ final class LegacySchemaHistory {
     }
 
     /** The version to baseline the runner's table at when the legacy rows stay where they are, or {@code null}. */
-    MigrationVersion baselineVersion() {
+    @Nullable MigrationVersion baselineVersion() {
         return baselineVersion;
     }
 
@@ -187,6 +188,7 @@ final class LegacySchemaHistory {
         BASELINED
     }
 
-    private record Row(String version, String type, String script, boolean success) {
+    /** A row of Flyway's history: {@code version} is {@code null} for a repeatable migration or a marker row. */
+    private record Row(@Nullable String version, String type, String script, boolean success) {
     }
 }

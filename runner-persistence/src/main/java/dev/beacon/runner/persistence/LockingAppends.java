@@ -12,10 +12,12 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import reactor.core.publisher.Mono;
 
@@ -44,8 +46,9 @@ final class LockingAppends {
      * event stored earlier under that key if there is one; empty when the job's state lets nothing be
      * stored (terminal, or a transition it cannot make).
      */
-    Mono<StoredEvent> append(JobId jobId, JobEvent event, String owner, Long token, String dedupeKey) {
-        return db.transactional(statements.lock(jobId).flatMap(job -> job.refuses(owner, token)
+    Mono<StoredEvent> append(JobId jobId, JobEvent event, @Nullable String owner, @Nullable Long token, @Nullable String dedupeKey) {
+        // Only a fenced write (one with an owner) is ever refused.
+        return db.transactional(statements.lock(jobId).flatMap(job -> owner != null && job.refuses(owner, token)
                 ? Mono.error(new OwnershipLostException(jobId, owner, job.owner()))
                 : dedupeKey == null ? appendLocked(job, event, null)
                 : storedWithKey(jobId, dedupeKey).switchIfEmpty(Mono.defer(() -> appendLocked(job, event, dedupeKey)))));
@@ -58,7 +61,7 @@ final class LockingAppends {
                 .map(rows::event).one();
     }
 
-    private Mono<StoredEvent> appendLocked(LockedJob job, JobEvent event, String dedupeKey) {
+    private Mono<StoredEvent> appendLocked(LockedJob job, JobEvent event, @Nullable String dedupeKey) {
         Instant now = db.now();
         long seq = job.eventSeq() + 1;
         StoredEvent stored;
@@ -134,7 +137,8 @@ final class LockingAppends {
                                         new IllegalArgumentException("job must exist, but " + id + " does not")));
                             } else if (refused.contains(i)) {
                                 outcomes.add(GroupCommit.Outcome.failed(
-                                        new OwnershipLostException(item.jobId(), item.owner(), locked.get(id).owner())));
+                                        new OwnershipLostException(item.jobId(), Objects.requireNonNull(item.owner(),
+                                                "a refused write has an owner"), locked.get(id).owner())));
                             } else if (w < writable.size() && writable.get(w) == i) {
                                 if (inserted.get(w++)) {
                                     long seq = seqs.merge(id, 1L, Long::sum);
@@ -148,7 +152,9 @@ final class LockingAppends {
                                 outcomes.add(GroupCommit.Outcome.empty()); // job already terminal
                             }
                         }
-                        seqs.entrySet().removeIf(e -> e.getValue() == locked.get(e.getKey()).eventSeq());
+                        // seqs has exactly the locked jobs' ids.
+                        seqs.entrySet().removeIf(e -> e.getValue()
+                                == Objects.requireNonNull(locked.get(e.getKey()), "locked job").eventSeq());
                         return advanceSeqs(seqs).then(statements.insertEvents(events)).thenReturn(outcomes);
                     });
         }));

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -108,7 +109,7 @@ public final class R2dbcJobSignals implements JobSignals, AutoCloseable {
      * {@code currentSchema} included). A {@code r2dbc:pool:} URL is accepted: the pool and its own
      * options are dropped. {@code user} and {@code password} replace the URL's when not {@code null}.
      */
-    public static ConnectionFactory dedicated(String r2dbcUrl, String user, String password) {
+    public static ConnectionFactory dedicated(String r2dbcUrl, @Nullable String user, @Nullable String password) {
         ConnectionFactoryOptions parsed = ConnectionFactoryOptions.parse(r2dbcUrl);
         var builder = ConnectionFactoryOptions.builder().from(parsed, option -> !POOL_OPTIONS.contains(option.name()));
         if ("pool".equals(parsed.getRequiredValue(ConnectionFactoryOptions.DRIVER))) {
@@ -185,7 +186,7 @@ public final class R2dbcJobSignals implements JobSignals, AutoCloseable {
                 .mapNotNull(notification -> {
                     String payload = notification.getParameter();
                     int bar = payload == null ? -1 : payload.lastIndexOf('|');
-                    if (bar < 0 || payload.substring(bar + 1).equals(origin)) {
+                    if (payload == null || bar < 0 || payload.substring(bar + 1).equals(origin)) {
                         return null; // our own echo (already delivered locally), or not ours at all
                     }
                     return decode(payload.substring(0, bar));
@@ -223,7 +224,7 @@ public final class R2dbcJobSignals implements JobSignals, AutoCloseable {
     }
 
     /** Decodes a payload; an unknown one gives {@code null} (newer instances may send more kinds). */
-    static Signal decode(String payload) {
+    static @Nullable Signal decode(String payload) {
         try {
             if (payload.equals("q")) {
                 return new Signal.JobAvailable();

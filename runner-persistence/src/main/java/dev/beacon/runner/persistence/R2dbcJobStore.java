@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.connection.R2dbcTransactionManager;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.transaction.reactive.TransactionalOperator;
@@ -88,7 +89,7 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
 
     private final SqlDialect dialect;
     /** The H2 threads this store made for itself, disposed by {@link #close()}; {@code null} otherwise. */
-    private final Scheduler ownScheduler;
+    private final @Nullable Scheduler ownScheduler;
     private final JobReads reads;
     private final Submissions submissions;
     private final JournalWriter writer;
@@ -289,22 +290,22 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
     public static final class Builder {
 
         private final ConnectionFactory connectionFactory;
-        private final DatabaseClient client;
+        private final @Nullable DatabaseClient client;
         private JobJson json = new JobJson();
         private Clock clock = Clock.systemUTC();
-        private Clock leaseClock;
-        private ConnectionFactory leaseConnections;
+        private @Nullable Clock leaseClock;
+        private @Nullable ConnectionFactory leaseConnections;
         private Duration timeout = Duration.ofSeconds(10);
-        private SqlDialect dialect;
-        private String schema;
-        private JobSignals signals;
-        private ReceiptSigner signer;
-        private Scheduler scheduler;
+        private @Nullable SqlDialect dialect;
+        private @Nullable String schema;
+        private @Nullable JobSignals signals;
+        private @Nullable ReceiptSigner signer;
+        private @Nullable Scheduler scheduler;
         private int maxBatch = 256;
         private int maxBatchesInFlight = 4;
         private int retries = 5;
 
-        private Builder(ConnectionFactory connectionFactory, DatabaseClient client) {
+        private Builder(ConnectionFactory connectionFactory, @Nullable DatabaseClient client) {
             this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
             this.client = client;
         }
@@ -342,13 +343,13 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
         }
 
         /** The dialect; detected from the connection factory's metadata when not set. */
-        public Builder dialect(SqlDialect dialect) {
+        public Builder dialect(@Nullable SqlDialect dialect) {
             this.dialect = dialect;
             return this;
         }
 
         /** The schema the tables live in (as given to {@link SchemaMigrator}), or {@code null} for the default. */
-        public Builder schema(String schema) {
+        public Builder schema(@Nullable String schema) {
             this.schema = SchemaMigrator.checkSchema(schema);
             return this;
         }
@@ -364,22 +365,22 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
         }
 
         /** Where to publish signals after commits; {@code null} for none. */
-        public Builder signals(JobSignals signals) {
+        public Builder signals(@Nullable JobSignals signals) {
             this.signals = signals;
             return this;
         }
 
         /**
          * The runner's key: rows appended without a receipt (cells that never ran) get one signed with
-         * it, and every job is sealed with it when it becomes terminal. Without one, neither happens.
+         * it, and every job is sealed with it when it becomes terminal. Without one ({@code null}), neither happens.
          */
-        public Builder signer(ReceiptSigner signer) {
+        public Builder signer(@Nullable ReceiptSigner signer) {
             this.signer = signer;
             return this;
         }
 
         /** Where statements are subscribed; defaults to threads of the store's own for H2 (a blocking driver; see {@link #close}), immediate otherwise. */
-        public Builder scheduler(Scheduler scheduler) {
+        public Builder scheduler(@Nullable Scheduler scheduler) {
             this.scheduler = scheduler;
             return this;
         }

@@ -27,7 +27,7 @@ final class RunnerKeys {
     Flux<RunnerKey> all() {
         return db.run(db.sql("SELECT key_id, algorithm, public_key, created_at FROM {runner_keys} ORDER BY created_at, key_id")
                 .map((row, meta) -> new RunnerKey(row.get("key_id", String.class), row.get("algorithm", String.class),
-                        row.get("public_key", String.class), JobRows.instant(row, "created_at")))
+                        row.get("public_key", String.class), JobRows.requiredInstant(row, "created_at")))
                 .all());
     }
 }

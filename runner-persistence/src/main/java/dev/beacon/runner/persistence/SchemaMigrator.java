@@ -11,6 +11,7 @@ import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.core.api.output.MigrateResult;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Applies the versioned schema migrations ({@code db/migration/postgresql} or {@code db/migration/h2})
@@ -40,14 +41,16 @@ public final class SchemaMigrator {
     private static final Pattern SCHEMA = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
     private final String r2dbcUrl;
-    private final String user;
-    private final String password;
-    private final String schema;
+    private final @Nullable String user;
+    private final @Nullable String password;
+    private final @Nullable String schema;
 
     /**
-     * @param schema lower-case SQL identifier, or {@code null} for the connection's default schema
+     * @param user     the database user, or {@code null} for none (the URL's, or the driver's default)
+     * @param password the user's password, or {@code null} for none
+     * @param schema   lower-case SQL identifier, or {@code null} for the connection's default schema
      */
-    public SchemaMigrator(String r2dbcUrl, String user, String password, String schema) {
+    public SchemaMigrator(String r2dbcUrl, @Nullable String user, @Nullable String password, @Nullable String schema) {
         this.r2dbcUrl = Objects.requireNonNull(r2dbcUrl, "r2dbcUrl");
         this.user = user;
         this.password = password;
@@ -56,7 +59,7 @@ public final class SchemaMigrator {
     }
 
     /** A migrator for the default schema. */
-    public SchemaMigrator(String r2dbcUrl, String user, String password) {
+    public SchemaMigrator(String r2dbcUrl, @Nullable String user, @Nullable String password) {
         this(r2dbcUrl, user, password, null);
     }
 
@@ -72,10 +75,11 @@ public final class SchemaMigrator {
 
     /**
      * What Flyway needs for this URL's database that {@code loader} cannot load, as Maven coordinates
-     * (empty when nothing is missing). They are optional dependencies of this module, left to its user,
-     * and Flyway's own errors for a missing one do not name the artifact to add.
+     * (empty when nothing is missing; {@code loader} {@code null} is the bootstrap loader). They are optional
+     * dependencies of this module, left to its user, and Flyway's own errors for a missing one do not name
+     * the artifact to add.
      */
-    public List<String> missingLibraries(ClassLoader loader) {
+    public List<String> missingLibraries(@Nullable ClassLoader loader) {
         List<Library> needed = dialect() == SqlDialect.POSTGRESQL
                 ? List.of(new Library("org.postgresql.Driver", "org.postgresql:postgresql"),
                         new Library("org.flywaydb.database.postgresql.PostgreSQLDatabaseType", "org.flywaydb:flyway-database-postgresql"))
@@ -86,7 +90,8 @@ public final class SchemaMigrator {
     /** A class that Flyway loads for one database, and the artifact that holds it. */
     private record Library(String className, String coordinates) {
 
-        boolean loadableBy(ClassLoader loader) {
+        /** {@code loader} {@code null} is the bootstrap loader, as for {@link Class#forName(String, boolean, ClassLoader)}. */
+        boolean loadableBy(@Nullable ClassLoader loader) {
             try {
                 Class.forName(className, false, loader);
                 return true;
@@ -137,7 +142,7 @@ public final class SchemaMigrator {
                 .collect(Collectors.toUnmodifiableSet());
     }
 
-    static String checkSchema(String schema) {
+    static @Nullable String checkSchema(@Nullable String schema) {
         if (schema != null && !SCHEMA.matcher(schema).matches()) {
             throw new IllegalArgumentException("schema must be a lower-case SQL identifier, but was '" + schema + "'");
         }

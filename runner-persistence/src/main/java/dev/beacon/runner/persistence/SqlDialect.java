@@ -2,6 +2,7 @@ package dev.beacon.runner.persistence;
 
 import io.r2dbc.spi.ConnectionFactory;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The few SQL differences between the databases the stores run on; everything else is written once in
@@ -63,7 +64,7 @@ public enum SqlDialect {
         return ofProductName(factory.getMetadata().getName());
     }
 
-    static SqlDialect ofProductName(String name) {
+    static SqlDialect ofProductName(@Nullable String name) {
         String n = name == null ? "" : name.toLowerCase(Locale.ROOT);
         if (n.contains("postgres")) {
             return POSTGRESQL;

@@ -7,6 +7,7 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 
 /** Values as the store's statements bind them, and the chunking of large multi-row statements. */
@@ -17,22 +18,23 @@ final class SqlValues {
 
     /** Both databases keep microseconds; truncating first makes what is returned equal what is read back. */
     static Instant micros(Instant t) {
-        return t == null ? null : t.truncatedTo(ChronoUnit.MICROS);
+        return t.truncatedTo(ChronoUnit.MICROS);
     }
 
     /** {@code r} with its times truncated to microseconds, as {@link #micros(Instant)}. */
     static ExecutionResult micros(ExecutionResult r) {
-        return new ExecutionResult(r.cell(), r.providerId(), r.status(), r.attempts(), micros(r.startedAt()),
+        Instant started = r.startedAt();
+        return new ExecutionResult(r.cell(), r.providerId(), r.status(), r.attempts(), started == null ? null : micros(started),
                 micros(r.completedAt()), r.latencyMs(), r.output(), r.error(), r.receipt(), r.carriedFrom());
     }
 
-    /** A timestamp as both drivers bind it ({@code TIMESTAMP WITH TIME ZONE}), or {@code null}. */
+    /** A timestamp as both drivers bind it ({@code TIMESTAMP WITH TIME ZONE}). */
     static OffsetDateTime ts(Instant t) {
-        return t == null ? null : OffsetDateTime.ofInstant(t, ZoneOffset.UTC);
+        return OffsetDateTime.ofInstant(t, ZoneOffset.UTC);
     }
 
     /** Binds {@code value}, or a typed {@code NULL} when it is absent (a driver needs the type). */
-    static <V> GenericExecuteSpec nullable(GenericExecuteSpec spec, String name, V value, Class<V> type) {
+    static <V> GenericExecuteSpec nullable(GenericExecuteSpec spec, String name, @Nullable V value, Class<V> type) {
         return value == null ? spec.bindNull(name, type) : spec.bind(name, value);
     }
 

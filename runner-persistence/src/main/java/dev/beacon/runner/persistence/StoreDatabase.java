@@ -6,6 +6,7 @@ import dev.beacon.runner.core.store.StoreUnavailableException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.transaction.reactive.TransactionalOperator;
@@ -30,11 +31,11 @@ final class StoreDatabase {
     private final Scheduler scheduler;
     private final Duration timeout;
     private final RetryBackoffSpec retry;
-    private final JobSignals signals;
+    private final @Nullable JobSignals signals;
     private final Clock clock;
 
-    StoreDatabase(DatabaseClient db, DatabaseClient leaseDb, TransactionalOperator tx, String schema, Scheduler scheduler,
-            Duration timeout, RetryBackoffSpec retry, JobSignals signals, Clock clock) {
+    StoreDatabase(DatabaseClient db, DatabaseClient leaseDb, TransactionalOperator tx, @Nullable String schema, Scheduler scheduler,
+            Duration timeout, RetryBackoffSpec retry, @Nullable JobSignals signals, Clock clock) {
         this.db = db;
         this.leaseDb = leaseDb;
         this.tx = tx;

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -117,7 +118,7 @@ final class Submissions {
      * same-key race a normal outcome. A submission names no {@code retry_of}: it also runs against the
      * schemas from before that column, while their migration is being tested.
      */
-    private Mono<Long> insertJob(NewJob job, String sha, int cells, Instant createdAt, long seq, JobId retryOf) {
+    private Mono<Long> insertJob(NewJob job, String sha, int cells, Instant createdAt, long seq, @Nullable JobId retryOf) {
         GenericExecuteSpec insert = db.sql("""
                 INSERT INTO {jobs} (id, name, status, spec, spec_sha256, idempotency_key, cells, created_at, event_seq%s)
                 VALUES (:id, :name, 'QUEUED', %s, :sha, :key, :cells, :createdAt, :seq%s)
@@ -133,7 +134,7 @@ final class Submissions {
      * Runs {@code insert}; when it stored nothing (or lost a same-key race), the earlier job of the key.
      * Retried on transient faults; publishes the new job's events and availability after its commit.
      */
-    private Mono<Submission> stored(NewJob job, String sha, JobId retryOf, Mono<Submission> insert) {
+    private Mono<Submission> stored(NewJob job, String sha, @Nullable JobId retryOf, Mono<Submission> insert) {
         return db.run(insert)
                 .switchIfEmpty(Mono.defer(() -> existing(job, sha, retryOf, null)))
                 .onErrorResume(e -> job.idempotencyKey() != null && DatabaseFaults.isDuplicateKey(e), e -> existing(job, sha, retryOf, e))
@@ -153,12 +154,13 @@ final class Submissions {
      * The earlier job with the same key, after an insert that did not happen ({@code cause} = why, or
      * null): the same job only if it has the same spec and retries the same source ({@code null}: none).
      */
-    private Mono<Submission> existing(NewJob job, String sha, JobId retryOf, Throwable cause) {
-        if (job.idempotencyKey() == null) {
+    private Mono<Submission> existing(NewJob job, String sha, @Nullable JobId retryOf, @Nullable Throwable cause) {
+        String key = job.idempotencyKey();
+        if (key == null) {
             return Mono.error(new IllegalStateException("job " + job.id() + " already exists", cause));
         }
         return db.run(db.sql("SELECT id, spec_sha256, retry_of FROM {jobs} WHERE idempotency_key = :key")
-                .bind("key", job.idempotencyKey())
+                .bind("key", key)
                 .map((row, meta) -> new Keyed(new JobId(row.get("id", UUID.class)), row.get("spec_sha256", String.class).trim(),
                         row.get("retry_of", UUID.class)))
                 .one())
@@ -166,13 +168,13 @@ final class Submissions {
                 .flatMap(found -> {
                     boolean sameSource = retryOf == null ? found.retryOf() == null : retryOf.value().equals(found.retryOf());
                     if (!found.specSha256().equals(sha) || !sameSource) {
-                        return Mono.error(new IdempotencyConflictException(job.idempotencyKey(), found.id()));
+                        return Mono.error(new IdempotencyConflictException(key, found.id()));
                     }
                     return reads.find(found.id()).map(r -> new Submission(r, false));
                 });
     }
 
     /** The job stored under an idempotency key: what decides whether a new submission is the same job. */
-    private record Keyed(JobId id, String specSha256, UUID retryOf) {
+    private record Keyed(JobId id, String specSha256, @Nullable UUID retryOf) {
     }
 }

@@ -15,4 +15,7 @@
  * bounded-elastic threads, and claims optimistically since H2 applies {@code LIMIT} before
  * {@code SKIP LOCKED}.
  */
+@NullMarked
 package dev.beacon.runner.persistence;
+
+import org.jspecify.annotations.NullMarked;

@@ -3,6 +3,7 @@ package dev.beacon.runner.core.analysis;
 import dev.beacon.runner.core.evidence.Sha256;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An answer's text with the SHA-256 of its UTF-8 bytes, which keys its embedding in the
@@ -25,7 +26,7 @@ public record AnswerText(String text, String sha256) {
      * The text with its hash: {@code knownSha256} when given (a receipt's {@code outputSha256}, which is
      * the SHA-256 of the same UTF-8 text), else computed here.
      */
-    public static AnswerText of(String text, String knownSha256) {
+    public static AnswerText of(String text, @Nullable String knownSha256) {
         Objects.requireNonNull(text, "text");
         return new AnswerText(text, knownSha256 != null ? knownSha256.toLowerCase(java.util.Locale.ROOT) : sha256Of(text));
     }

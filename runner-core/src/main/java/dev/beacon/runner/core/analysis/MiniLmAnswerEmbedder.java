@@ -6,6 +6,7 @@ import dev.langchain4j.model.embedding.EmbeddingModel;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Sentence embeddings from all-MiniLM-L6-v2 (quantized, 384 dimensions), run in-process by ONNX
@@ -24,7 +25,7 @@ final class MiniLmAnswerEmbedder implements AnswerEmbedder {
     static final String MEASURE = "embedding:all-MiniLM-L6-v2";
     static final String MODEL_CLASS = "dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel";
 
-    private volatile EmbeddingModel model;
+    private volatile @Nullable EmbeddingModel model;
 
     @Override
     public String measure() {

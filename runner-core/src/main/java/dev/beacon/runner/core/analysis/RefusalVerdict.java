@@ -1,5 +1,7 @@
 package dev.beacon.runner.core.analysis;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Whether an answer declines to answer, and which rule said so.
  *
@@ -8,7 +10,7 @@ package dev.beacon.runner.core.analysis;
  *               {@code similar to refusal exemplar "Let's talk about something else." (0.78)};
  *               {@code null} exactly when {@code refusal} is false
  */
-public record RefusalVerdict(boolean refusal, String reason) {
+public record RefusalVerdict(boolean refusal, @Nullable String reason) {
 
     /** Not a refusal. */
     public static final RefusalVerdict ANSWER = new RefusalVerdict(false, null);

@@ -5,4 +5,7 @@
  * bounded scheduler of their own (never on an event loop), see
  * {@link dev.beacon.runner.core.service.ComparisonBuilder}.
  */
+@NullMarked
 package dev.beacon.runner.core.analysis;
+
+import org.jspecify.annotations.NullMarked;

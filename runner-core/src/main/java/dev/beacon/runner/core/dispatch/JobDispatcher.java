@@ -27,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -285,7 +286,7 @@ public final class JobDispatcher {
         return Flux.merge(signalled, polled).next();
     }
 
-    private Mono<Void> failUnplannable(JobRecord job, String reason) {
+    private Mono<Void> failUnplannable(JobRecord job, @Nullable String reason) {
         var now = clock.instant();
         ExecutionError error = new ExecutionError("UNPLANNABLE", reason);
         return Flux.fromIterable(CellLayout.cells(job.spec()))

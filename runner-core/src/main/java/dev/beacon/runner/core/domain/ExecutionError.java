@@ -1,6 +1,7 @@
 package dev.beacon.runner.core.domain;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Why an execution did not succeed: a stable {@code code} for machines ({@code HTTP_503},
@@ -20,9 +21,10 @@ public record ExecutionError(String code, String message) {
     public static final String SIMULATED_FAILURE = "SIMULATED_FAILURE";
     public static final String INTERNAL = "INTERNAL";
 
-    public ExecutionError {
-        Objects.requireNonNull(code, "code");
-        message = message == null ? "" : message;
+    /** {@code message} null is the empty message. */
+    public ExecutionError(String code, @Nullable String message) {
+        this.code = Objects.requireNonNull(code, "code");
+        this.message = message == null ? "" : message;
     }
 
     public static String http(int status) {

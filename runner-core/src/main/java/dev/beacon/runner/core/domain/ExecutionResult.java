@@ -2,6 +2,7 @@ package dev.beacon.runner.core.domain;
 
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The terminal result of one cell: exactly one per (job, question, endpoint) is ever stored.
@@ -14,20 +15,21 @@ import java.util.Objects;
  */
 public record ExecutionResult(
         Cell cell,
-        String providerId,
+        @Nullable String providerId,
         ExecutionStatus status,
         int attempts,
-        Instant startedAt,
+        @Nullable Instant startedAt,
         Instant completedAt,
-        Long latencyMs,
-        InferenceOutput output,
-        ExecutionError error,
-        Receipt receipt,
-        JobId carriedFrom) {
+        @Nullable Long latencyMs,
+        @Nullable InferenceOutput output,
+        @Nullable ExecutionError error,
+        @Nullable Receipt receipt,
+        @Nullable JobId carriedFrom) {
 
     /** A result asked in its own job (not carried over by a retry). */
-    public ExecutionResult(Cell cell, String providerId, ExecutionStatus status, int attempts, Instant startedAt, Instant completedAt,
-                           Long latencyMs, InferenceOutput output, ExecutionError error, Receipt receipt) {
+    public ExecutionResult(Cell cell, @Nullable String providerId, ExecutionStatus status, int attempts, @Nullable Instant startedAt,
+                           Instant completedAt, @Nullable Long latencyMs, @Nullable InferenceOutput output,
+                           @Nullable ExecutionError error, @Nullable Receipt receipt) {
         this(cell, providerId, status, attempts, startedAt, completedAt, latencyMs, output, error, receipt, null);
     }
 

@@ -1,7 +1,9 @@
 package dev.beacon.runner.core.domain;
 
+import org.jspecify.annotations.Nullable;
+
 /** Token counts as reported by the provider; {@code null} where the provider reports none. */
-public record TokenUsage(Integer promptTokens, Integer completionTokens) {
+public record TokenUsage(@Nullable Integer promptTokens, @Nullable Integer completionTokens) {
 
     public static final TokenUsage UNKNOWN = new TokenUsage(null, null);
 

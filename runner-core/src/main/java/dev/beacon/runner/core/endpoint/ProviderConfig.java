@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One way to reach an endpoint.
@@ -15,11 +16,13 @@ import java.util.regex.Pattern;
  * @param id             unique among all providers of this runner, e.g. {@code modal-eu}
  * @param url            base URL; {@code null} only for {@code simulated}
  * @param apiKey         bearer token, or {@code null}; never logged or returned
- * @param remoteModel    the model name the provider expects, if it differs from the endpoint's model
+ * @param remoteModel    the model name the provider expects, if it differs from the endpoint's model, else {@code null}
  * @param maxConcurrency calls in flight to this provider across all jobs of this instance
  * @param timeout        time allowed for one attempt
+ * @param simulation     how a {@code simulated} provider behaves; {@link SimulationSettings#DEFAULT} when given {@code null}
  * @param recordHeaders  response headers whose values are kept with each answer as its provenance,
- *                       lower-case; never one that can carry a secret ({@link #SECRET_HEADERS})
+ *                       lower-case; never one that can carry a secret ({@link #SECRET_HEADERS});
+ *                       {@link #DEFAULT_RECORD_HEADERS} when given {@code null}
  * @param adaptive       whether {@code maxConcurrency} is a ceiling the limit backs off from when the
  *                       provider answers 429 or 503 (halved, at least 1) and regrows to (by 1 per run
  *                       of successes)
@@ -27,9 +30,9 @@ import java.util.regex.Pattern;
 public record ProviderConfig(
         String id,
         ProviderType type,
-        URI url,
-        String apiKey,
-        String remoteModel,
+        @Nullable URI url,
+        @Nullable String apiKey,
+        @Nullable String remoteModel,
         int maxConcurrency,
         Duration timeout,
         SimulationSettings simulation,
@@ -46,18 +49,22 @@ public record ProviderConfig(
     private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9a-z-]+");
 
     /** A provider that records the {@link #DEFAULT_RECORD_HEADERS}. */
-    public ProviderConfig(String id, ProviderType type, URI url, String apiKey, String remoteModel, int maxConcurrency,
-                          Duration timeout, SimulationSettings simulation) {
+    public ProviderConfig(String id, ProviderType type, @Nullable URI url, @Nullable String apiKey, @Nullable String remoteModel,
+                          int maxConcurrency, Duration timeout, @Nullable SimulationSettings simulation) {
         this(id, type, url, apiKey, remoteModel, maxConcurrency, timeout, simulation, DEFAULT_RECORD_HEADERS, false);
     }
 
     /** A provider with a fixed concurrency limit. */
-    public ProviderConfig(String id, ProviderType type, URI url, String apiKey, String remoteModel, int maxConcurrency,
-                          Duration timeout, SimulationSettings simulation, List<String> recordHeaders) {
+    public ProviderConfig(String id, ProviderType type, @Nullable URI url, @Nullable String apiKey, @Nullable String remoteModel,
+                          int maxConcurrency, Duration timeout, @Nullable SimulationSettings simulation,
+                          @Nullable List<String> recordHeaders) {
         this(id, type, url, apiKey, remoteModel, maxConcurrency, timeout, simulation, recordHeaders, false);
     }
 
-    public ProviderConfig {
+    // Not compact: simulation and recordHeaders may be given as null (the defaults), but are never null here.
+    public ProviderConfig(String id, ProviderType type, @Nullable URI url, @Nullable String apiKey, @Nullable String remoteModel,
+                          int maxConcurrency, Duration timeout, @Nullable SimulationSettings simulation,
+                          @Nullable List<String> recordHeaders, boolean adaptive) {
         if (id == null || id.isBlank()) {
             throw new IllegalArgumentException("provider id must not be blank");
         }
@@ -75,7 +82,6 @@ public record ProviderConfig(
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("provider '" + id + "' timeout must be positive, but was " + timeout);
         }
-        simulation = simulation == null ? SimulationSettings.DEFAULT : simulation;
         List<String> names = new ArrayList<>();
         for (String header : recordHeaders == null ? DEFAULT_RECORD_HEADERS : recordHeaders) {
             String name = header == null ? "" : header.strip().toLowerCase(Locale.ROOT);
@@ -89,7 +95,16 @@ public record ProviderConfig(
                 names.add(name);
             }
         }
-        recordHeaders = List.copyOf(names);
+        this.id = id;
+        this.type = type;
+        this.url = url;
+        this.apiKey = apiKey;
+        this.remoteModel = remoteModel;
+        this.maxConcurrency = maxConcurrency;
+        this.timeout = timeout;
+        this.simulation = simulation == null ? SimulationSettings.DEFAULT : simulation;
+        this.recordHeaders = List.copyOf(names);
+        this.adaptive = adaptive;
     }
 
     public boolean hasApiKey() {

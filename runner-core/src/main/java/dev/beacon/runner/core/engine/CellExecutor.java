@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeoutException;
 import java.util.function.DoubleSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -44,7 +45,8 @@ final class CellExecutor {
     private final EngineMetrics metrics;
     private final EngineObservations observations;
 
-    CellExecutor(EndpointLanes lanes, RetryPolicy retryPolicy, ReceiptSigner signer, Clock clock, Scheduler scheduler, DoubleSupplier random,
+    CellExecutor(EndpointLanes lanes, RetryPolicy retryPolicy, ReceiptSigner signer, Clock clock, Scheduler scheduler,
+                 @Nullable DoubleSupplier random,
                  EngineMetrics metrics, EngineObservations observations) {
         this.lanes = lanes;
         this.retryPolicy = retryPolicy;
@@ -173,10 +175,11 @@ final class CellExecutor {
             error = new ExecutionError(ExecutionError.INTERNAL, "unexpected internal error");
         }
         Receipt receipt = null;
-        ProviderLane tried = providers.stream().filter(lane -> lane.id().equals(progress.providerId())).findFirst().orElse(null);
+        String triedId = progress.providerId();
+        ProviderLane tried = providers.stream().filter(lane -> lane.id().equals(triedId)).findFirst().orElse(null);
         if (tried != null) {
             String requestSha = ReceiptSigner.sha256Hex(template.forProvider(tried).canonicalText());
-            receipt = signer.sign(jobId, cell, progress.providerId(), requestSha, Sha256.OF_EMPTY);
+            receipt = signer.sign(jobId, cell, tried.id(), requestSha, Sha256.OF_EMPTY);
         }
         return new ExecutionResult(cell, progress.providerId(), status, progress.attempts(), started, completed, latency, null, error, receipt);
     }

@@ -2,6 +2,7 @@ package dev.beacon.runner.core.engine;
 
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What is known of a cell while it runs: attempts so far, when the first started and which
@@ -11,8 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class CellProgress {
 
     private final AtomicInteger attempts = new AtomicInteger();
-    private volatile Instant startedAt;
-    private volatile String providerId;
+    private volatile @Nullable Instant startedAt;
+    private volatile @Nullable String providerId;
 
     void attemptStarted(String provider, Instant now) {
         if (attempts.getAndIncrement() == 0) {
@@ -25,11 +26,13 @@ final class CellProgress {
         return attempts.get();
     }
 
-    Instant startedAt() {
+    /** When the first attempt started; {@code null} before it. */
+    @Nullable Instant startedAt() {
         return startedAt;
     }
 
-    String providerId() {
+    /** The provider of the last attempt; {@code null} before the first. */
+    @Nullable String providerId() {
         return providerId;
     }
 }

@@ -5,6 +5,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
@@ -35,7 +36,7 @@ final class ConcurrencyGate {
     /** Raised at every decrease: a refusal of a call started in an older generation does not halve again. */
     private final AtomicInteger generation = new AtomicInteger();
     private final AtomicInteger successes = new AtomicInteger();
-    private final Predicate<Throwable> throttled;
+    private final @Nullable Predicate<Throwable> throttled;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Queue<Waiter<?>> waiting = new ConcurrentLinkedQueue<>();
     private final AtomicInteger waitingCount = new AtomicInteger();
@@ -47,7 +48,7 @@ final class ConcurrencyGate {
     }
 
     /** A limit that adapts below {@code ceiling} when {@code throttled} is not {@code null}. */
-    ConcurrencyGate(int ceiling, Predicate<Throwable> throttled) {
+    ConcurrencyGate(int ceiling, @Nullable Predicate<Throwable> throttled) {
         if (ceiling < 1) {
             throw new IllegalArgumentException("limit must be >= 1, but was " + ceiling);
         }
@@ -152,7 +153,7 @@ final class ConcurrencyGate {
         private final Mono<T> call;
         private final MonoSink<T> sink;
         private volatile boolean cancelled;
-        private volatile Disposable running;
+        private volatile @Nullable Disposable running;
 
         Waiter(Mono<T> call, MonoSink<T> sink) {
             this.call = call;

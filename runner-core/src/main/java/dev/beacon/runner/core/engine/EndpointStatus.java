@@ -3,6 +3,7 @@ package dev.beacon.runner.core.engine;
 import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.domain.ExecutionError;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** A configured endpoint as it is right now: its providers' circuits and load. No secrets. */
 public record EndpointStatus(EndpointId id, List<Provider> providers) {
@@ -17,8 +18,8 @@ public record EndpointStatus(EndpointId id, List<Provider> providers) {
      * @param circuitState {@code CLOSED}, {@code OPEN}, {@code HALF_OPEN}, …
      * @param lastError    the most recent failure of this provider, or {@code null}
      */
-    public record Provider(String id, String type, String url, int maxConcurrency, int limit, boolean adaptive, String circuitState,
-                           int inFlight, int queued, ExecutionError lastError) {
+    public record Provider(String id, String type, @Nullable String url, int maxConcurrency, int limit, boolean adaptive,
+                           String circuitState, int inFlight, int queued, @Nullable ExecutionError lastError) {
     }
 
     /** Calls in flight to this endpoint, over all its providers. */

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -60,7 +61,7 @@ public final class InMemoryJobJournal implements JobJournal {
     }
 
     /** The job's status as recorded so far, or {@code null} if nothing was recorded. */
-    public JobStatus status(JobId jobId) {
+    public @Nullable JobStatus status(JobId jobId) {
         JobLog log = jobs.get(jobId);
         return log == null ? null : log.status();
     }
@@ -75,7 +76,8 @@ public final class InMemoryJobJournal implements JobJournal {
             this.cells = cells;
         }
 
-        synchronized StoredEvent append(JobId jobId, JobEvent event, Clock clock) {
+        /** The event as stored, or {@code null} when the journal refuses it (a second row for a cell, a transition not allowed). */
+        synchronized @Nullable StoredEvent append(JobId jobId, JobEvent event, Clock clock) {
             JobEvent toStore = event;
             if (event instanceof JobEvent.ExecutionFinished f) {
                 if (rows.putIfAbsent(f.result().cell(), f.result()) != null) {

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 
 /**
@@ -19,7 +20,7 @@ import reactor.core.publisher.Mono;
  *                          a question whose cells are all stored but which is not in here gets its
  *                          {@code question.finished} from this run
  */
-public record JobRun(ExecutionPlan plan, List<ExecutionResult> stored, Instant startedAt, Mono<?> cancellation,
+public record JobRun(ExecutionPlan plan, List<ExecutionResult> stored, @Nullable Instant startedAt, Mono<?> cancellation,
                      Set<Integer> finishedQuestions) {
 
     public JobRun {
@@ -30,7 +31,7 @@ public record JobRun(ExecutionPlan plan, List<ExecutionResult> stored, Instant s
     }
 
     /** A run for which no {@code question.finished} is stored yet. */
-    public JobRun(ExecutionPlan plan, List<ExecutionResult> stored, Instant startedAt, Mono<?> cancellation) {
+    public JobRun(ExecutionPlan plan, List<ExecutionResult> stored, @Nullable Instant startedAt, Mono<?> cancellation) {
         this(plan, stored, startedAt, cancellation, Set.of());
     }
 

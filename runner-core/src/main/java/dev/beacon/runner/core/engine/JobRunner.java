@@ -29,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.DoubleSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -68,17 +69,17 @@ public final class JobRunner {
     private final Scheduler scheduler;
     private final String runnerId;
 
-    private JobRunner(Builder b) {
-        this.journal = b.journal;
+    private JobRunner(Builder b, EndpointCatalog catalog, InferenceClientFactory clients, JobJournal journal, ReceiptSigner signer) {
+        this.journal = journal;
         this.clock = b.clock != null ? b.clock : new SchedulerClock(b.scheduler);
         this.scheduler = b.scheduler;
         this.runnerId = b.runnerId;
         CircuitBreakerRegistry circuits = CircuitBreakerRegistry.of(b.circuitBreakerConfig);
         this.metrics = new EngineMetrics(b.meterRegistry);
         this.observations = new EngineObservations(b.observationRegistry);
-        this.lanes = new EndpointLanes(b.catalog, b.clients, circuits, b.scheduler, metrics);
+        this.lanes = new EndpointLanes(catalog, clients, circuits, b.scheduler, metrics);
         lanes.all().forEach(metrics::registerLane);
-        this.executor = new CellExecutor(lanes, b.retryPolicy, b.signer, clock, b.scheduler, b.random, metrics, observations);
+        this.executor = new CellExecutor(lanes, b.retryPolicy, signer, clock, b.scheduler, b.random, metrics, observations);
     }
 
     public static Builder builder() {
@@ -241,8 +242,8 @@ public final class JobRunner {
                     // Empty means the cell already had a row (a resumed run raced an earlier owner): done either way.
                     state.finished(result, clock.instant());
                     if (result.status() != ExecutionStatus.SUCCEEDED) {
-                        log.info("job {} cell {} {}: {} {}", jobId, result.cell(), result.status(),
-                                result.error().code(), result.error().message());
+                        ExecutionError error = Objects.requireNonNull(result.error(), "a result that did not succeed has an error");
+                        log.info("job {} cell {} {}: {} {}", jobId, result.cell(), result.status(), error.code(), error.message());
                     }
                 })
                 .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, result.cell().questionId(),
@@ -278,7 +279,8 @@ public final class JobRunner {
                 });
     }
 
-    private static ExecutionResult interrupted(Cell cell, ExecutionStatus status, ExecutionError error, CellProgress progress, Instant now) {
+    private static ExecutionResult interrupted(Cell cell, ExecutionStatus status, ExecutionError error, @Nullable CellProgress progress,
+                                               Instant now) {
         if (progress == null || progress.attempts() == 0) {
             return ExecutionResult.notRun(cell, status, error, now);
         }
@@ -288,18 +290,18 @@ public final class JobRunner {
 
     /** Builds a {@link JobRunner}; {@code endpoints}, {@code clients} and {@code journal} are required. */
     public static final class Builder {
-        private EndpointCatalog catalog;
-        private InferenceClientFactory clients;
-        private JobJournal journal;
+        private @Nullable EndpointCatalog catalog;
+        private @Nullable InferenceClientFactory clients;
+        private @Nullable JobJournal journal;
         private MeterRegistry meterRegistry = new SimpleMeterRegistry();
         private ObservationRegistry observationRegistry = ObservationRegistry.NOOP;
-        private Clock clock;
+        private @Nullable Clock clock;
         private Scheduler scheduler = Schedulers.parallel();
         private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
         private CircuitBreakerConfig circuitBreakerConfig = defaultCircuitBreaker();
         private String runnerId = "runner-" + ProcessHandle.current().pid();
-        private ReceiptSigner signer;
-        private DoubleSupplier random;
+        private @Nullable ReceiptSigner signer;
+        private @Nullable DoubleSupplier random;
 
         private Builder() {
         }
@@ -376,13 +378,13 @@ public final class JobRunner {
         }
 
         public JobRunner build() {
-            Objects.requireNonNull(catalog, "endpoints must be set");
-            Objects.requireNonNull(clients, "clients must be set");
-            Objects.requireNonNull(journal, "journal must be set");
+            EndpointCatalog endpoints = Objects.requireNonNull(catalog, "endpoints must be set");
+            InferenceClientFactory factory = Objects.requireNonNull(clients, "clients must be set");
+            JobJournal target = Objects.requireNonNull(journal, "journal must be set");
             if (signer == null) {
                 signer = ReceiptSigner.ephemeral();
             }
-            return new JobRunner(this);
+            return new JobRunner(this, endpoints, factory, target, signer);
         }
 
         /**

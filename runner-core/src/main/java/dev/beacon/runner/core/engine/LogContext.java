@@ -3,6 +3,7 @@ package dev.beacon.runner.core.engine;
 import io.micrometer.context.integration.Slf4jThreadLocalAccessor;
 import java.util.HashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import reactor.util.context.Context;
 
 /**
@@ -21,7 +22,7 @@ final class LogContext {
      *
      * @param keysAndValues alternating keys and values: {@code key1, value1, key2, value2, …}
      */
-    static Context with(Context context, String... keysAndValues) {
+    static Context with(Context context, @Nullable String... keysAndValues) {
         if (keysAndValues.length % 2 != 0) {
             throw new IllegalArgumentException("keysAndValues must come in pairs, but had " + keysAndValues.length + " elements");
         }

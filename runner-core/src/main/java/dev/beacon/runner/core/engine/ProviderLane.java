@@ -14,6 +14,7 @@ import dev.beacon.runner.core.observe.RunnerObservability;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -34,7 +35,7 @@ final class ProviderLane {
     private final CircuitBreaker circuitBreaker;
     private final Scheduler scheduler;
     private final EngineMetrics metrics;
-    private volatile ExecutionError lastError;
+    private volatile @Nullable ExecutionError lastError;
 
     ProviderLane(EndpointId endpoint, ProviderConfig config, InferenceClient client, CircuitBreaker circuitBreaker, Scheduler scheduler,
                  EngineMetrics metrics) {
@@ -70,7 +71,8 @@ final class ProviderLane {
         return circuitBreaker;
     }
 
-    ExecutionError lastError() {
+    /** The most recent failure of this provider, or {@code null}. */
+    @Nullable ExecutionError lastError() {
         return lastError;
     }
 

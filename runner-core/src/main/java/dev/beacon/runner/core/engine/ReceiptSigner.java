@@ -21,6 +21,7 @@ import java.util.Objects;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
 import org.bouncycastle.crypto.util.PrivateKeyFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Signs execution receipts with the runner's Ed25519 key. The signed text binds the job, the cell,
@@ -80,7 +81,7 @@ public final class ReceiptSigner {
     }
 
     /** A receipt of the current version ({@link ReceiptPayload} v2) for a cell's result. */
-    public Receipt sign(JobId jobId, Cell cell, String providerId, String requestSha256, String outputSha256) {
+    public Receipt sign(JobId jobId, Cell cell, @Nullable String providerId, String requestSha256, String outputSha256) {
         byte[] signature = signBytes(ReceiptPayload.bytes(Receipt.CURRENT_VERSION, jobId, cell, providerId, requestSha256, outputSha256));
         return new Receipt(requestSha256, outputSha256, keyId, Base64.getEncoder().encodeToString(signature));
     }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 
 /** The mutable bookkeeping of one job run: which cells are done, their outcomes, and why it stopped. */
 final class RunState {
@@ -19,7 +20,7 @@ final class RunState {
     private final Map<Cell, ExecutionResult> done = new ConcurrentHashMap<>();
     private final Map<Cell, CellProgress> progress = new ConcurrentHashMap<>();
     private final AtomicReference<JobStatus> stopReason = new AtomicReference<>();
-    private volatile Instant lastResultAt;
+    private volatile @Nullable Instant lastResultAt;
 
     RunState(ExecutionPlan plan, List<ExecutionResult> stored) {
         this.plan = plan;
@@ -41,7 +42,7 @@ final class RunState {
     }
 
     /** Returns {@code progress} without creating it; {@code null} if the cell never started. */
-    CellProgress existingProgress(Cell cell) {
+    @Nullable CellProgress existingProgress(Cell cell) {
         return progress.get(cell);
     }
 
@@ -51,7 +52,8 @@ final class RunState {
         lastResultAt = at;
     }
 
-    Instant lastResultAt() {
+    /** When the last result of this run was stored; {@code null} before the first. */
+    @Nullable Instant lastResultAt() {
         return lastResultAt;
     }
 
@@ -59,7 +61,8 @@ final class RunState {
         return stopReason.compareAndSet(null, reason);
     }
 
-    JobStatus stopReason() {
+    /** Why the run stopped early ({@code CANCELLED} or {@code TIMED_OUT}); {@code null} while it was not stopped. */
+    @Nullable JobStatus stopReason() {
         return stopReason.get();
     }
 

@@ -4,6 +4,7 @@ import dev.beacon.runner.core.domain.ExecutionCounts;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.domain.Seal;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Something that happened to a job, in the order it happened. Stored in the job's event log with a
@@ -22,7 +23,7 @@ public sealed interface JobEvent {
     }
 
     /** A runner instance took the job (again, after a takeover). */
-    record JobStarted(String runner) implements JobEvent {
+    record JobStarted(@Nullable String runner) implements JobEvent {
         public String type() {
             return "job.started";
         }
@@ -53,7 +54,7 @@ public sealed interface JobEvent {
      * The job reached a terminal status; {@code counts} are those of the stored rows and {@code seal}
      * binds them ({@code null} when the store signs nothing, and in events stored before seals existed).
      */
-    record JobFinished(JobStatus status, ExecutionCounts counts, Seal seal) implements JobEvent {
+    record JobFinished(JobStatus status, ExecutionCounts counts, @Nullable Seal seal) implements JobEvent {
         public JobFinished {
             if (!status.isTerminal()) {
                 throw new IllegalArgumentException("job.finished needs a terminal status, but was " + status);

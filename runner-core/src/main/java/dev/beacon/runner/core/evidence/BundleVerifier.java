@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -97,7 +98,7 @@ public final class BundleVerifier {
         return check(bundle, Objects.requireNonNull(trusted, "trusted"));
     }
 
-    private Verification check(JsonNode bundle, TrustedKeys trusted) {
+    private Verification check(JsonNode bundle, @Nullable TrustedKeys trusted) {
         Parts parts = Parts.of(bundle);
         Findings findings = new Findings(trusted == null ? KeySource.BUNDLE : KeySource.TRUSTED);
         TrustedKeys bundleKeys;
@@ -134,7 +135,7 @@ public final class BundleVerifier {
                 findings.source, List.copyOf(findings.keysUsed), findings.problems);
     }
 
-    private static JobId jobId(String text, Findings findings) {
+    private static @Nullable JobId jobId(String text, Findings findings) {
         try {
             return JobId.parse(text);
         } catch (IllegalArgumentException e) {
@@ -143,7 +144,7 @@ public final class BundleVerifier {
         }
     }
 
-    private static JobStatus status(String text, Findings findings) {
+    private static @Nullable JobStatus status(String text, Findings findings) {
         JobStatus status;
         try {
             status = JobStatus.valueOf(text);
@@ -158,7 +159,7 @@ public final class BundleVerifier {
     }
 
     /** Reads the spec and checks that it is in normalised form and that {@code specSha256} is its hash; null if unreadable. */
-    private JobSpec spec(JsonNode node, String claimedSha256, Findings findings) {
+    private @Nullable JobSpec spec(JsonNode node, String claimedSha256, Findings findings) {
         JobSpec spec;
         try {
             spec = json.readSpec(node);
@@ -178,7 +179,7 @@ public final class BundleVerifier {
     }
 
     /** Checks one execution's output hash and receipt signature; its leaf is the receipt's payload. */
-    private CheckedExecution execution(int index, JsonNode node, JobId jobId, TrustedKeys keys, Findings findings) {
+    private CheckedExecution execution(int index, JsonNode node, @Nullable JobId jobId, TrustedKeys keys, Findings findings) {
         ExecutionResult result;
         try {
             result = json.readExecution(node);
@@ -281,7 +282,8 @@ public final class BundleVerifier {
     }
 
     /** Checks the seal's leaf count, Merkle root and signature; true if the signature verified. */
-    private static boolean seal(Parts parts, JobId jobId, JobStatus status, List<byte[]> leaves, TrustedKeys keys, Findings findings) {
+    private static boolean seal(Parts parts, @Nullable JobId jobId, @Nullable JobStatus status, List<byte[]> leaves, TrustedKeys keys,
+                                Findings findings) {
         Seal seal = parts.seal();
         if (seal.leaves() != leaves.size()) {
             findings.add("seal", "leaves is " + seal.leaves() + ", but the bundle has " + leaves.size() + " executions");
@@ -340,7 +342,7 @@ public final class BundleVerifier {
     }
 
     /** What one execution contributed: its cell and leaf ({@code null} where unreadable) and whether its signature verified. */
-    private record CheckedExecution(Cell cell, byte[] leaf, boolean signatureVerified) {
+    private record CheckedExecution(@Nullable Cell cell, byte @Nullable [] leaf, boolean signatureVerified) {
     }
 
     /** The problems found so far and the keys that verified something. */

@@ -2,6 +2,7 @@ package dev.beacon.runner.core.evidence;
 
 import java.security.MessageDigest;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The Merkle tree hash of RFC 6962 §2.1 over SHA-256: a leaf is {@code SHA-256(0x00 ‖ data)}, a node
@@ -36,7 +37,7 @@ public final class MerkleTree {
         return hash((byte) 0x01, subtree(leafHashes, from, from + k), subtree(leafHashes, from + k, to));
     }
 
-    private static byte[] hash(byte prefix, byte[] first, byte[] second) {
+    private static byte[] hash(byte prefix, byte[] first, byte @Nullable [] second) {
         MessageDigest digest = Sha256.newDigest();
         digest.update(prefix);
         digest.update(first);

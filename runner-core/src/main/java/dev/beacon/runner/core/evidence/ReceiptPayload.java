@@ -3,6 +3,7 @@ package dev.beacon.runner.core.evidence;
 import dev.beacon.runner.core.domain.Cell;
 import dev.beacon.runner.core.domain.JobId;
 import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The exact bytes a receipt's signature covers (README, API: "Execution view"): fields joined by single line feeds,
@@ -24,7 +25,7 @@ public final class ReceiptPayload {
     }
 
     /** The payload of a receipt of {@code version} (1 or 2) as text. */
-    public static String text(int version, JobId jobId, Cell cell, String providerId, String requestSha256, String outputSha256) {
+    public static String text(int version, JobId jobId, Cell cell, @Nullable String providerId, String requestSha256, String outputSha256) {
         return switch (version) {
             case 1 -> String.join("\n", V1, jobId.toString(), cell.questionId(), cell.endpoint().toString(),
                     String.valueOf(providerId), requestSha256, outputSha256);
@@ -35,7 +36,8 @@ public final class ReceiptPayload {
     }
 
     /** {@link #text} as the UTF-8 bytes that are signed and that are a seal's Merkle leaves. */
-    public static byte[] bytes(int version, JobId jobId, Cell cell, String providerId, String requestSha256, String outputSha256) {
+    public static byte[] bytes(int version, JobId jobId, Cell cell, @Nullable String providerId, String requestSha256,
+                               String outputSha256) {
         return text(version, jobId, cell, providerId, requestSha256, outputSha256).getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -12,6 +12,7 @@ import dev.beacon.runner.core.evidence.Sha256;
 import dev.beacon.runner.core.spec.JobSpec;
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -136,17 +137,17 @@ public final class JobJson {
     }
 
     /** The {@code output} object of the execution view, or {@code null} for none. */
-    public ObjectNode outputNode(InferenceOutput output) {
+    public @Nullable ObjectNode outputNode(@Nullable InferenceOutput output) {
         return output == null ? null : FORMS.tree(output);
     }
 
     /** Reads an {@code output} object; {@code null} or a JSON null gives {@code null}. */
-    public InferenceOutput readOutput(JsonNode node) {
-        return reader.output(node);
+    public @Nullable InferenceOutput readOutput(@Nullable JsonNode node) {
+        return node == null ? null : reader.output(node);
     }
 
     /** The {@code receipt} object of the execution view, or {@code null} for none. */
-    public ObjectNode receiptNode(Receipt receipt) {
+    public @Nullable ObjectNode receiptNode(@Nullable Receipt receipt) {
         return receipt == null ? null : FORMS.tree(receipt);
     }
 
@@ -154,8 +155,8 @@ public final class JobJson {
      * Reads a {@code receipt} object; {@code null} or a JSON null gives {@code null}. A receipt without
      * {@code version} was stored before versions existed: version 1.
      */
-    public Receipt readReceipt(JsonNode node) {
-        return reader.receipt(node);
+    public @Nullable Receipt readReceipt(@Nullable JsonNode node) {
+        return node == null ? null : reader.receipt(node);
     }
 
     /** The {@code provenance} object of the execution view: every field, {@code null} where not reported. */
@@ -164,62 +165,62 @@ public final class JobJson {
     }
 
     /** Reads a {@code provenance} object; {@code null}, a JSON null or a missing node gives {@link Provenance#NONE}. */
-    public Provenance readProvenance(JsonNode node) {
-        return reader.provenance(node);
+    public Provenance readProvenance(@Nullable JsonNode node) {
+        return node == null ? Provenance.NONE : reader.provenance(node);
     }
 
     /** Provenance as JSON text for a storage column; {@code null} when nothing was reported. */
-    public String writeProvenance(Provenance provenance) {
+    public @Nullable String writeProvenance(@Nullable Provenance provenance) {
         return provenance == null || provenance.isEmpty() ? null : FORMS.text(provenance);
     }
 
     /** Reads provenance stored by {@link #writeProvenance}; {@code null} gives {@link Provenance#NONE}. */
-    public Provenance readProvenance(String json) {
+    public Provenance readProvenance(@Nullable String json) {
         return json == null ? Provenance.NONE : readProvenance(parse(json));
     }
 
     /** {@code output} with {@code provenance}, or {@code null} for no output. */
-    public static InferenceOutput withProvenance(InferenceOutput output, Provenance provenance) {
+    public static @Nullable InferenceOutput withProvenance(@Nullable InferenceOutput output, Provenance provenance) {
         return output == null ? null : new InferenceOutput(output.text(), output.finishReason(), output.usage(), provenance);
     }
 
     /** The {@code seal} object of README, "Seals and bundles", or {@code null} for none. */
-    public ObjectNode sealNode(Seal seal) {
+    public @Nullable ObjectNode sealNode(@Nullable Seal seal) {
         return seal == null ? null : FORMS.tree(seal);
     }
 
     /** Reads a {@code seal} object; {@code null}, a JSON null or a missing node gives {@code null}. */
-    public Seal readSeal(JsonNode node) {
-        return reader.seal(node);
+    public @Nullable Seal readSeal(@Nullable JsonNode node) {
+        return node == null ? null : reader.seal(node);
     }
 
     /** A seal as JSON text for a storage column, or {@code null}. */
-    public String writeSeal(Seal seal) {
+    public @Nullable String writeSeal(@Nullable Seal seal) {
         return seal == null ? null : FORMS.text(seal);
     }
 
     /** Reads a seal stored by {@link #writeSeal(Seal)}; {@code null} gives {@code null}. */
-    public Seal readSeal(String json) {
+    public @Nullable Seal readSeal(@Nullable String json) {
         return json == null ? null : readSeal(parse(json));
     }
 
     /** {@code output} as JSON text for a storage column, or {@code null}. */
-    public String writeOutput(InferenceOutput output) {
+    public @Nullable String writeOutput(@Nullable InferenceOutput output) {
         return output == null ? null : FORMS.text(output);
     }
 
     /** {@code receipt} as JSON text for a storage column, or {@code null}. */
-    public String writeReceipt(Receipt receipt) {
+    public @Nullable String writeReceipt(@Nullable Receipt receipt) {
         return receipt == null ? null : FORMS.text(receipt);
     }
 
     /** Reads JSON text written by {@link #writeOutput}; {@code null} gives {@code null}. */
-    public InferenceOutput readOutput(String json) {
+    public @Nullable InferenceOutput readOutput(@Nullable String json) {
         return json == null ? null : readOutput(parse(json));
     }
 
     /** Reads JSON text written by {@link #writeReceipt}; {@code null} gives {@code null}. */
-    public Receipt readReceipt(String json) {
+    public @Nullable Receipt readReceipt(@Nullable String json) {
         return json == null ? null : readReceipt(parse(json));
     }
 

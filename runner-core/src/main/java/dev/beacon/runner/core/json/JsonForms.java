@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JacksonModule;
 import tools.jackson.databind.cfg.DateTimeFeature;
 import tools.jackson.databind.cfg.JsonNodeFeature;
@@ -112,10 +113,10 @@ final class JsonForms {
     /** The execution view: the cell flattened into the view, and provenance beside the output rather than in it. */
     @JsonPropertyOrder({"questionId", "modelId", "region", "sample", "providerId", "status", "attempts", "startedAt",
             "completedAt", "latencyMs", "output", "error", "provenance", "carriedFrom", "receipt"})
-    private record ExecutionView(String questionId, String modelId, String region, int sample, String providerId,
-                                 ExecutionStatus status, int attempts, Instant startedAt, Instant completedAt, Long latencyMs,
-                                 InferenceOutput output, ExecutionError error, Provenance provenance, JobId carriedFrom,
-                                 Receipt receipt) {
+    private record ExecutionView(String questionId, String modelId, String region, int sample, @Nullable String providerId,
+                                 ExecutionStatus status, int attempts, @Nullable Instant startedAt, Instant completedAt,
+                                 @Nullable Long latencyMs, @Nullable InferenceOutput output, @Nullable ExecutionError error,
+                                 @Nullable Provenance provenance, @Nullable JobId carriedFrom, @Nullable Receipt receipt) {
 
         static ExecutionView of(ExecutionResult r) {
             Cell cell = r.cell();

@@ -26,6 +26,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
@@ -86,21 +88,23 @@ final class TreeReader {
         Cell cell = new Cell(string(node, "questionId"), new EndpointId(string(node, "modelId"), string(node, "region")),
                 absent(sample) ? 0 : sample.asInt());
         JsonNode latency = node.path("latencyMs");
-        return new ExecutionResult(
-                cell,
-                nullableString(node, "providerId"),
-                ExecutionStatus.valueOf(string(node, "status")),
-                required(node, "attempts").asInt(),
-                instant(node, "startedAt"),
-                instant(node, "completedAt"),
-                latency.isNumber() ? latency.asLong() : null,
-                JobJson.withProvenance(output(node.path("output")), provenance(node.path("provenance"))),
-                error(node.path("error")),
-                receipt(node.path("receipt")),
-                absent(node.path("carriedFrom")) ? null : JobId.parse(string(node, "carriedFrom")));
+        // Read in field order, as arguments are evaluated, so that the first bad field is the one reported.
+        String providerId = nullableString(node, "providerId");
+        ExecutionStatus status = ExecutionStatus.valueOf(string(node, "status"));
+        int attempts = required(node, "attempts").asInt();
+        Instant startedAt = instant(node, "startedAt");
+        Instant completedAt = instant(node, "completedAt");
+        Long latencyMs = latency.isNumber() ? latency.asLong() : null;
+        InferenceOutput output = JobJson.withProvenance(output(node.path("output")), provenance(node.path("provenance")));
+        ExecutionError error = error(node.path("error"));
+        Receipt receipt = receipt(node.path("receipt"));
+        JobId carriedFrom = absent(node.path("carriedFrom")) ? null : JobId.parse(string(node, "carriedFrom"));
+        // A missing completedAt fails here as it would in ExecutionResult's constructor.
+        return new ExecutionResult(cell, providerId, status, attempts, startedAt,
+                Objects.requireNonNull(completedAt, "completedAt"), latencyMs, output, error, receipt, carriedFrom);
     }
 
-    InferenceOutput output(JsonNode node) {
+    @Nullable InferenceOutput output(JsonNode node) {
         if (absent(node)) {
             return null;
         }
@@ -110,7 +114,7 @@ final class TreeReader {
         return new InferenceOutput(string(node, "text"), nullableString(node, "finishReason"), tokens);
     }
 
-    Receipt receipt(JsonNode node) {
+    @Nullable Receipt receipt(JsonNode node) {
         if (absent(node)) {
             return null;
         }
@@ -129,7 +133,7 @@ final class TreeReader {
                 nullableString(node, "responseId"), headers);
     }
 
-    Seal seal(JsonNode node) {
+    @Nullable Seal seal(JsonNode node) {
         if (absent(node)) {
             return null;
         }
@@ -164,7 +168,7 @@ final class TreeReader {
 
     // ---------------------------------------------------------------- fields
 
-    private static ExecutionError error(JsonNode node) {
+    private static @Nullable ExecutionError error(JsonNode node) {
         return absent(node) ? null : new ExecutionError(string(node, "code"), nullableString(node, "message"));
     }
 
@@ -194,22 +198,22 @@ final class TreeReader {
         return value.stringValue();
     }
 
-    private static String nullableString(JsonNode parent, String field) {
+    private static @Nullable String nullableString(JsonNode parent, String field) {
         JsonNode value = parent.path(field);
         return absent(value) ? null : value.asString();
     }
 
-    private static Long nullableLong(JsonNode parent, String field) {
+    private static @Nullable Long nullableLong(JsonNode parent, String field) {
         JsonNode value = parent.path(field);
         return absent(value) ? null : value.asLong();
     }
 
-    private static Integer nullableInt(JsonNode parent, String field) {
+    private static @Nullable Integer nullableInt(JsonNode parent, String field) {
         JsonNode value = parent.path(field);
         return absent(value) ? null : value.asInt();
     }
 
-    private static Instant instant(JsonNode parent, String field) {
+    private static @Nullable Instant instant(JsonNode parent, String field) {
         JsonNode value = parent.path(field);
         return absent(value) ? null : Instant.parse(value.asString());
     }

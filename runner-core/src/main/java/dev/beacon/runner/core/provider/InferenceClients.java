@@ -4,6 +4,7 @@ import dev.beacon.runner.core.endpoint.ProviderConfig;
 import io.netty.channel.ChannelOption;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Collection;
@@ -125,11 +126,16 @@ public final class InferenceClients implements InferenceClientFactory, AutoClose
         String model = config.remoteModel() != null && !config.remoteModel().isBlank() ? config.remoteModel() : endpointModel;
         Objects.requireNonNull(model, "endpointModel");
         return switch (config.type()) {
-            case OPENAI -> new OpenAiClient(transport(config), config.url(), model);
-            case OLLAMA -> new OllamaClient(transport(config), config.url(), model);
-            case MODAL -> new ModalClient(transport(config), config.url(), model);
+            case OPENAI -> new OpenAiClient(transport(config), url(config), model);
+            case OLLAMA -> new OllamaClient(transport(config), url(config), model);
+            case MODAL -> new ModalClient(transport(config), url(config), model);
             case SIMULATED -> new SimulatedClient(config.id(), model, config.simulation(), simulationScheduler);
         };
+    }
+
+    /** A remote provider's base URL, which {@link ProviderConfig} requires of every type but {@code simulated}. */
+    private static URI url(ProviderConfig config) {
+        return Objects.requireNonNull(config.url(), () -> "provider '" + config.id() + "' of type " + config.type().id() + " has no url");
     }
 
     private ProviderTransport transport(ProviderConfig config) {

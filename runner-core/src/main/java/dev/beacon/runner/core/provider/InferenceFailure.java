@@ -3,6 +3,7 @@ package dev.beacon.runner.core.provider;
 import dev.beacon.runner.core.domain.ExecutionError;
 import java.time.Duration;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Why one attempt against a provider failed, already mapped to an error code. {@link #retryable()}
@@ -17,9 +18,10 @@ public final class InferenceFailure extends RuntimeException {
 
     private final String code;
     private final boolean retryable;
-    private final Duration retryAfter;
+    private final @Nullable Duration retryAfter;
 
-    public InferenceFailure(String code, String message, boolean retryable, Duration retryAfter) {
+    /** @param retryAfter the wait the provider asked for, or {@code null} */
+    public InferenceFailure(String code, String message, boolean retryable, @Nullable Duration retryAfter) {
         super(message, null, false, false);
         this.code = code;
         this.retryable = retryable;
@@ -35,7 +37,7 @@ public final class InferenceFailure extends RuntimeException {
     }
 
     /** Maps an HTTP status to a failure: 429 and 5xx are retryable, everything else is not. */
-    public static InferenceFailure forStatus(int status, String message, Duration retryAfter) {
+    public static InferenceFailure forStatus(int status, String message, @Nullable Duration retryAfter) {
         boolean transientStatus = status == 429 || status >= 500;
         return new InferenceFailure(ExecutionError.http(status), message, transientStatus, retryAfter);
     }

@@ -1,12 +1,14 @@
 package dev.beacon.runner.core.provider;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One question as sent to one provider.
  *
  * @param model  the model name the provider expects
  * @param region the endpoint's region (some providers route on it)
+ * @param systemPrompt the system message, or {@code null} for none
  * @param seed   sampling seed, or {@code null}
  * @param sample which repetition of the question at this endpoint this is; not sent to a remote
  *               provider (it sees a different {@code seed} per sample when the job sets one), but
@@ -15,11 +17,11 @@ import java.util.Objects;
 public record InferenceRequest(
         String model,
         String region,
-        String systemPrompt,
+        @Nullable String systemPrompt,
         String prompt,
         double temperature,
         int maxTokens,
-        Long seed,
+        @Nullable Long seed,
         int sample) {
 
     public InferenceRequest {
@@ -32,7 +34,8 @@ public record InferenceRequest(
     }
 
     /** The request of sample 0. */
-    public InferenceRequest(String model, String region, String systemPrompt, String prompt, double temperature, int maxTokens, Long seed) {
+    public InferenceRequest(String model, String region, @Nullable String systemPrompt, String prompt, double temperature, int maxTokens,
+                            @Nullable Long seed) {
         this(model, region, systemPrompt, prompt, temperature, maxTokens, seed, 0);
     }
 

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Exceptions;
@@ -63,13 +64,13 @@ final class ProviderTransport {
     private final HttpClient http;
     private final JsonMapper json;
     private final String providerId;
-    private final String apiKey;
+    private final @Nullable String apiKey;
     private final int maxBodyBytes;
     private final Clock clock;
     /** Lower-case names of the response headers kept as provenance. */
     private final List<String> recordHeaders;
 
-    ProviderTransport(HttpClient http, JsonMapper json, String providerId, String apiKey, int maxBodyBytes, Clock clock,
+    ProviderTransport(HttpClient http, JsonMapper json, String providerId, @Nullable String apiKey, int maxBodyBytes, Clock clock,
                       List<String> recordHeaders) {
         this.recordHeaders = List.copyOf(recordHeaders);
         if (maxBodyBytes < 1) {
@@ -103,8 +104,8 @@ final class ProviderTransport {
     }
 
     /**
-     * Sends one request and emits the response, whatever its status; sends the bearer token only if
-     * {@code withAuth} and the provider has one.
+     * Sends one request ({@code body} as JSON, or no body when {@code null}) and emits the response,
+     * whatever its status; sends the bearer token only if {@code withAuth} and the provider has one.
      *
      * <p>On error emits an {@link InferenceFailure}: {@code CONNECT} (retryable) when the connection
      * could not be made or broke before the response was complete, {@code TIMEOUT} (retryable) for a
@@ -112,7 +113,7 @@ final class ProviderTransport {
      * {@code BAD_RESPONSE} for a response that is not valid HTTP. On cancel Reactor Netty closes the
      * connection instead of returning it to the pool, because the response was not read to its end.
      */
-    Mono<HttpReply> exchange(HttpMethod method, URI uri, ObjectNode body, boolean withAuth) {
+    Mono<HttpReply> exchange(HttpMethod method, URI uri, @Nullable ObjectNode body, boolean withAuth) {
         return Mono.defer(() -> {
             byte[] payload = body == null ? null : json.writeValueAsBytes(body);
             HttpClient client = http.headers(h -> {
@@ -229,13 +230,13 @@ final class ProviderTransport {
     }
 
     /** An optional JSON string at {@code pointer}; {@code null} if absent or not a string. */
-    String optionalString(JsonNode root, String pointer) {
+    @Nullable String optionalString(JsonNode root, String pointer) {
         JsonNode node = root.at(pointer);
         return node.isString() ? node.stringValue() : null;
     }
 
     /** An optional token count at {@code pointer}; {@code null} if absent, a failure if not a count. */
-    Integer optionalCount(JsonNode root, String pointer) {
+    @Nullable Integer optionalCount(JsonNode root, String pointer) {
         JsonNode node = root.at(pointer);
         if (node.isMissingNode() || node.isNull()) {
             return null;

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads an HTTP {@code Retry-After} header, which is either a number of seconds or an HTTP-date
@@ -21,7 +22,7 @@ final class RetryAfter {
     }
 
     /** Returns the delay the header asks for, or {@code null} if it is absent or unreadable. */
-    static Duration parse(String header, Clock clock) {
+    static @Nullable Duration parse(@Nullable String header, Clock clock) {
         if (header == null || header.isBlank()) {
             return null;
         }

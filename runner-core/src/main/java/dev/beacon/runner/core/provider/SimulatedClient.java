@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -142,8 +143,10 @@ final class SimulatedClient implements InferenceClient {
         List<String> closers = SHARED_CLOSERS;
         if (isContested(request.prompt())) {
             String flavour = region.startsWith("asia") ? "asia" : region.startsWith("eu") ? "eu" : region.startsWith("us") ? "us" : null;
-            openers = flavour == null ? List.of("Speaking from the " + request.region() + " region.") : OPENERS.get(flavour);
-            closers = flavour == null ? List.of("Local context matters here.") : CLOSERS.get(flavour);
+            // OPENERS and CLOSERS have an entry for every flavour.
+            openers = flavour == null ? List.of("Speaking from the " + request.region() + " region.")
+                    : Objects.requireNonNull(OPENERS.get(flavour), flavour);
+            closers = flavour == null ? List.of("Local context matters here.") : Objects.requireNonNull(CLOSERS.get(flavour), flavour);
         }
         String text = pick(openers, key, 1) + " On \"" + topic(request.prompt()) + "\", " + model + " would say that "
                 + pick(MIDDLES, key, 2) + " " + pick(closers, key, 3);

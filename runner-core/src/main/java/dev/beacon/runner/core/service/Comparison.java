@@ -3,6 +3,7 @@ package dev.beacon.runner.core.service;
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The answers of a job laid side by side, with the region-effect statistics of the README's "Comparison: the region-effect test and refusals":
@@ -65,10 +66,10 @@ public record Comparison(String jobId, String measure, int samples, double alpha
      * @param withinSimilarity mean similarity over pairs of distinct succeeded samples, {@code null} below two
      * @param servedModels     the distinct served models the provider reported (empty when none did)
      */
-    public record RegionAnswers(String region, ExecutionStatus status, String text, String finishReason, Long latencyMs,
-                                boolean refusal, String refusalReason, String errorCode, List<SampleAnswer> answers,
-                                int succeeded, int refusals, Double refusalRate, List<Double> refusalRateCi95,
-                                Double withinSimilarity, List<String> servedModels) {
+    public record RegionAnswers(String region, @Nullable ExecutionStatus status, @Nullable String text, @Nullable String finishReason,
+                                @Nullable Long latencyMs, boolean refusal, @Nullable String refusalReason, @Nullable String errorCode,
+                                List<SampleAnswer> answers, int succeeded, int refusals, @Nullable Double refusalRate,
+                                @Nullable List<Double> refusalRateCi95, @Nullable Double withinSimilarity, List<String> servedModels) {
 
         public RegionAnswers {
             answers = List.copyOf(answers);
@@ -86,9 +87,11 @@ public record Comparison(String jobId, String measure, int samples, double alpha
      *
      * @param refusal       the answer declines to answer (see {@link dev.beacon.runner.core.analysis.RefusalClassifier})
      * @param refusalReason the rule that said so, or {@code null}
+     * @param status        {@code null} for a sample not stored yet; text and finish reason are a succeeded sample's,
+     *                      latency that of a stored one, the error code that of one that did not succeed, else {@code null}
      */
-    public record SampleAnswer(int sample, ExecutionStatus status, String text, String finishReason, Long latencyMs,
-                               boolean refusal, String refusalReason, String errorCode) {
+    public record SampleAnswer(int sample, @Nullable ExecutionStatus status, @Nullable String text, @Nullable String finishReason,
+                               @Nullable Long latencyMs, boolean refusal, @Nullable String refusalReason, @Nullable String errorCode) {
     }
 
     /** Mean similarity over every pair (answer of A, answer of B) of succeeded answers: 0 (nothing shared) to 1. */
@@ -105,8 +108,8 @@ public record Comparison(String jobId, String measure, int samples, double alpha
      * @param qValue       Benjamini–Hochberg over every testable (question, model) of the job; {@code null} if not testable
      * @param permutations relabelings drawn; {@code null} if not testable
      */
-    public record RegionEffect(boolean testable, String reason, Double statistic, Double pValue, Double qValue,
-                               Integer permutations) {
+    public record RegionEffect(boolean testable, @Nullable String reason, @Nullable Double statistic, @Nullable Double pValue,
+                               @Nullable Double qValue, @Nullable Integer permutations) {
 
         public RegionEffect {
             if (testable == (reason != null)) {
@@ -138,10 +141,12 @@ public record Comparison(String jobId, String measure, int samples, double alpha
     /**
      * One endpoint's answers over every question.
      *
-     * @param answers succeeded answers
+     * @param answers         succeeded answers
+     * @param refusalRate     {@code refusals / answers}, {@code null} without an answer
+     * @param refusalRateCi95 Wilson 95 % interval of the rate, {@code null} without an answer
      */
-    public record RegionSummary(String modelId, String region, int answers, int refusals, Double refusalRate,
-                                List<Double> refusalRateCi95) {
+    public record RegionSummary(String modelId, String region, int answers, int refusals, @Nullable Double refusalRate,
+                                @Nullable List<Double> refusalRateCi95) {
 
         public RegionSummary {
             refusalRateCi95 = refusalRateCi95 == null ? null : List.copyOf(refusalRateCi95);

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Builds the comparison of the README's "Comparison: the region-effect test and refusals" from a job's spec and stored rows: per question and
@@ -44,12 +45,12 @@ public final class ComparisonBuilder {
      * @param servedBy what each row's provider said it served (its provenance); may return {@code null}
      */
     public ComparisonBuilder(AnswerEmbeddingCache embeddings, RefusalClassifier refusals, AnalysisSettings settings,
-                             Function<ExecutionResult, ServedIdentity> servedBy) {
+                             Function<ExecutionResult, @Nullable ServedIdentity> servedBy) {
         this.embeddings = Objects.requireNonNull(embeddings, "embeddings");
         Objects.requireNonNull(refusals, "refusals");
         this.settings = Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(servedBy, "servedBy");
-        if (refusals.semantic() && !refusals.measure().equals(embeddings.measure())) {
+        if (refusals.semantic() && !Objects.equals(refusals.measure(), embeddings.measure())) {
             throw new IllegalArgumentException("refusals must use the embeddings' measure " + embeddings.measure() + ", but used "
                     + refusals.measure());
         }
@@ -62,7 +63,7 @@ public final class ComparisonBuilder {
     }
 
     /** What the row's provider said it served, from its provenance; {@code null} for a row without an answer. */
-    static ServedIdentity servedIdentity(ExecutionResult row) {
+    static @Nullable ServedIdentity servedIdentity(ExecutionResult row) {
         return row.output() == null ? null
                 : new ServedIdentity(row.output().provenance().servedModel(), row.output().provenance().systemFingerprint());
     }
@@ -104,7 +105,7 @@ public final class ComparisonBuilder {
 
     /** The (question, model)s of the job in spec order, each with its stored rows. */
     static List<ModelComparer.Group> groups(String jobId, JobSpec spec, List<ExecutionResult> rows) {
-        Map<String, Map<EndpointId, ExecutionResult[]>> byQuestion = new HashMap<>();
+        Map<String, Map<EndpointId, @Nullable ExecutionResult[]>> byQuestion = new HashMap<>();
         for (ExecutionResult r : rows) {
             int sample = r.cell().sample();
             if (sample >= spec.samples()) {
@@ -115,9 +116,9 @@ public final class ComparisonBuilder {
         }
         List<ModelComparer.Group> groups = new ArrayList<>();
         for (Question q : spec.questions()) {
-            Map<EndpointId, ExecutionResult[]> stored = byQuestion.getOrDefault(q.id(), Map.of());
+            Map<EndpointId, @Nullable ExecutionResult[]> stored = byQuestion.getOrDefault(q.id(), Map.of());
             for (ModelSelection m : spec.models()) {
-                List<ExecutionResult[]> samples = new ArrayList<>();
+                List<@Nullable ExecutionResult[]> samples = new ArrayList<>();
                 for (String region : m.regions()) {
                     samples.add(stored.getOrDefault(new EndpointId(m.id(), region), new ExecutionResult[spec.samples()]));
                 }

@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -84,7 +85,7 @@ public final class DefaultJobService implements JobService, AutoCloseable {
     }
 
     @Override
-    public Mono<Submission> submit(JobSpec spec, String idempotencyKey) {
+    public Mono<Submission> submit(JobSpec spec, @Nullable String idempotencyKey) {
         return Mono.defer(() -> {
             JobId id = JobId.random();
             planner.plan(id, spec); // throws SpecValidationException before anything is stored
@@ -124,7 +125,7 @@ public final class DefaultJobService implements JobService, AutoCloseable {
     }
 
     @Override
-    public Mono<Submission> retry(JobId source, Set<ExecutionStatus> rerun, String idempotencyKey) {
+    public Mono<Submission> retry(JobId source, Set<ExecutionStatus> rerun, @Nullable String idempotencyKey) {
         return get(source)
                 .flatMap(job -> store.retry(new NewJob(JobId.random(), job.spec(), idempotencyKey, clock.instant()), source, rerun))
                 .onErrorMap(RetryRefusedException.class, e -> e.reason() == RetryRefusedException.Reason.SOURCE_NOT_FOUND

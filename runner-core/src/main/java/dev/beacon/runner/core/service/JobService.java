@@ -11,6 +11,7 @@ import dev.beacon.runner.core.store.JobRecord;
 import dev.beacon.runner.core.store.Submission;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -34,7 +35,7 @@ public interface JobService {
      * runner and {@link dev.beacon.runner.core.store.IdempotencyConflictException} for a reused key
      * with another body; nothing is stored then. On cancel the job may or may not be stored.
      */
-    Mono<Submission> submit(JobSpec spec, String idempotencyKey);
+    Mono<Submission> submit(JobSpec spec, @Nullable String idempotencyKey);
 
     /** Emits the job; errors with {@link JobNotFoundException} if there is none. */
     Mono<JobRecord> get(JobId id);
@@ -62,7 +63,7 @@ public interface JobService {
      * {@link JobNotRetryableException} when the source is not finished or has no cell in {@code rerun},
      * or with the store's error.
      */
-    Mono<Submission> retry(JobId source, Set<ExecutionStatus> rerun, String idempotencyKey);
+    Mono<Submission> retry(JobId source, Set<ExecutionStatus> rerun, @Nullable String idempotencyKey);
 
     /**
      * The job's events with {@code seq > afterSeq}: first the stored ones, then live ones as they are

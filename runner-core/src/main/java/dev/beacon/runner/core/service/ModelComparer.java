@@ -11,12 +11,15 @@ import dev.beacon.runner.core.analysis.ServedIdentity;
 import dev.beacon.runner.core.analysis.WilsonInterval;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.ExecutionStatus;
+import dev.beacon.runner.core.domain.InferenceOutput;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.StringJoiner;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Compares one model's regions on one question: embeds and classifies every succeeded answer, scores
@@ -28,10 +31,10 @@ final class ModelComparer {
     private final AnswerEmbeddingCache embeddings;
     private final RefusalClassifier refusals;
     private final RegionLabelPermutation permutation;
-    private final Function<ExecutionResult, ServedIdentity> servedBy;
+    private final Function<ExecutionResult, @Nullable ServedIdentity> servedBy;
 
     ModelComparer(AnswerEmbeddingCache embeddings, RefusalClassifier refusals, RegionLabelPermutation permutation,
-                  Function<ExecutionResult, ServedIdentity> servedBy) {
+                  Function<ExecutionResult, @Nullable ServedIdentity> servedBy) {
         this.embeddings = embeddings;
         this.refusals = refusals;
         this.permutation = permutation;
@@ -39,7 +42,7 @@ final class ModelComparer {
     }
 
     /** The stored rows of one (question, model): per region in the spec's order, one slot per sample ({@code null}: not stored). */
-    record Group(String jobId, String questionId, String modelId, List<String> regions, List<ExecutionResult[]> samples) {
+    record Group(String jobId, String questionId, String modelId, List<String> regions, List<@Nullable ExecutionResult[]> samples) {
     }
 
     /**
@@ -56,12 +59,13 @@ final class ModelComparer {
         int regionCount = group.regions().size();
         List<List<ExecutionResult>> succeeded = new ArrayList<>();
         List<AnswerText> texts = new ArrayList<>();
-        for (ExecutionResult[] slots : group.samples()) {
+        for (@Nullable ExecutionResult[] slots : group.samples()) {
             List<ExecutionResult> ok = new ArrayList<>();
             for (ExecutionResult r : slots) {
                 if (r != null && r.status() == ExecutionStatus.SUCCEEDED) {
                     ok.add(r);
-                    texts.add(AnswerText.of(r.output().text(), r.receipt() == null ? null : r.receipt().outputSha256()));
+                    texts.add(AnswerText.of(Objects.requireNonNull(r.output(), "a SUCCEEDED result has an output").text(),
+                            r.receipt() == null ? null : r.receipt().outputSha256()));
                 }
             }
             succeeded.add(ok);
@@ -137,7 +141,7 @@ final class ModelComparer {
     private record RegionTally(Comparison.RegionAnswers answers, Set<String> fingerprints) {
     }
 
-    private RegionTally regionAnswers(String region, ExecutionResult[] slots, List<AnswerEmbedding> embedded, int offset,
+    private RegionTally regionAnswers(String region, @Nullable ExecutionResult[] slots, List<AnswerEmbedding> embedded, int offset,
                                       DistanceMatrix distances, int count) {
         List<Comparison.SampleAnswer> answers = new ArrayList<>(slots.length);
         Set<String> servedModels = new LinkedHashSet<>();
@@ -164,8 +168,9 @@ final class ModelComparer {
                         r.error() == null ? null : r.error().code()));
                 continue;
             }
-            String text = r.output().text();
-            String finish = r.output().finishReason();
+            InferenceOutput output = Objects.requireNonNull(r.output(), "a SUCCEEDED result has an output");
+            String text = output.text();
+            String finish = output.finishReason();
             RefusalVerdict verdict = refusals.classify(text, finish, embedded.get(next++));
             refusalCount += verdict.refusal() ? 1 : 0;
             answers.add(new Comparison.SampleAnswer(s, r.status(), text, finish, r.latencyMs(), verdict.refusal(), verdict.reason(), null));

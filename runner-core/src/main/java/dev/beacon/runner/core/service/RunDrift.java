@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Drift between two runs (README, "Comparison: the region-effect test and refusals", {@code ?baseline=}): per question × endpoint, how alike this
@@ -33,7 +34,7 @@ public final class RunDrift {
      *
      * @param answers the baseline's succeeded answers there
      */
-    public record Baseline(String jobId, int answers, Double similarity, Boolean changed, Double pValue) {
+    public record Baseline(String jobId, int answers, @Nullable Double similarity, @Nullable Boolean changed, @Nullable Double pValue) {
     }
 
     private final AnswerEmbeddingCache embeddings;
@@ -92,7 +93,8 @@ public final class RunDrift {
         for (ExecutionResult r : rows) {
             if (r.status() == ExecutionStatus.SUCCEEDED) {
                 byCell.computeIfAbsent(key(r.cell().questionId(), r.cell().endpoint().toString()), k -> new ArrayList<>())
-                        .add(AnswerText.of(r.output().text(), r.receipt() == null ? null : r.receipt().outputSha256()));
+                        .add(AnswerText.of(Objects.requireNonNull(r.output(), "a SUCCEEDED result has an output").text(),
+                                r.receipt() == null ? null : r.receipt().outputSha256()));
             }
         }
         return byCell;

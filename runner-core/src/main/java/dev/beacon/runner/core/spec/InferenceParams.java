@@ -1,13 +1,15 @@
 package dev.beacon.runner.core.spec;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Sampling parameters sent with every question of a job.
  *
  * @param seed         the seed of sample 0; sample {@code s} sends {@code seed + s}. {@code null}: none sent
  * @param systemPrompt sent as the system message, with {@value #REGION_PLACEHOLDER} replaced by the
- *                     endpoint's region; no other placeholder exists
+ *                     endpoint's region; no other placeholder exists. {@code null}: none sent
  */
-public record InferenceParams(double temperature, int maxTokens, Long seed, String systemPrompt) {
+public record InferenceParams(double temperature, int maxTokens, @Nullable Long seed, @Nullable String systemPrompt) {
 
     /** Stands for the endpoint's region in {@link #systemPrompt()}. */
     public static final String REGION_PLACEHOLDER = "{region}";

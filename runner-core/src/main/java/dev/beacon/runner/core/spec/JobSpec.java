@@ -4,12 +4,14 @@ import dev.beacon.runner.core.domain.Question;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A job as submitted, with every server default already applied; this normalised form is what is
  * stored, compared for idempotent re-submission, and run.
  *
- * @param samples how often each question is asked of each endpoint, 1 to {@value #MAX_SAMPLES}
+ * @param metadata the submitter's own fields, kept as given; none ({@code Map.of()}) when given {@code null}
+ * @param samples  how often each question is asked of each endpoint, 1 to {@value #MAX_SAMPLES}
  */
 public record JobSpec(
         String name,
@@ -26,17 +28,20 @@ public record JobSpec(
 
     /** A one-sample job, as every job was before samples existed. */
     public JobSpec(String name, List<Question> questions, List<ModelSelection> models, InferenceParams params, JobLimits limits,
-                   double minSuccessRate, Map<String, Object> metadata) {
+                   double minSuccessRate, @Nullable Map<String, Object> metadata) {
         this(name, questions, models, params, limits, minSuccessRate, metadata, 1);
     }
 
-    public JobSpec {
+    // Not compact: metadata may be given as null (none), but is never null here.
+    public JobSpec(String name, List<Question> questions, List<ModelSelection> models, InferenceParams params, JobLimits limits,
+                   double minSuccessRate, @Nullable Map<String, Object> metadata, int samples) {
         Objects.requireNonNull(name, "name");
         questions = List.copyOf(questions);
         models = List.copyOf(models);
         Objects.requireNonNull(params, "params");
         Objects.requireNonNull(limits, "limits");
-        metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+        Map<String, Object> meta = metadata == null ? Map.of()
+                : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
         if (questions.isEmpty()) {
             throw new IllegalArgumentException("questions must not be empty");
         }
@@ -49,5 +54,13 @@ public record JobSpec(
         if (samples < 1 || samples > MAX_SAMPLES) {
             throw new IllegalArgumentException("samples must be between 1 and " + MAX_SAMPLES + ", but was " + samples);
         }
+        this.name = name;
+        this.questions = questions;
+        this.models = models;
+        this.params = params;
+        this.limits = limits;
+        this.minSuccessRate = minSuccessRate;
+        this.metadata = meta;
+        this.samples = samples;
     }
 }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.databind.DeserializationFeature;
@@ -74,7 +75,7 @@ public final class JobSpecReader {
     }
 
     /** Validates an already parsed body; see {@link #read(String)}. */
-    public JobSpec read(JsonNode root) {
+    public JobSpec read(@Nullable JsonNode root) {
         Errors errors = new Errors();
         if (root == null || root.isMissingNode() || !root.isObject()) {
             errors.add("$", "must be a JSON object, but was " + kind(root));
@@ -96,11 +97,12 @@ public final class JobSpecReader {
         if (!errors.isEmpty()) {
             throw errors.toException();
         }
-        return new JobSpec(name, questions, models, params, jobLimits, minSuccessRate, metadata, samples);
+        // readName gives null only after adding an error.
+        return new JobSpec(Objects.requireNonNull(name, "name"), questions, models, params, jobLimits, minSuccessRate, metadata, samples);
     }
 
-    private String readName(JsonNode node, Errors errors) {
-        if (absent(node)) {
+    private @Nullable String readName(@Nullable JsonNode node, Errors errors) {
+        if (node == null || absent(node)) {
             return "untitled";
         }
         if (!node.isString()) {
@@ -114,9 +116,9 @@ public final class JobSpecReader {
         return name;
     }
 
-    private List<Question> readQuestions(JsonNode node, Errors errors) {
+    private List<Question> readQuestions(@Nullable JsonNode node, Errors errors) {
         List<Question> result = new ArrayList<>();
-        if (absent(node)) {
+        if (node == null || absent(node)) {
             errors.add("questions", "is required");
             return result;
         }
@@ -157,9 +159,9 @@ public final class JobSpecReader {
         return result;
     }
 
-    private List<ModelSelection> readModels(JsonNode node, Errors errors) {
+    private List<ModelSelection> readModels(@Nullable JsonNode node, Errors errors) {
         List<ModelSelection> result = new ArrayList<>();
-        if (absent(node)) {
+        if (node == null || absent(node)) {
             errors.add("models", "is required");
             return result;
         }
@@ -200,9 +202,9 @@ public final class JobSpecReader {
         return result;
     }
 
-    private List<String> readRegions(JsonNode node, String model, String path, Errors errors) {
+    private @Nullable List<String> readRegions(@Nullable JsonNode node, String model, String path, Errors errors) {
         List<String> configured = catalog.regionsOf(model);
-        if (absent(node)) {
+        if (node == null || absent(node)) {
             // Leaving regions out asks every region the model is served in.
             return configured;
         }
@@ -235,9 +237,9 @@ public final class JobSpecReader {
         return ok ? regions : null;
     }
 
-    private InferenceParams readParams(JsonNode node, Errors errors) {
+    private InferenceParams readParams(@Nullable JsonNode node, Errors errors) {
         InferenceParams d = defaults.params();
-        if (absent(node)) {
+        if (node == null || absent(node)) {
             return d;
         }
         if (!node.isObject()) {
@@ -274,9 +276,9 @@ public final class JobSpecReader {
         return errors.isEmpty() ? new InferenceParams(temperature, maxTokens, seed, systemPrompt) : d;
     }
 
-    private JobLimits readLimits(JsonNode node, Errors errors) {
+    private JobLimits readLimits(@Nullable JsonNode node, Errors errors) {
         JobLimits d = defaults.limits();
-        if (absent(node)) {
+        if (node == null || absent(node)) {
             return d;
         }
         if (!node.isObject()) {
@@ -291,12 +293,12 @@ public final class JobSpecReader {
         return errors.isEmpty() ? new JobLimits(concurrency, execution, job, maxAttempts) : d;
     }
 
-    private double readRate(JsonNode node, Errors errors) {
+    private double readRate(@Nullable JsonNode node, Errors errors) {
         return number(node, "minSuccessRate", 0, 1, defaults.minSuccessRate(), errors);
     }
 
-    private Map<String, Object> readMetadata(JsonNode node, Errors errors) {
-        if (absent(node)) {
+    private Map<String, Object> readMetadata(@Nullable JsonNode node, Errors errors) {
+        if (node == null || absent(node)) {
             return Map.of();
         }
         if (!node.isObject()) {
@@ -312,8 +314,8 @@ public final class JobSpecReader {
         return values;
     }
 
-    private static String requiredString(JsonNode node, String path, int maxChars, Errors errors) {
-        if (absent(node)) {
+    private static @Nullable String requiredString(@Nullable JsonNode node, String path, int maxChars, Errors errors) {
+        if (node == null || absent(node)) {
             errors.add(path, "is required");
             return null;
         }
@@ -333,8 +335,8 @@ public final class JobSpecReader {
         return value;
     }
 
-    private static double number(JsonNode node, String path, double min, double max, double fallback, Errors errors) {
-        if (absent(node)) {
+    private static double number(@Nullable JsonNode node, String path, double min, double max, double fallback, Errors errors) {
+        if (node == null || absent(node)) {
             return fallback;
         }
         if (!node.isNumber()) {
@@ -349,8 +351,8 @@ public final class JobSpecReader {
         return value;
     }
 
-    private static long integer(JsonNode node, String path, long min, long max, long fallback, Errors errors) {
-        if (absent(node)) {
+    private static long integer(@Nullable JsonNode node, String path, long min, long max, long fallback, Errors errors) {
+        if (node == null || absent(node)) {
             return fallback;
         }
         if (!node.isIntegralNumber() || !node.canConvertToLong()) {
@@ -365,8 +367,8 @@ public final class JobSpecReader {
         return value;
     }
 
-    private static Duration duration(JsonNode node, String path, Duration max, Duration fallback, Errors errors) {
-        if (absent(node)) {
+    private static Duration duration(@Nullable JsonNode node, String path, Duration max, Duration fallback, Errors errors) {
+        if (node == null || absent(node)) {
             return fallback;
         }
         if (!node.isString()) {
@@ -394,11 +396,12 @@ public final class JobSpecReader {
         }
     }
 
+    /** A JSON null or a missing node; a field left out, for which {@code get} gives {@code null}, is checked before. */
     private static boolean absent(JsonNode node) {
-        return node == null || node.isNull() || node.isMissingNode();
+        return node.isNull() || node.isMissingNode();
     }
 
-    private static String kind(JsonNode node) {
+    private static String kind(@Nullable JsonNode node) {
         if (node == null || node.isMissingNode()) {
             return "nothing";
         }

@@ -3,6 +3,7 @@ package dev.beacon.runner.core.store;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.RunnerKey;
 import dev.beacon.runner.core.domain.Seal;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -22,6 +23,6 @@ public interface EvidenceStore {
     Mono<JobEvidence> evidence(JobId id);
 
     /** What binds a job's stored answers: the hash of its spec and, once terminal, its seal. */
-    record JobEvidence(String specSha256, Seal seal) {
+    record JobEvidence(String specSha256, @Nullable Seal seal) {
     }
 }

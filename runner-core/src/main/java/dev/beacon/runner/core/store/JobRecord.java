@@ -6,6 +6,7 @@ import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.spec.JobSpec;
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A stored job and its progress.
@@ -21,20 +22,20 @@ public record JobRecord(
         String name,
         JobStatus status,
         JobSpec spec,
-        String idempotencyKey,
+        @Nullable String idempotencyKey,
         Instant createdAt,
-        Instant startedAt,
-        Instant finishedAt,
+        @Nullable Instant startedAt,
+        @Nullable Instant finishedAt,
         ExecutionCounts counts,
-        Integer currentQuestion,
-        String owner,
+        @Nullable Integer currentQuestion,
+        @Nullable String owner,
         boolean cancelRequested,
-        JobId retryOf) {
+        @Nullable JobId retryOf) {
 
     /** A job that retries no other. */
-    public JobRecord(JobId id, String name, JobStatus status, JobSpec spec, String idempotencyKey, Instant createdAt,
-                     Instant startedAt, Instant finishedAt, ExecutionCounts counts, Integer currentQuestion, String owner,
-                     boolean cancelRequested) {
+    public JobRecord(JobId id, String name, JobStatus status, JobSpec spec, @Nullable String idempotencyKey, Instant createdAt,
+                     @Nullable Instant startedAt, @Nullable Instant finishedAt, ExecutionCounts counts,
+                     @Nullable Integer currentQuestion, @Nullable String owner, boolean cancelRequested) {
         this(id, name, status, spec, idempotencyKey, createdAt, startedAt, finishedAt, counts, currentQuestion, owner,
                 cancelRequested, null);
     }

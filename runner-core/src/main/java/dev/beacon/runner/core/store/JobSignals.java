@@ -1,6 +1,7 @@
 package dev.beacon.runner.core.store;
 
 import dev.beacon.runner.core.domain.JobId;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -24,7 +25,7 @@ public interface JobSignals {
         }
 
         /** The job this signal is about, or {@code null} for one about no job in particular. */
-        static JobId jobOf(Signal signal) {
+        static @Nullable JobId jobOf(Signal signal) {
             if (signal instanceof EventsAppended e) {
                 return e.jobId();
             }

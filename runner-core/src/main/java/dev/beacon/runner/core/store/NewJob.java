@@ -4,9 +4,10 @@ import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.spec.JobSpec;
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /** A validated job about to be stored. {@code idempotencyKey} may be {@code null}. */
-public record NewJob(JobId id, JobSpec spec, String idempotencyKey, Instant createdAt) {
+public record NewJob(JobId id, JobSpec spec, @Nullable String idempotencyKey, Instant createdAt) {
 
     public NewJob {
         Objects.requireNonNull(id, "id");

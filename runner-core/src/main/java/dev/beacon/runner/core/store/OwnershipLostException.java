@@ -2,6 +2,7 @@ package dev.beacon.runner.core.store;
 
 import dev.beacon.runner.core.domain.JobId;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Signals that a write for a job was refused because the writer no longer owns the job: another
@@ -14,7 +15,7 @@ public final class OwnershipLostException extends IllegalStateException {
     private final String owner;
 
     /** A write by {@code owner} refused because {@code currentOwner} (or no one, when {@code null}) holds the job now. */
-    public OwnershipLostException(JobId jobId, String owner, String currentOwner) {
+    public OwnershipLostException(JobId jobId, String owner, @Nullable String currentOwner) {
         super("job " + jobId + " is no longer owned by '" + owner + "' (owner now: " + currentOwner + ")");
         this.jobId = Objects.requireNonNull(jobId, "jobId");
         this.owner = owner;

@@ -1,5 +1,7 @@
 package dev.beacon.runner.core.store;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The store did not answer in time: the database is unreachable or stalled (a partition, a frozen
  * primary, an exhausted pool). Whether a write committed is unknown; every write is idempotent, so
@@ -7,7 +9,8 @@ package dev.beacon.runner.core.store;
  */
 public class StoreUnavailableException extends RuntimeException {
 
-    public StoreUnavailableException(String message, Throwable cause) {
+    /** @param cause what the database did, or {@code null} when it did nothing (a timeout) */
+    public StoreUnavailableException(String message, @Nullable Throwable cause) {
         super(message, cause);
     }
 }

@@ -1,6 +1,7 @@
 package dev.beacon.runner.web.autoconfigure;
 
 import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
 /**
@@ -12,7 +13,7 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
  * @param username user, or {@code null}
  * @param password password, or {@code null}
  */
-public record RunnerDatabase(String url, String username, String password) {
+public record RunnerDatabase(@Nullable String url, @Nullable String username, @Nullable String password) {
 
     /** The H2 options of the embedded default: those the stores need, and kept open for the process's life. */
     static final String EMBEDDED_OPTIONS = "MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1";

@@ -9,6 +9,7 @@ import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -74,8 +75,8 @@ public final class RunnerHealthAutoConfiguration {
                 Map<String, Object> limits = new LinkedHashMap<>();
                 endpoint.providers().forEach(p -> limits.put(p.id(), p.limit() + "/" + p.maxConcurrency()));
                 e.put("limits", limits);
-                endpoint.providers().stream().filter(p -> p.lastError() != null).reduce((a, b) -> b)
-                        .ifPresent(p -> e.put("lastError", p.lastError().code() + ": " + p.lastError().message()));
+                endpoint.providers().stream().map(EndpointStatus.Provider::lastError).filter(Objects::nonNull).reduce((a, b) -> b)
+                        .ifPresent(error -> e.put("lastError", error.code() + ": " + error.message()));
                 details.put(endpoint.id().toString(), e);
             }
             return Health.up().withDetails(details).build();

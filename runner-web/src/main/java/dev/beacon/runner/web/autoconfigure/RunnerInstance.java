@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The name of this runner instance: lease owner in the store and {@code runner} of
@@ -28,7 +29,7 @@ public record RunnerInstance(String id) {
     }
 
     /** The names to try, in order: the configured one only, or the host's. */
-    static List<String> candidates(String configured) {
+    static List<String> candidates(@Nullable String configured) {
         if (configured != null && !configured.isBlank()) {
             return List.of(configured.strip());
         }

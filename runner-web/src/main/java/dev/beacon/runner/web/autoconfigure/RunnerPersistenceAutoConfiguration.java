@@ -15,6 +15,7 @@ import io.r2dbc.spi.ConnectionFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -171,7 +172,7 @@ public final class RunnerPersistenceAutoConfiguration {
     }
 
     /** A {@link RunnerInstance} and the lock that keeps its name ours ({@code null} where none is needed). */
-    record HeldInstanceName(RunnerInstance instance, InstanceNameLock lock) implements AutoCloseable {
+    record HeldInstanceName(RunnerInstance instance, @Nullable InstanceNameLock lock) implements AutoCloseable {
         @Override
         public void close() {
             if (lock != null) {
@@ -195,7 +196,7 @@ public final class RunnerPersistenceAutoConfiguration {
     }
 
     /** The lease renewals' own pool, or {@code null} where the main one serves. */
-    record LeaseConnections(ConnectionPool pool) implements AutoCloseable {
+    record LeaseConnections(@Nullable ConnectionPool pool) implements AutoCloseable {
         @Override
         public void close() {
             if (pool != null) {
@@ -205,6 +206,6 @@ public final class RunnerPersistenceAutoConfiguration {
     }
 
     /** The runner's tables are migrated (or migration is left to the host); {@code name} is their schema or {@code null}. */
-    public record RunnerSchema(String name, int appliedMigrations) {
+    public record RunnerSchema(@Nullable String name, int appliedMigrations) {
     }
 }

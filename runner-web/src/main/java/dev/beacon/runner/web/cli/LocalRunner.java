@@ -6,6 +6,7 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -44,7 +45,8 @@ final class LocalRunner implements AutoCloseable {
         properties.put("logging.level.root", "WARN");
         properties.put("logging.level.dev.beacon", "WARN");
         ConfigurableApplicationContext context = application.run(toArgs(properties));
-        int port = ((WebServerApplicationContext) context).getWebServer().getPort();
+        // A started reactive web application has its server.
+        int port = Objects.requireNonNull(((WebServerApplicationContext) context).getWebServer(), "web server").getPort();
         return new LocalRunner(context, URI.create("http://127.0.0.1:" + port + "/"), token);
     }
 

@@ -14,6 +14,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -46,13 +47,13 @@ final class RunCommand implements Callable<Integer> {
     Path job;
 
     @Option(names = "--server", paramLabel = "URL", description = "A running runner to submit to, e.g. http://127.0.0.1:8080.")
-    URI server;
+    @Nullable URI server;
 
     @Option(names = "--token", paramLabel = "T", description = "The server's API token (beacon.runner.security.tokens).")
-    String token;
+    @Nullable String token;
 
     @Option(names = "--out", paramLabel = "FILE", description = "Where to save the executions: FILE.jsonl (NDJSON) or FILE.csv.")
-    Path out;
+    @Nullable Path out;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
@@ -104,7 +105,8 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private int run(RunnerApi api, String body, String format, PrintWriter stdout, PrintWriter stderr) throws Exception {
+    /** @param format the export format of {@link #out}, {@code null} exactly when there is no {@code --out} */
+    private int run(RunnerApi api, String body, @Nullable String format, PrintWriter stdout, PrintWriter stderr) throws Exception {
         RunnerApi.Reply submitted;
         try {
             submitted = api.submit(body);
@@ -166,7 +168,7 @@ final class RunCommand implements Callable<Integer> {
         }
         RunnerApi.Reply comparison = api.get("jobs/" + jobId + "/comparison");
         summary.print(stdout, jobId, status.get(), comparison.ok() ? comparison.json() : null);
-        if (out != null) {
+        if (out != null && format != null) {
             int code = api.download(jobId, format, out);
             stderr.println(code == 200 ? "executions saved to " + out : "could not save the executions: HTTP " + code);
             stderr.flush();
@@ -210,7 +212,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** The export format for a file name, or {@code null} when its extension is neither. */
-    static String exportFormat(Path file) {
+    static @Nullable String exportFormat(Path file) {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         return name.endsWith(".jsonl") ? "ndjson" : name.endsWith(".csv") ? "csv" : null;
     }

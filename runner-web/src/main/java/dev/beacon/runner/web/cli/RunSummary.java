@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -28,7 +29,7 @@ final class RunSummary {
     }
 
     /** Prints the table; {@code comparison} may be {@code null} (then no refusal rates or divergent questions). */
-    void print(PrintWriter out, String jobId, String status, JsonNode comparison) {
+    void print(PrintWriter out, String jobId, String status, @Nullable JsonNode comparison) {
         Map<String, Double> refusalRates = new LinkedHashMap<>();
         List<String> divergent = new ArrayList<>();
         if (comparison != null) {
@@ -52,8 +53,11 @@ final class RunSummary {
         byEndpoint.keySet().stream().filter(e -> !order.contains(e)).forEach(order::add);
         out.println("job " + jobId + " " + status);
         out.printf(Locale.ROOT, "%-32s %10s %10s %13s%n", "model@region", "succeeded", "failed", "refusal rate");
-        order.stream().filter(byEndpoint::containsKey).forEach(endpoint -> {
+        order.forEach(endpoint -> {
             int[] tally = byEndpoint.get(endpoint);
+            if (tally == null) {
+                return; // an endpoint of the comparison without a row here
+            }
             Double rate = refusalRates.get(endpoint);
             out.printf(Locale.ROOT, "%-32s %10d %10d %13s%n", endpoint, tally[0], tally[1], rate == null ? "-" : String.format(Locale.ROOT, "%.1f %%", rate * 100));
         });

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -41,7 +42,7 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Option(names = "--trust-keys", paramLabel = "KEYS.json",
             description = "Check signatures only against the keys of this saved GET /keys answer, not the bundle's own keys.")
-    Path trustKeys;
+    @Nullable Path trustKeys;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;

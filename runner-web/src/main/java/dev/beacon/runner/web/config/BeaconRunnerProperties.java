@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Optional;
 import org.hibernate.validator.constraints.Range;
 import org.hibernate.validator.constraints.time.DurationMin;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.InitializingBean;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -39,6 +40,10 @@ import org.springframework.util.unit.DataUnit;
  * when the values become the core's ({@link EndpointCatalog}, {@link JobDefaults}, …). Both happen in
  * {@code PropertiesMapping}.
  *
+ * <p>Nullness: a component that has neither a default nor {@code @NotNull} is {@code @Nullable} (it is
+ * absent when not configured); one with a {@code @NotNull} constraint may be bound as {@code null} too,
+ * but fails start-up then, before anything reads it.
+ *
  * @param endpoints   Endpoints (one model in one region) this runner can ask, in the order views list them.
  * @param defaults    Values a job gets for every optional field it leaves out.
  * @param limits      Bounds on what one submission may ask for.
@@ -52,7 +57,7 @@ import org.springframework.util.unit.DataUnit;
  */
 @ConfigurationProperties("beacon.runner")
 public record BeaconRunnerProperties(
-        List<@Valid Endpoint> endpoints,
+        List<@Valid @Nullable Endpoint> endpoints,
         @Valid @DefaultValue Defaults defaults,
         @Valid @DefaultValue Limits limits,
         @Valid @DefaultValue Security security,
@@ -133,7 +138,7 @@ public record BeaconRunnerProperties(
     }
 
     /** An unmodifiable copy that keeps {@code null} elements (the mapping names them), empty for {@code null}. */
-    private static <T> List<T> copy(List<T> list) {
+    private static <T> List<T> copy(@Nullable List<T> list) {
         return list == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(list));
     }
 
@@ -144,7 +149,7 @@ public record BeaconRunnerProperties(
      * @param region    The region the model is served in, e.g. {@code eu}.
      * @param providers How the endpoint is reached, tried in order; all serve the same model in the same region.
      */
-    public record Endpoint(String model, String region, List<@Valid Provider> providers) {
+    public record Endpoint(@Nullable String model, @Nullable String region, List<@Valid @Nullable Provider> providers) {
 
         public Endpoint {
             providers = copy(providers);
@@ -168,12 +173,12 @@ public record BeaconRunnerProperties(
      * @param adaptive       Whether max-concurrency is a ceiling the limit backs off from on 429/503 and regrows to.
      */
     public record Provider(
-            String id,
+            @Nullable String id,
             // A string, parsed by the mapping: its message lists the types, where Boot's enum conversion would not.
             @DefaultValue("simulated") String type,
-            URI url,
-            String apiKey,
-            String remoteModel,
+            @Nullable URI url,
+            @Nullable String apiKey,
+            @Nullable String remoteModel,
             @DefaultValue("4") @Range(min = 1, max = 10_000) int maxConcurrency,
             @DefaultValue("PT2M") @NotNull @DurationMin(inclusive = false) Duration timeout,
             @DefaultValue("PT0.3S") @NotNull @DurationMin Duration latency,
@@ -227,7 +232,7 @@ public record BeaconRunnerProperties(
      * @param openReads Whether reads ({@code GET}) are allowed without a token when tokens are configured.
      *                  Submitting and cancelling always need one then.
      */
-    public record Security(List<String> tokens, @DefaultValue("true") boolean openReads) {
+    public record Security(List<@Nullable String> tokens, @DefaultValue("true") boolean openReads) {
 
         public Security {
             tokens = copy(tokens);
@@ -271,7 +276,7 @@ public record BeaconRunnerProperties(
      */
     public record Dispatcher(
             @DefaultValue("true") boolean enabled,
-            String instanceId,
+            @Nullable String instanceId,
             @DefaultValue("32") @Range(min = 1, max = 10_000) int capacity,
             @DefaultValue("PT30S") @NotNull @DurationMin(inclusive = false) Duration lease,
             @DefaultValue("PT10S") @NotNull @DurationMin(inclusive = false) Duration heartbeat,
@@ -293,7 +298,7 @@ public record BeaconRunnerProperties(
      */
     public record Persistence(
             @DefaultValue("true") boolean migrate,
-            String schema,
+            @Nullable String schema,
             @DefaultValue("PT10S") @NotNull @DurationMin(inclusive = false) Duration timeout,
             @DefaultValue("./data/beacon") String embeddedPath,
             @DefaultValue("PT1S") @NotNull @DurationMin(inclusive = false) Duration healthTimeout) {
@@ -334,7 +339,7 @@ public record BeaconRunnerProperties(
      * @param privateKey Ed25519 private key, PKCS#8, base64 (as written by {@code openssl genpkey -algorithm ed25519}).
      * @param publicKey  Ed25519 public key, X.509, base64; required with {@code private-key}.
      */
-    public record Receipts(String privateKey, String publicKey) {
+    public record Receipts(@Nullable String privateKey, @Nullable String publicKey) {
 
         /** Hides the private key. */
         @Override

@@ -33,6 +33,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.validation.MessageInterpolatorFactory;
@@ -86,7 +87,7 @@ final class PropertiesMapping {
         }
     }
 
-    static EndpointCatalog endpointCatalog(List<Endpoint> endpoints) {
+    static EndpointCatalog endpointCatalog(List<@Nullable Endpoint> endpoints) {
         List<EndpointConfig> configs = new ArrayList<>();
         for (int i = 0; i < endpoints.size(); i++) {
             Endpoint e = endpoints.get(i);
@@ -97,7 +98,7 @@ final class PropertiesMapping {
             validate(e, path);
             EndpointId id;
             try {
-                id = new EndpointId(e.model(), e.region());
+                id = endpointId(e);
             } catch (IllegalArgumentException ex) {
                 boolean region = ex.getMessage() != null && ex.getMessage().startsWith("region");
                 throw invalid(path + (region ? ".region" : ".model"), region ? e.region() : e.model(), ex.getMessage());
@@ -114,7 +115,18 @@ final class PropertiesMapping {
         return convert(PREFIX + ".endpoints", configs.size() + " endpoints", () -> new EndpointCatalog(configs));
     }
 
-    private static ProviderConfig provider(String path, Provider p) {
+    /**
+     * The endpoint's id, its names checked by the core. Either may be unset ({@code null}) in configuration:
+     * {@link EndpointId} rejects that with the {@link IllegalArgumentException} that {@link #endpointCatalog}
+     * reports against the property.
+     */
+    // Suppressed: the bound names may be null and are handed to EndpointId's own check on purpose.
+    @SuppressWarnings("NullAway")
+    private static EndpointId endpointId(Endpoint e) {
+        return new EndpointId(e.model(), e.region());
+    }
+
+    private static ProviderConfig provider(String path, @Nullable Provider p) {
         if (p == null) {
             throw invalid(path, null, "must be a provider {id, type, url, …}");
         }
@@ -133,8 +145,12 @@ final class PropertiesMapping {
         String apiKey = blankToNull(p.apiKey());
         String remoteModel = blankToNull(p.remoteModel());
         // The api key is never part of a failure message: the value reported is the provider id.
-        return convert(path + ".id", p.id(), () -> new ProviderConfig(p.id(), type, url, apiKey, remoteModel,
-                p.maxConcurrency(), p.timeout(), simulation, p.recordHeaders(), p.adaptive()));
+        // Suppressed: an unset id (null) is handed to ProviderConfig's own check on purpose; convert reports its
+        // IllegalArgumentException against the property.
+        @SuppressWarnings("NullAway")
+        Supplier<ProviderConfig> config = () -> new ProviderConfig(p.id(), type, url, apiKey, remoteModel,
+                p.maxConcurrency(), p.timeout(), simulation, p.recordHeaders(), p.adaptive());
+        return convert(path + ".id", p.id(), config);
     }
 
     static JobDefaults jobDefaults(Defaults d) {
@@ -173,17 +189,17 @@ final class PropertiesMapping {
     }
 
     static Optional<ReceiptSigner> receiptSigner(Receipts r) {
-        boolean hasPrivate = blankToNull(r.privateKey()) != null;
-        boolean hasPublic = blankToNull(r.publicKey()) != null;
-        if (!hasPrivate && !hasPublic) {
+        String privateKey = blankToNull(r.privateKey());
+        String publicKey = blankToNull(r.publicKey());
+        if (privateKey == null && publicKey == null) {
             return Optional.empty();
         }
-        if (hasPrivate != hasPublic) {
-            String missing = PREFIX + (hasPrivate ? ".receipts.public-key" : ".receipts.private-key");
+        if (privateKey == null || publicKey == null) {
+            String missing = PREFIX + (privateKey != null ? ".receipts.public-key" : ".receipts.private-key");
             throw invalid(missing, null, "both receipt keys must be set, or neither");
         }
         try {
-            return Optional.of(ReceiptSigner.fromBase64(r.privateKey(), r.publicKey()));
+            return Optional.of(ReceiptSigner.fromBase64(privateKey, publicKey));
         } catch (IllegalArgumentException e) {
             // The key itself is never echoed.
             throw invalid(PREFIX + ".receipts.private-key", "(hidden)", e.getMessage());
@@ -194,11 +210,11 @@ final class PropertiesMapping {
         return security.tokens().stream().filter(t -> t != null && !t.isBlank()).map(String::strip).toList();
     }
 
-    private static String blankToNull(String value) {
+    private static @Nullable String blankToNull(@Nullable String value) {
         return value == null || value.isBlank() ? null : value;
     }
 
-    private static <T> T convert(String property, Object value, Supplier<T> conversion) {
+    private static <T> T convert(String property, @Nullable Object value, Supplier<T> conversion) {
         try {
             return conversion.get();
         } catch (IllegalArgumentException | NullPointerException e) {
@@ -206,7 +222,7 @@ final class PropertiesMapping {
         }
     }
 
-    private static InvalidConfigurationPropertyValueException invalid(String property, Object value, String reason) {
+    private static InvalidConfigurationPropertyValueException invalid(String property, @Nullable Object value, @Nullable String reason) {
         return new InvalidConfigurationPropertyValueException(property, value, Objects.toString(reason, "invalid value"));
     }
 

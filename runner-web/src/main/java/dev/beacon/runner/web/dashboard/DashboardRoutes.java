@@ -7,6 +7,7 @@ import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
@@ -58,14 +59,15 @@ public final class DashboardRoutes {
         URI withSlash = URI.create(base.substring(base.lastIndexOf('/') + 1) + "/");
         RouterFunctions.Builder routes = RouterFunctions.route()
                 .GET(base, request -> ServerResponse.permanentRedirect(withSlash).build())
-                .GET(base + "/", request -> serve("index.html", files.get("index.html")));
+                .GET(base + "/", request -> serve("index.html", Objects.requireNonNull(files.get("index.html"), "index.html")));
         files.forEach((file, bytes) -> routes.GET(base + "/" + file, request -> serve(file, bytes)));
         return routes.build();
     }
 
     private static Mono<ServerResponse> serve(String file, byte[] bytes) {
         return ServerResponse.ok()
-                .contentType(TYPES.get(file.substring(file.lastIndexOf('.') + 1)))
+                // TYPES has the extension of every one of FILES.
+                .contentType(Objects.requireNonNull(TYPES.get(file.substring(file.lastIndexOf('.') + 1)), file))
                 .cacheControl(CacheControl.noCache())
                 .bodyValue(bytes);
     }

@@ -4,6 +4,7 @@ import dev.beacon.runner.core.spec.FieldError;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -26,7 +27,7 @@ final class ApiProblem extends RuntimeException implements ErrorResponse {
     private final HttpHeaders headers = new HttpHeaders();
 
     /** @param headers extra response headers, e.g. {@code WWW-Authenticate} */
-    ApiProblem(HttpStatus status, String kind, String detail, List<FieldError> errors, Map<String, String> headers) {
+    ApiProblem(HttpStatus status, String kind, @Nullable String detail, List<FieldError> errors, Map<String, String> headers) {
         super(detail, null, false, false);
         this.status = status;
         this.kind = kind;
@@ -34,7 +35,7 @@ final class ApiProblem extends RuntimeException implements ErrorResponse {
         headers.forEach(this.headers::set);
     }
 
-    static ApiProblem of(HttpStatus status, String kind, String detail, FieldError... errors) {
+    static ApiProblem of(HttpStatus status, String kind, @Nullable String detail, FieldError... errors) {
         return new ApiProblem(status, kind, detail, List.of(errors), Map.of());
     }
 

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -102,7 +103,8 @@ final class ApiRequests {
         }
     }
 
-    static String idempotencyKey(ServerRequest request) {
+    /** The request's {@code Idempotency-Key}, or {@code null} when it sends none. */
+    static @Nullable String idempotencyKey(ServerRequest request) {
         List<String> values = request.headers().header("Idempotency-Key");
         if (values.isEmpty()) {
             return null;
@@ -208,7 +210,7 @@ final class ApiRequests {
     }
 
     /** Echoes at most 100 characters of client input in messages. */
-    static String abbreviate(String text) {
+    static String abbreviate(@Nullable String text) {
         if (text == null) {
             return "";
         }

@@ -5,6 +5,7 @@ import dev.beacon.runner.core.spec.FieldError;
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
@@ -69,7 +70,7 @@ final class BearerTokens implements HandlerFilterFunction<ServerResponse, Server
     }
 
     /** Whether {@code authorization} (an {@code Authorization} header value, or {@code null}) carries a configured token. */
-    boolean accepts(String authorization) {
+    boolean accepts(@Nullable String authorization) {
         return authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
                 && matches(authorization.substring(7).strip());
     }
@@ -96,7 +97,8 @@ final class BearerTokens implements HandlerFilterFunction<ServerResponse, Server
         return HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method) || HttpMethod.OPTIONS.equals(method);
     }
 
-    private static ApiProblem unauthorized(String error, String message) {
+    /** @param error the RFC 6750 error code, or {@code null} when the request carried no credentials */
+    private static ApiProblem unauthorized(@Nullable String error, String message) {
         String challenge = error == null ? "Bearer realm=\"beacon-runner\"" : "Bearer realm=\"beacon-runner\", error=\"" + error + "\"";
         return new ApiProblem(HttpStatus.UNAUTHORIZED, "unauthorized", message,
                 List.of(new FieldError("Authorization", message)), Map.of(HttpHeaders.WWW_AUTHENTICATE, challenge));

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -53,7 +54,7 @@ final class JobHandlers {
 
     private final JobService service;
     /** {@code null} when the store keeps no evidence: then the evidence routes answer 404. */
-    private final EvidenceService evidence;
+    private final @Nullable EvidenceService evidence;
     private final ExecutionExports exports;
     /** Events encoded once for all their subscribers. */
     private final EncodedEvents encoded = new EncodedEvents();
@@ -63,7 +64,8 @@ final class JobHandlers {
     private final Mono<Void> closing;
 
     /** @param closing completes when open event streams must end (shutdown); clients then resume elsewhere */
-    JobHandlers(JobService service, EvidenceService evidence, JobViews views, BoundedBody body, Duration keepAlive, Mono<Void> closing) {
+    JobHandlers(JobService service, @Nullable EvidenceService evidence, JobViews views, BoundedBody body, Duration keepAlive,
+                Mono<Void> closing) {
         this.service = service;
         this.evidence = evidence;
         this.exports = new ExecutionExports(views);

@@ -15,6 +15,7 @@ import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
@@ -231,7 +232,7 @@ final class JobViews {
     }
 
     /** A URL as safe to show: scheme, host, port and path only (user info and query may hold secrets). */
-    static String publicUrl(String url) {
+    static @Nullable String publicUrl(@Nullable String url) {
         if (url == null || url.isBlank()) {
             return null;
         }
@@ -243,7 +244,7 @@ final class JobViews {
         }
     }
 
-    private static String instant(Instant instant) {
+    private static @Nullable String instant(@Nullable Instant instant) {
         return instant == null ? null : instant.toString();
     }
 }

@@ -12,6 +12,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
@@ -75,8 +76,8 @@ final class ProblemResponses implements HandlerFilterFunction<ServerResponse, Se
                 .bodyValue(mapper.writeValueAsBytes(body));
     }
 
-    /** The request's path as the problem's {@code instance}; a raw path that is no valid URI is encoded. */
-    static URI instance(String path) {
+    /** The request's path as the problem's {@code instance}; a raw path that is no valid URI is encoded, {@code null} if it cannot be. */
+    static @Nullable URI instance(String path) {
         try {
             return new URI(path);
         } catch (URISyntaxException e) {

@@ -5,6 +5,7 @@ import dev.beacon.runner.core.service.JobService;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
@@ -93,7 +94,8 @@ public final class RunnerRoutes {
      * As {@link #create(JobService, Settings, Mono)}, with {@code GET /keys} and {@code GET /jobs/{id}/bundle}
      * served by {@code evidence} ({@code null}: those routes answer 404).
      */
-    public static RouterFunction<ServerResponse> create(JobService service, EvidenceService evidence, Settings settings, Mono<?> closeStreams) {
+    public static RouterFunction<ServerResponse> create(JobService service, @Nullable EvidenceService evidence, Settings settings,
+                                                        Mono<?> closeStreams) {
         String base = settings.basePath();
         JobHandlers h = new JobHandlers(service, evidence, new JobViews(base), new BoundedBody(settings.maxBodyBytes()), settings.sseKeepAlive(),
                 closeStreams.then());
