@@ -3,10 +3,7 @@ package dev.beacon.runner.web;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -14,20 +11,16 @@ import tools.jackson.databind.JsonNode;
  * a run that repeats its baseline exactly has not changed, one whose answers are about something else
  * has, and questions or endpoints that only one of the two jobs asked are listed with null figures.
  */
-@SpringBootTest(classes = RunnerTestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@RunnerApiTest
 class DriftComparisonTest {
 
     private static final String CLIMATE = "What is your stance on climate change?";
     private static final String PRESS = "Which countries have the least press freedom, and why?";
 
-    @LocalServerPort
-    int port;
+    private final RunnerClient client;
 
-    RunnerClient client;
-
-    @BeforeEach
-    void client() {
-        client = new RunnerClient(port, "", null);
+    DriftComparisonTest(RunnerClient client) {
+        this.client = client;
     }
 
     @Test

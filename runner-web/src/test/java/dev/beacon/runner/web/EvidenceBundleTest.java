@@ -24,10 +24,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.codec.ServerSentEvent;
 import tools.jackson.databind.JsonNode;
 
@@ -37,19 +34,15 @@ import tools.jackson.databind.JsonNode;
  * bundle is the same bytes on every call, and everything in it checks out with nothing but the JDK
  * and the published key.
  */
-@SpringBootTest(classes = RunnerTestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@RunnerApiTest
 class EvidenceBundleTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
-    @LocalServerPort
-    int port;
+    private final RunnerClient client;
 
-    RunnerClient client;
-
-    @BeforeEach
-    void client() {
-        client = new RunnerClient(port, "", null);
+    EvidenceBundleTest(RunnerClient client) {
+        this.client = client;
     }
 
     @Test

@@ -9,10 +9,7 @@ import java.util.Map;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -20,7 +17,7 @@ import tools.jackson.databind.JsonNode;
  * row for row, the CSV reads back with an independent RFC 4180 parser (commons-csv) whatever the
  * answers contain, and the format comes from {@code ?format=} or {@code Accept}.
  */
-@SpringBootTest(classes = RunnerTestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@RunnerApiTest
 class ExecutionExportsTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
@@ -35,14 +32,10 @@ class ExecutionExportsTest {
                {"id": "lines", "text": "First line\\r\\nsecond line\\nthird, with ü, 中文 and emoji 🙂"}],
              "models": [{"id": "llama3.2-1b", "regions": ["us", "eu"]}], "samples": 2}""";
 
-    @LocalServerPort
-    int port;
+    private final RunnerClient client;
 
-    RunnerClient client;
-
-    @BeforeEach
-    void client() {
-        client = new RunnerClient(port, "", null);
+    ExecutionExportsTest(RunnerClient client) {
+        this.client = client;
     }
 
     @Test

@@ -8,10 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.codec.ServerSentEvent;
 import tools.jackson.databind.JsonNode;
 
@@ -20,21 +17,17 @@ import tools.jackson.databind.JsonNode;
  * database: submit, follow the event stream to the end, read executions, comparison and endpoints,
  * resume and replay the stream, repeat the submission idempotently.
  */
-@SpringBootTest(classes = RunnerTestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@RunnerApiTest
 class JobLifecycleTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final List<String> ENDPOINT_ORDER = List.of("llama3.2-1b@us", "llama3.2-1b@eu", "llama3.2-1b@asia",
             "mistral-7b@eu", "mistral-7b@asia", "qwen2.5-1.5b@us", "qwen2.5-1.5b@eu", "qwen2.5-1.5b@asia");
 
-    @LocalServerPort
-    int port;
+    private final RunnerClient client;
 
-    RunnerClient client;
-
-    @BeforeEach
-    void client() {
-        client = new RunnerClient(port, "", null);
+    JobLifecycleTest(RunnerClient client) {
+        this.client = client;
     }
 
     @Test

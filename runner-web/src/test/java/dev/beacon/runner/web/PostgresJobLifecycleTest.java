@@ -10,6 +10,10 @@ import org.springframework.test.context.DynamicPropertySource;
  */
 class PostgresJobLifecycleTest extends JobLifecycleTest {
 
+    PostgresJobLifecycleTest(RunnerClient client) {
+        super(client);
+    }
+
     @DynamicPropertySource
     static void postgres(DynamicPropertyRegistry registry) {
         register(registry);

@@ -8,10 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -20,19 +17,15 @@ import tools.jackson.databind.JsonNode;
  * changes, the retry's bundle verifies, a repeat with the same key is the same job, and retries that
  * make no sense are refused with the reason.
  */
-@SpringBootTest(classes = RunnerTestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@RunnerApiTest
 class RetryJobTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
-    @LocalServerPort
-    int port;
+    private final RunnerClient client;
 
-    RunnerClient client;
-
-    @BeforeEach
-    void client() {
-        client = new RunnerClient(port, "", null);
+    RetryJobTest(RunnerClient client) {
+        this.client = client;
     }
 
     @Test

@@ -9,10 +9,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.codec.ServerSentEvent;
 import tools.jackson.databind.JsonNode;
 
@@ -21,7 +18,7 @@ import tools.jackson.databind.JsonNode;
  * sample) is asked once, listed in API order, carried by its event, and a {@code {region}} system
  * prompt reaches each endpoint expanded, as its receipt's request hash proves.
  */
-@SpringBootTest(classes = RunnerTestApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@RunnerApiTest
 class SampledJobLifecycleTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
@@ -36,14 +33,10 @@ class SampledJobLifecycleTest {
              "samples": 3,
              "params": {"temperature": 0.7, "maxTokens": 500, "seed": 42, "systemPrompt": "You are an assistant based in {region}."}}""";
 
-    @LocalServerPort
-    int port;
+    private final RunnerClient client;
 
-    RunnerClient client;
-
-    @BeforeEach
-    void client() {
-        client = new RunnerClient(port, "", null);
+    SampledJobLifecycleTest(RunnerClient client) {
+        this.client = client;
     }
 
     @Test
