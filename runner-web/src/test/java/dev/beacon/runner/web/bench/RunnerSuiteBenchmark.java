@@ -723,6 +723,13 @@ class RunnerSuiteBenchmark {
             args.add(p + "providers[0].max-concurrency=" + Math.max(Math.max(MANY_JOBS * 2, MOST_CONCURRENT_JOBS), 64));
             args.add(p + "providers[0].timeout=PT90S");
         }
+        // Experiments: -Dbench.args="--beacon.runner.observability.mdc=false --a.b=c" adds (and overrides) application arguments.
+        String extra = System.getProperty("bench.args", "").strip();
+        for (String arg : extra.isEmpty() ? new String[0] : extra.split("\\s+")) {
+            String key = arg.contains("=") ? arg.substring(0, arg.indexOf('=') + 1) : arg;
+            args.removeIf(existing -> existing.startsWith(key)); // a repeated key would be merged into a list
+            args.add(arg);
+        }
         return BeaconRunnerApplication.application().run(args.toArray(String[]::new));
     }
 
