@@ -8,7 +8,7 @@ import java.util.Comparator;
  * keeps the expected share of false discoveries among them at most alpha (for independent or
  * positively dependent tests).
  */
-public final class BenjaminiHochberg {
+final class BenjaminiHochberg {
 
     private BenjaminiHochberg() {
     }
@@ -19,7 +19,7 @@ public final class BenjaminiHochberg {
      *
      * @throws IllegalArgumentException if a p-value is not in [0, 1]
      */
-    public static double[] qValues(double[] pValues) {
+    static double[] qValues(double[] pValues) {
         int m = pValues.length;
         for (double p : pValues) {
             if (!(p >= 0 && p <= 1)) {

@@ -6,7 +6,7 @@ import java.util.List;
  * The pairwise distances (1 − similarity) of a list of answers, computed once so that a permutation
  * test can re-sum them thousands of times without touching the embeddings.
  */
-public final class DistanceMatrix {
+final class DistanceMatrix {
 
     private final int size;
     private final double[] distances;
@@ -17,7 +17,7 @@ public final class DistanceMatrix {
     }
 
     /** The distances between every two of {@code embeddings}: {@code 1 - similarity}. */
-    public static DistanceMatrix of(List<AnswerEmbedding> embeddings) {
+    static DistanceMatrix of(List<AnswerEmbedding> embeddings) {
         int n = embeddings.size();
         double[] d = new double[n * n];
         for (int i = 0; i < n; i++) {
@@ -35,7 +35,7 @@ public final class DistanceMatrix {
      *
      * @throws IllegalArgumentException unless the matrix is square, symmetric, finite, with a zero diagonal
      */
-    public static DistanceMatrix ofDistances(double[][] rows) {
+    static DistanceMatrix ofDistances(double[][] rows) {
         int n = rows.length;
         double[] d = new double[n * n];
         for (int i = 0; i < n; i++) {

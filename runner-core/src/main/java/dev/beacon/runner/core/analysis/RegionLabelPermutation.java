@@ -19,7 +19,7 @@ import java.util.SplittableRandom;
  * {@code sum of size_g^2 / 2} additions per relabeling; 9,999 relabelings of 3 regions × 5 answers take
  * about a millisecond.
  */
-public final class RegionLabelPermutation {
+final class RegionLabelPermutation {
 
     /** T values this close count as equal: summing the same distances in another order changes the last bits. */
     static final double TIE_TOLERANCE = 1e-9;
@@ -71,7 +71,7 @@ public final class RegionLabelPermutation {
      * T for the labelling that puts answer {@code order[k]} in the group of position k: mean
      * between-group distance − mean within-group distance.
      */
-    public static double statistic(DistanceMatrix distances, int[] order, int[] groupSizes) {
+    static double statistic(DistanceMatrix distances, int[] order, int[] groupSizes) {
         Pairs pairs = pairs(distances, groupSizes);
         int n = distances.size();
         double[] d = distances.raw();
@@ -83,7 +83,7 @@ public final class RegionLabelPermutation {
      * The seed of a (job, question, model)'s test: the first 8 bytes (big-endian) of the SHA-256 of the
      * three ids joined by line feeds.
      */
-    public static long seed(String jobId, String questionId, String modelId) {
+    static long seed(String jobId, String questionId, String modelId) {
         return Sha256.prefixLong(jobId + "\n" + questionId + "\n" + modelId);
     }
 

@@ -8,5 +8,5 @@ import org.jspecify.annotations.Nullable;
  * @param servedModel       the model the provider reported, or {@code null}
  * @param systemFingerprint the provider's system fingerprint, or {@code null}
  */
-public record ServedIdentity(@Nullable String servedModel, @Nullable String systemFingerprint) {
+record ServedIdentity(@Nullable String servedModel, @Nullable String systemFingerprint) {
 }

@@ -12,16 +12,16 @@ import java.util.regex.Pattern;
  *
  * @param words the distinct lower-case words
  */
-record TokenSet(Set<String> words) implements AnswerEmbedding {
+public record TokenSet(Set<String> words) implements AnswerEmbedding {
 
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}']+");
 
-    TokenSet {
+    public TokenSet {
         words = Set.copyOf(words);
     }
 
     /** The distinct case-folded words of {@code text}. */
-    static TokenSet of(String text) {
+    public static TokenSet of(String text) {
         Set<String> result = new HashSet<>();
         Matcher m = WORD.matcher(text.toLowerCase(Locale.ROOT));
         while (m.find()) {

@@ -6,10 +6,10 @@ import java.util.Arrays;
  * A sentence embedding scaled to length 1, so that cosine similarity is a dot product. The empty
  * vector stands for a text without words: it is similar (1) only to another empty vector.
  */
-final class UnitVector implements AnswerEmbedding {
+public final class UnitVector implements AnswerEmbedding {
 
     /** The embedding of a blank text. */
-    static final UnitVector EMPTY = new UnitVector(new float[0], true);
+    public static final UnitVector EMPTY = new UnitVector(new float[0], true);
 
     private final float[] components;
 
@@ -22,7 +22,7 @@ final class UnitVector implements AnswerEmbedding {
      *
      * @throws IllegalArgumentException if the vector is empty, zero or not finite
      */
-    static UnitVector of(float[] components) {
+    public static UnitVector of(float[] components) {
         if (components == null || components.length == 0) {
             throw new IllegalArgumentException("components must be a non-empty vector, but was "
                     + (components == null ? "null" : "empty"));
@@ -43,7 +43,7 @@ final class UnitVector implements AnswerEmbedding {
     }
 
     /** Number of dimensions; 0 for {@link #EMPTY}. */
-    int dimensions() {
+    public int dimensions() {
         return components.length;
     }
 

@@ -4,7 +4,7 @@ package dev.beacon.runner.core.analysis;
  * The Wilson score interval of a proportion at 95 % confidence: unlike the normal approximation it
  * stays inside [0, 1] and is not empty at 0 or n successes (0 of 5 gives [0, 0.434]).
  */
-public record WilsonInterval(double lower, double upper) {
+record WilsonInterval(double lower, double upper) {
 
     /** The two-sided 95 % normal quantile. */
     static final double Z95 = 1.959963984540054;
@@ -20,7 +20,7 @@ public record WilsonInterval(double lower, double upper) {
      *
      * @throws IllegalArgumentException unless 0 <= successes <= trials and trials >= 1
      */
-    public static WilsonInterval of(int successes, int trials) {
+    static WilsonInterval of(int successes, int trials) {
         if (trials < 1 || successes < 0 || successes > trials) {
             throw new IllegalArgumentException("successes and trials must satisfy 0 <= successes <= trials, trials >= 1, but were "
                     + successes + " and " + trials);

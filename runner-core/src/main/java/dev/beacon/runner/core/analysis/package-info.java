@@ -1,9 +1,11 @@
 /**
- * The statistics behind the comparison of the README's "Comparison: the region-effect test and refusals": answer embeddings and their cache,
- * the refusal classifier, the region-effect permutation test, Benjamini–Hochberg q-values and Wilson
- * intervals. Everything here is plain blocking CPU work with no Reactor in it: callers run it on a
- * bounded scheduler of their own (never on an event loop), see
- * {@link dev.beacon.runner.core.service.ComparisonBuilder}.
+ * The comparison of the README's "Comparison: the region-effect test and refusals" and the drift
+ * between runs: {@link dev.beacon.runner.core.analysis.ComparisonBuilder} and
+ * {@link dev.beacon.runner.core.analysis.RunDrift} over answer embeddings and their cache, the refusal
+ * classifier, the region-effect permutation test, Benjamini–Hochberg q-values and Wilson intervals
+ * (package-private: only the builder uses them). That is plain blocking CPU work with no Reactor in
+ * it; {@link dev.beacon.runner.core.analysis.JobComparisons} runs it on a bounded scheduler of its own,
+ * never on an event loop.
  */
 @NullMarked
 package dev.beacon.runner.core.analysis;

@@ -1,5 +1,7 @@
 package dev.beacon.runner.core.service;
 
+import dev.beacon.runner.core.analysis.Comparison;
+import dev.beacon.runner.core.analysis.RunDrift;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;

@@ -1,4 +1,4 @@
-/** The use cases behind the API: {@link JobService}, comparisons, drift between runs and evidence. */
+/** The use cases behind the API: {@link JobService} (jobs, their events, comparisons and drift from analysis) and evidence. */
 @NullMarked
 package dev.beacon.runner.core.service;
 

@@ -7,7 +7,7 @@ import dev.beacon.runner.core.service.EvidenceService;
 import dev.beacon.runner.core.store.EvidenceStore;
 import dev.beacon.runner.core.plan.ExecutionPlanner;
 import dev.beacon.runner.core.service.DefaultJobService;
-import dev.beacon.runner.core.service.JobComparisons;
+import dev.beacon.runner.core.analysis.JobComparisons;
 import dev.beacon.runner.core.service.JobService;
 import dev.beacon.runner.core.spec.JobSpecReader;
 import dev.beacon.runner.core.store.JobSignals;

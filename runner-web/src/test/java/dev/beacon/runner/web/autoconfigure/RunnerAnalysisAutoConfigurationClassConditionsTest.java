@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.beacon.runner.core.analysis.AnswerEmbedder;
 import dev.beacon.runner.core.analysis.AnswerEmbedders;
-import dev.beacon.runner.core.service.JobComparisons;
+import dev.beacon.runner.core.analysis.JobComparisons;
 import dev.beacon.runner.web.testing.RunnerContexts;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.FilteredClassLoader;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.beacon.runner.core.analysis.AnalysisSettings;
 import dev.beacon.runner.core.analysis.AnswerEmbedder;
 import dev.beacon.runner.core.analysis.AnswerEmbedders;
-import dev.beacon.runner.core.service.JobComparisons;
+import dev.beacon.runner.core.analysis.JobComparisons;
 import dev.beacon.runner.core.testing.AnswerCorpus;
 import dev.beacon.runner.core.spec.InferenceParams;
 import dev.beacon.runner.core.spec.JobLimits;

@@ -1,14 +1,5 @@
-package dev.beacon.runner.core.service;
+package dev.beacon.runner.core.analysis;
 
-import dev.beacon.runner.core.analysis.AnswerEmbedding;
-import dev.beacon.runner.core.analysis.AnswerEmbeddingCache;
-import dev.beacon.runner.core.analysis.AnswerText;
-import dev.beacon.runner.core.analysis.DistanceMatrix;
-import dev.beacon.runner.core.analysis.RefusalClassifier;
-import dev.beacon.runner.core.analysis.RefusalVerdict;
-import dev.beacon.runner.core.analysis.RegionLabelPermutation;
-import dev.beacon.runner.core.analysis.ServedIdentity;
-import dev.beacon.runner.core.analysis.WilsonInterval;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.InferenceOutput;

@@ -1,13 +1,7 @@
-package dev.beacon.runner.core.service;
+package dev.beacon.runner.core.analysis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.beacon.runner.core.analysis.AnalysisSettings;
-import dev.beacon.runner.core.analysis.AnswerEmbedder;
-import dev.beacon.runner.core.analysis.AnswerEmbedders;
-import dev.beacon.runner.core.analysis.AnswerEmbedding;
-import dev.beacon.runner.core.analysis.AnswerEmbeddingCache;
-import dev.beacon.runner.core.analysis.RefusalClassifier;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.Question;
 import dev.beacon.runner.core.spec.JobSpec;

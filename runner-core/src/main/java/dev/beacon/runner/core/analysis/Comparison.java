@@ -1,4 +1,4 @@
-package dev.beacon.runner.core.service;
+package dev.beacon.runner.core.analysis;
 
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import java.util.List;

@@ -1,11 +1,5 @@
-package dev.beacon.runner.core.service;
+package dev.beacon.runner.core.analysis;
 
-import dev.beacon.runner.core.analysis.AnalysisSettings;
-import dev.beacon.runner.core.analysis.AnswerEmbeddingCache;
-import dev.beacon.runner.core.analysis.BenjaminiHochberg;
-import dev.beacon.runner.core.analysis.RefusalClassifier;
-import dev.beacon.runner.core.analysis.RegionLabelPermutation;
-import dev.beacon.runner.core.analysis.ServedIdentity;
 import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.Question;

@@ -1,8 +1,5 @@
-package dev.beacon.runner.core.service;
+package dev.beacon.runner.core.analysis;
 
-import dev.beacon.runner.core.analysis.AnalysisSettings;
-import dev.beacon.runner.core.analysis.AnswerEmbedders;
-import dev.beacon.runner.core.analysis.AnswerEmbeddingCache;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.spec.JobSpec;
 import java.util.List;

@@ -1,14 +1,8 @@
-package dev.beacon.runner.core.service;
+package dev.beacon.runner.core.analysis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.beacon.runner.core.analysis.AnalysisSettings;
-import dev.beacon.runner.core.analysis.AnswerEmbedders;
-import dev.beacon.runner.core.analysis.AnswerEmbeddingCache;
-import dev.beacon.runner.core.analysis.BenjaminiHochberg;
-import dev.beacon.runner.core.analysis.RefusalClassifier;
-import dev.beacon.runner.core.analysis.ServedIdentity;
 import dev.beacon.runner.core.domain.Cell;
 import dev.beacon.runner.core.domain.EndpointId;
 import dev.beacon.runner.core.domain.ExecutionError;

@@ -1,4 +1,4 @@
-package dev.beacon.runner.core.service;
+package dev.beacon.runner.core.analysis;
 
 import java.math.BigDecimal;
 import java.math.MathContext;
