@@ -1,11 +1,7 @@
 package dev.beacon.runner.web;
 
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
-import java.time.Duration;
+import dev.beacon.runner.core.testing.BlockHoundProbe;
 import org.junit.jupiter.api.Test;
-import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * Proves this module's tests run with BlockHound, however Maven resolves runner-core's test classes
@@ -17,16 +13,6 @@ class BlockHoundInstalledTest {
 
     @Test
     void blockingOnAParallelThreadIsReported() {
-        assertThatThrownBy(() -> Mono.delay(Duration.ofMillis(1))
-                .doOnNext(x -> {
-                    try {
-                        Thread.sleep(1);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                })
-                .subscribeOn(Schedulers.parallel())
-                .block())
-                .hasMessageContaining("Blocking call");
+        BlockHoundProbe.assertBlockingOnAParallelThreadIsReported();
     }
 }

@@ -149,7 +149,7 @@ final class ProviderTransport {
         }
         int limit = success ? maxBodyBytes : ERROR_BODY_SAMPLE_BYTES;
         return Mono.defer(() -> {
-            BoundedBody collected = new BoundedBody(limit);
+            ReplyBytes collected = new ReplyBytes(limit);
             return content.asByteArray()
                     .<Void>handle((chunk, sink) -> {
                         if (!collected.append(chunk)) {
@@ -345,12 +345,15 @@ final class ProviderTransport {
         return apiKey == null || text == null ? text : text.replace(apiKey, "***");
     }
 
-    /** Collects a body up to a byte limit. */
-    private static final class BoundedBody {
+    /**
+     * Collects a reply body up to a byte limit. The web module's {@code BoundedBody} does the same for
+     * request bodies, through Spring's buffers, which this module must not use.
+     */
+    private static final class ReplyBytes {
         private final int limit;
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
-        BoundedBody(int limit) {
+        ReplyBytes(int limit) {
             this.limit = limit;
         }
 
