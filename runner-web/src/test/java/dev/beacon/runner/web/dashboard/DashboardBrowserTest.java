@@ -60,45 +60,45 @@ class DashboardBrowserTest {
         openJobsPage();
         enterToken();
         WebElement spec = browser.driver().findElement(By.id("spec"));
-        waitUntil("the form is prefilled with the example job", () -> spec.getDomProperty("value").contains("tiananmen"));
-        screenshot("01-jobs-page");
+        browser.waitUntil("the form is prefilled with the example job", () -> spec.getDomProperty("value").contains("tiananmen"));
+        browser.screenshot("01-jobs-page");
 
         browser.driver().findElement(By.id("submit-job")).click();
-        waitUntil("the job page opens", () -> browser.driver().getCurrentUrl().contains("#/jobs/"));
+        browser.waitUntil("the job page opens", () -> browser.driver().getCurrentUrl().contains("#/jobs/"));
         String jobId = jobIdFromUrl();
-        waitUntil("the matrix shows 64 cells", () -> cells().size() == 64);
-        waitUntil("the job runs", () -> cellsIn("RUNNING") > 0 || cellsIn("SUCCEEDED") > 0);
-        screenshot("02-job-running");
+        browser.waitUntil("the matrix shows 64 cells", () -> cells().size() == 64);
+        browser.waitUntil("the job runs", () -> cellsIn("RUNNING") > 0 || cellsIn("SUCCEEDED") > 0);
+        browser.screenshot("02-job-running");
 
-        waitUntil("all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
-        waitUntil("the job is shown as succeeded", () -> jobStatus().equals("SUCCEEDED"));
-        waitUntil("the stream is closed after job.finished",
+        browser.waitUntil("all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
+        browser.waitUntil("the job is shown as succeeded", () -> jobStatus().equals("SUCCEEDED"));
+        browser.waitUntil("the stream is closed after job.finished",
                 () -> "done".equals(browser.driver().findElement(By.id("conn-state")).getDomAttribute("data-state")));
         assertThat(text("[data-count='SUCCEEDED'] .count-n")).isEqualTo("64");
         assertThat(text("[data-count='PENDING'] .count-n")).isEqualTo("0");
-        assertThat(js("return document.getElementById('cancel-job').disabled;")).isEqualTo(true);
-        screenshot("03-job-finished");
+        assertThat(browser.js("return document.getElementById('cancel-job').disabled;")).isEqualTo(true);
+        browser.screenshot("03-job-finished");
 
         // A cell opens its execution by keyboard, and keeps the focus while the page updates.
         press(() -> browser.driver().findElement(By.cssSelector("#matrix .cell[data-question='climate'][data-endpoint='mistral-7b@eu']")), Keys.ENTER);
-        waitUntil("the cell's answer is shown", () -> browser.driver().findElement(By.id("cell-detail")).isDisplayed());
+        browser.waitUntil("the cell's answer is shown", () -> browser.driver().findElement(By.id("cell-detail")).isDisplayed());
         assertThat(text("#cell-detail h2")).contains("climate").contains("mistral-7b@eu");
         assertThat(text("#cell-detail .answer")).isNotBlank();
-        assertThat(js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@eu");
-        screenshot("03b-cell-detail");
+        assertThat(browser.js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@eu");
+        browser.screenshot("03b-cell-detail");
         // Arrow keys move between cells.
         press(() -> browser.driver().switchTo().activeElement(), Keys.ARROW_RIGHT);
-        assertThat(js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@asia");
+        assertThat(browser.js("return document.activeElement.dataset.endpoint;")).isEqualTo("mistral-7b@asia");
         press(() -> browser.driver().switchTo().activeElement(), Keys.ARROW_DOWN);
-        assertThat(js("return document.activeElement.dataset.question;")).isEqualTo("tiananmen");
+        assertThat(browser.js("return document.activeElement.dataset.question;")).isEqualTo("tiananmen");
 
         // A full reload replays the stream from the start and shows the same finished matrix.
         browser.driver().navigate().refresh();
-        waitUntil("the reloaded page shows all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
+        browser.waitUntil("the reloaded page shows all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
 
         // The job is listed on the jobs page with its status.
         openJobsPage();
-        waitUntil("the finished job is listed", () -> !browser.driver().findElements(
+        browser.waitUntil("the finished job is listed", () -> !browser.driver().findElements(
                 By.cssSelector("#jobs-table tr[data-job-id='" + jobId + "'] [data-status='SUCCEEDED']")).isEmpty());
         finishedJobId = jobId;
     }
@@ -108,10 +108,10 @@ class DashboardBrowserTest {
     void comparisonShowsEveryRegionsAnswerSideBySide() {
         assertThat(finishedJobId).as("a finished job from the previous step").isNotNull();
         browser.open(baseUrl() + "#/jobs/" + finishedJobId);
-        waitUntil("the job page loads", () -> cellsIn("SUCCEEDED") == 64);
+        browser.waitUntil("the job page loads", () -> cellsIn("SUCCEEDED") == 64);
         browser.driver().findElement(By.id("open-comparison")).click();
 
-        waitUntil("8 questions are compared", () -> browser.driver().findElements(By.cssSelector("#comparison section.question")).size() == 8);
+        browser.waitUntil("8 questions are compared", () -> browser.driver().findElements(By.cssSelector("#comparison section.question")).size() == 8);
         assertThat(browser.driver().findElements(By.cssSelector("#comparison .model-block"))).hasSize(8 * 3);
         List<WebElement> columns = browser.driver().findElements(By.cssSelector("#comparison .region-col"));
         assertThat(columns).hasSize(8 * 8);
@@ -119,7 +119,7 @@ class DashboardBrowserTest {
                 .allSatisfy(answer -> assertThat(answer.getText()).isNotBlank());
         // Similarity scores: 3 pairs for each 3-region model, 1 for the 2-region one.
         assertThat(browser.driver().findElements(By.cssSelector("#comparison .sims .sim"))).hasSize(8 * (3 + 1 + 3));
-        screenshot("06-comparison");
+        browser.screenshot("06-comparison");
 
         // The page's word diff: LCS over words, case and punctuation ignored.
         Object diff = ((JavascriptExecutor) browser.driver()).executeAsyncScript("""
@@ -145,7 +145,7 @@ class DashboardBrowserTest {
     void aBadSpecShowsTheApisValidationErrorsAtTheirFields() {
         openJobsPage();
         enterToken(); // again: a retried test runs in a fresh browser
-        js("window.scrollTo(0, 0);");
+        browser.js("window.scrollTo(0, 0);");
         String bad = """
                 {
                   "name": "bad-spec",
@@ -161,17 +161,17 @@ class DashboardBrowserTest {
         browser.driver().findElement(By.id("submit-job")).click();
 
         By error = By.cssSelector("#spec-errors .form-error[data-field='models[1].regions[0]']");
-        waitUntil("the unknown region is reported at its field", () -> !browser.driver().findElements(error).isEmpty());
+        browser.waitUntil("the unknown region is reported at its field", () -> !browser.driver().findElements(error).isEmpty());
         assertThat(browser.driver().findElement(error).getText()).contains("models[1].regions[0]").contains("mars").contains("line 6");
         assertThat(browser.driver().findElement(By.id("spec")).getDomAttribute("aria-invalid")).isEqualTo("true");
         assertThat(browser.driver().findElements(By.cssSelector(".gutter .gutter-error")))
                 .extracting(WebElement::getText).contains("! 6");
         assertThat(browser.driver().getCurrentUrl()).isEqualTo(before);
-        screenshot("04-validation-error");
+        browser.screenshot("04-validation-error");
 
         // Going to the field selects its line in the editor.
         browser.driver().findElement(error).findElement(By.cssSelector("button.error-field")).click();
-        Object selected = js("const t = document.getElementById('spec'); return t.value.substring(t.selectionStart, t.selectionEnd);");
+        Object selected = browser.js("const t = document.getElementById('spec'); return t.value.substring(t.selectionStart, t.selectionEnd);");
         assertThat(String.valueOf(selected)).contains("mars");
     }
 
@@ -199,23 +199,23 @@ class DashboardBrowserTest {
                 }
                 """.formatted(questions));
         browser.driver().findElement(By.id("submit-job")).click();
-        waitUntil("the job page opens", () -> browser.driver().getCurrentUrl().contains("#/jobs/"));
-        waitUntil("the job runs", () -> cellsIn("RUNNING") > 0 || cellsIn("SUCCEEDED") > 0);
-        screenshot("05a-slow-job-running");
+        browser.waitUntil("the job page opens", () -> browser.driver().getCurrentUrl().contains("#/jobs/"));
+        browser.waitUntil("the job runs", () -> cellsIn("RUNNING") > 0 || cellsIn("SUCCEEDED") > 0);
+        browser.screenshot("05a-slow-job-running");
         // Read in one script call: the summary is re-rendered as events arrive, so a found element can go stale.
-        assertThat(js("return document.querySelector('#job-status [data-status]')?.getAttribute('data-status');"))
+        assertThat(browser.js("return document.querySelector('#job-status [data-status]')?.getAttribute('data-status');"))
                 .as("still running when cancelled").isEqualTo("RUNNING");
 
         browser.driver().findElement(By.id("cancel-job")).click();
-        waitUntil("the job is shown as cancelled", () -> jobStatus().equals("CANCELLED"));
-        waitUntil("every cell is terminal", () -> cellsIn("PENDING") == 0 && cellsIn("RUNNING") == 0);
+        browser.waitUntil("the job is shown as cancelled", () -> jobStatus().equals("CANCELLED"));
+        browser.waitUntil("every cell is terminal", () -> cellsIn("PENDING") == 0 && cellsIn("RUNNING") == 0);
         int cancelled = cellsIn("CANCELLED");
         assertThat(cancelled).isGreaterThan(0);
         assertThat(cells()).hasSize(200 * 8);
         assertThat(text("[data-count='CANCELLED'] .count-n")).isEqualTo(String.valueOf(cancelled));
-        assertThat(js("return document.getElementById('cancel-job').disabled;")).isEqualTo(true);
-        js("document.querySelector(\"#matrix .cell[data-state='CANCELLED']\").closest('tr').scrollIntoView({block: 'center'});");
-        screenshot("05b-slow-job-cancelled");
+        assertThat(browser.js("return document.getElementById('cancel-job').disabled;")).isEqualTo(true);
+        browser.js("document.querySelector(\"#matrix .cell[data-state='CANCELLED']\").closest('tr').scrollIntoView({block: 'center'});");
+        browser.screenshot("05b-slow-job-cancelled");
     }
 
     // ------------------------------------------------------------------ helpers
@@ -225,7 +225,7 @@ class DashboardBrowserTest {
      * it in between (a stale element received nothing, so sending again is not sending twice).
      */
     private void press(java.util.function.Supplier<WebElement> target, Keys key) {
-        waitUntil("the page takes " + key.name(), () -> {
+        browser.waitUntil("the page takes " + key.name(), () -> {
             target.get().sendKeys(key);
             return true;
         });
@@ -236,12 +236,12 @@ class DashboardBrowserTest {
      * re-rendered as events arrive, so an element found first and read afterwards can go stale.
      */
     private String text(String css) {
-        return String.valueOf(js("return document.querySelector(arguments[0])?.textContent;", css));
+        return String.valueOf(browser.js("return document.querySelector(arguments[0])?.textContent;", css));
     }
 
     private void openJobsPage() {
         browser.open(baseUrl() + "#/");
-        waitUntil("the jobs page loads", () -> !browser.driver().findElements(By.id("submit-form")).isEmpty());
+        browser.waitUntil("the jobs page loads", () -> !browser.driver().findElements(By.id("submit-form")).isEmpty());
     }
 
     private void enterToken() {
@@ -249,14 +249,14 @@ class DashboardBrowserTest {
         input.clear();
         input.sendKeys(TOKEN);
         browser.driver().findElement(By.cssSelector("#token-form button[type='submit']")).click();
-        waitUntil("the token is kept for the session",
-                () -> TOKEN.equals(js("return sessionStorage.getItem('beacon.runner.token');")));
+        browser.waitUntil("the token is kept for the session",
+                () -> TOKEN.equals(browser.js("return sessionStorage.getItem('beacon.runner.token');")));
     }
 
     private void setSpec(String json) {
         WebElement spec = browser.driver().findElement(By.id("spec"));
-        waitUntil("the editor is ready", () -> !spec.getDomProperty("value").isEmpty());
-        js("const t = document.getElementById('spec'); t.value = arguments[0];"
+        browser.waitUntil("the editor is ready", () -> !spec.getDomProperty("value").isEmpty());
+        browser.js("const t = document.getElementById('spec'); t.value = arguments[0];"
                 + " t.dispatchEvent(new Event('input', {bubbles: true}));", json);
     }
 
@@ -265,7 +265,7 @@ class DashboardBrowserTest {
     }
 
     private int cellsIn(String state) {
-        Object n = js("return document.querySelectorAll(\"#matrix .cell[data-state='\" + arguments[0] + \"']\").length;", state);
+        Object n = browser.js("return document.querySelectorAll(\"#matrix .cell[data-state='\" + arguments[0] + \"']\").length;", state);
         return ((Number) n).intValue();
     }
 
@@ -277,17 +277,5 @@ class DashboardBrowserTest {
     private String jobIdFromUrl() {
         String url = browser.driver().getCurrentUrl();
         return url.substring(url.indexOf("#/jobs/") + "#/jobs/".length()).replaceAll("/.*$", "");
-    }
-
-    private Object js(String script, Object... args) {
-        return browser.js(script, args);
-    }
-
-    private void waitUntil(String what, java.util.function.BooleanSupplier condition) {
-        browser.waitUntil(what, condition);
-    }
-
-    private void screenshot(String name) {
-        browser.screenshot(name);
     }
 }

@@ -64,39 +64,39 @@ class DashboardWithClosedReadsBrowserTest {
 
         openWithoutToken("#/jobs/" + jobId);
         WebElement notice = browser.driver().findElement(By.id("auth-notice"));
-        waitUntil("the page asks for a token", notice::isDisplayed);
+        browser.waitUntil("the page asks for a token", notice::isDisplayed);
         assertThat(notice.getText()).contains("needs an API token").contains("API token").contains("Save");
         assertThat(connState()).isEqualTo("unauthorized");
         assertThat(browser.driver().findElement(By.id("conn-state")).getText()).contains("Token required");
         assertThat(cellsIn("SUCCEEDED")).isZero();
-        screenshot("08-closed-reads-token-required");
+        browser.screenshot("08-closed-reads-token-required");
 
         // While the job runs to its end, the refused page asks nothing more: no retry loop.
-        waitUntil("the job finishes on the server", () -> isTerminal(jobId));
+        browser.waitUntil("the job finishes on the server", () -> isTerminal(jobId));
         assertThat(requestsTo("jobs/" + jobId)).as("requests the page made for the job").isEqualTo(1);
         assertThat(connState()).isEqualTo("unauthorized");
 
         enterToken();
-        waitUntil("the page connects with the token and shows all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
-        waitUntil("the stream is closed after job.finished", () -> "done".equals(connState()));
+        browser.waitUntil("the page connects with the token and shows all 64 cells succeeded", () -> cellsIn("SUCCEEDED") == 64);
+        browser.waitUntil("the stream is closed after job.finished", () -> "done".equals(connState()));
         assertThat(notice.isDisplayed()).isFalse();
         assertThat(jobStatus()).isEqualTo("SUCCEEDED");
 
         // The other reads carry the token too.
         browser.driver().findElement(By.id("open-comparison")).click();
-        waitUntil("the comparison loads with the token", () -> browser.driver().findElements(By.cssSelector("#comparison section.question")).size() == 8);
+        browser.waitUntil("the comparison loads with the token", () -> browser.driver().findElements(By.cssSelector("#comparison section.question")).size() == 8);
         browser.open(baseUrl() + "#/");
-        waitUntil("the jobs list loads with the token",
+        browser.waitUntil("the jobs list loads with the token",
                 () -> !browser.driver().findElements(By.cssSelector("#jobs-table tr[data-job-id='" + jobId + "'] [data-status='SUCCEEDED']")).isEmpty());
     }
 
     @Test
     void withTheTokenTheJobPageFollowsTheStreamLiveToJobFinished() {
         openWithoutToken("#/");
-        waitUntil("the jobs page says the list needs a token",
+        browser.waitUntil("the jobs page says the list needs a token",
                 () -> browser.driver().findElement(By.cssSelector(".list-state")).getText().contains("enter the API token"));
         enterToken();
-        waitUntil("the jobs list loads once the token is saved",
+        browser.waitUntil("the jobs list loads once the token is saved",
                 () -> browser.driver().findElement(By.cssSelector(".list-state")).getText().matches("(?s).*(shown|No jobs yet).*"));
 
         int questions = 40;
@@ -110,20 +110,20 @@ class DashboardWithClosedReadsBrowserTest {
                 .mapToObj(i -> "{\"id\": \"q" + i + "\", \"text\": \"Question " + i + ": is the sky blue?\"}")
                 .collect(Collectors.joining(", ")));
         WebElement editor = browser.driver().findElement(By.id("spec"));
-        waitUntil("the editor is ready", () -> !editor.getDomProperty("value").isEmpty());
-        js("const t = document.getElementById('spec'); t.value = arguments[0]; t.dispatchEvent(new Event('input', {bubbles: true}));", spec);
+        browser.waitUntil("the editor is ready", () -> !editor.getDomProperty("value").isEmpty());
+        browser.js("const t = document.getElementById('spec'); t.value = arguments[0]; t.dispatchEvent(new Event('input', {bubbles: true}));", spec);
         browser.driver().findElement(By.id("submit-job")).click();
-        waitUntil("the job page opens", () -> browser.driver().getCurrentUrl().contains("#/jobs/"));
+        browser.waitUntil("the job page opens", () -> browser.driver().getCurrentUrl().contains("#/jobs/"));
 
         int cells = questions * 8;
-        waitUntil("the page shows the job part done while its stream is live", () -> {
+        browser.waitUntil("the page shows the job part done while its stream is live", () -> {
             int done = cellsIn("SUCCEEDED");
             return "live".equals(connState()) && done > 0 && done < cells;
         });
-        screenshot("09-closed-reads-live");
-        waitUntil("every cell succeeded", () -> cellsIn("SUCCEEDED") == cells);
-        waitUntil("the job is shown as succeeded", () -> "SUCCEEDED".equals(jobStatus()));
-        waitUntil("the stream is closed after job.finished", () -> "done".equals(connState()));
+        browser.screenshot("09-closed-reads-live");
+        browser.waitUntil("every cell succeeded", () -> cellsIn("SUCCEEDED") == cells);
+        browser.waitUntil("the job is shown as succeeded", () -> "SUCCEEDED".equals(jobStatus()));
+        browser.waitUntil("the stream is closed after job.finished", () -> "done".equals(connState()));
         assertThat(browser.driver().findElement(By.cssSelector("[data-count='SUCCEEDED'] .count-n")).getText()).isEqualTo(String.valueOf(cells));
         assertThat(browser.driver().findElement(By.cssSelector("[data-count='PENDING'] .count-n")).getText()).isEqualTo("0");
         assertThat(browser.driver().findElement(By.id("auth-notice")).isDisplayed()).isFalse();
@@ -175,7 +175,7 @@ class DashboardWithClosedReadsBrowserTest {
     @Test
     void theStreamReaderBacksOffRetriesTransientFailuresAndStopsOnRefusals() {
         openWithoutToken("#/");
-        js("""
+        browser.js("""
                 window.__retryTest = null;
                 import('./sse.js').then(async ({followEvents}) => {
                   const enc = new TextEncoder();
@@ -223,8 +223,8 @@ class DashboardWithClosedReadsBrowserTest {
                   window.__retryTest = {done1, calls, states, events, r2, refused: refused.length, r3, missing: missing.length};
                 }).catch(e => { window.__retryTest = {error: String(e)}; });
                 """);
-        waitUntil("the scripted reader runs to its end", () -> js("return window.__retryTest !== null;") == Boolean.TRUE);
-        JsonNode r = JSON.readTree((String) js("return JSON.stringify(window.__retryTest);"));
+        browser.waitUntil("the scripted reader runs to its end", () -> browser.js("return window.__retryTest !== null;") == Boolean.TRUE);
+        JsonNode r = JSON.readTree((String) browser.js("return JSON.stringify(window.__retryTest);"));
         assertThat(r.path("error").isMissingNode()).as(r.toString()).isTrue();
 
         assertThat(r.path("done1").path("reason").asString()).isEqualTo("finished");
@@ -263,7 +263,7 @@ class DashboardWithClosedReadsBrowserTest {
         openWithoutToken("#/");
         // The real stream of a running job, through a fetch that cuts the first connection inside its
         // 3rd event and the second inside its 6th: the reader must resume after events 2 and 7.
-        js("""
+        browser.js("""
                 window.__resumeTest = null;
                 const [jobId, token] = arguments;
                 import('./sse.js').then(async ({followEvents}) => {
@@ -306,8 +306,8 @@ class DashboardWithClosedReadsBrowserTest {
                   window.__resumeTest = {result, calls, events, states};
                 }).catch(e => { window.__resumeTest = {error: String(e)}; });
                 """, jobId, TOKEN);
-        waitUntil("the reader follows the job to job.finished", () -> js("return window.__resumeTest !== null;") == Boolean.TRUE);
-        JsonNode r = JSON.readTree((String) js("return JSON.stringify(window.__resumeTest);"));
+        browser.waitUntil("the reader follows the job to job.finished", () -> browser.js("return window.__resumeTest !== null;") == Boolean.TRUE);
+        JsonNode r = JSON.readTree((String) browser.js("return JSON.stringify(window.__resumeTest);"));
         assertThat(r.path("error").isMissingNode()).as(r.toString()).isTrue();
 
         assertThat(r.path("result").path("reason").asString()).isEqualTo("finished");
@@ -340,9 +340,9 @@ class DashboardWithClosedReadsBrowserTest {
     /** Loads the page at {@code hash} in a fresh document with no token in its session. */
     private void openWithoutToken(String hash) {
         browser.open(baseUrl() + "example-job.json");
-        js("sessionStorage.clear();");
+        browser.js("sessionStorage.clear();");
         browser.open(baseUrl() + hash);
-        waitUntil("the page's script ran", () -> !browser.driver().findElements(By.cssSelector("#view > *")).isEmpty());
+        browser.waitUntil("the page's script ran", () -> !browser.driver().findElements(By.cssSelector("#view > *")).isEmpty());
     }
 
     private void enterToken() {
@@ -350,7 +350,7 @@ class DashboardWithClosedReadsBrowserTest {
         input.clear();
         input.sendKeys(TOKEN);
         browser.driver().findElement(By.cssSelector("#token-form button[type='submit']")).click();
-        waitUntil("the token is kept for the session", () -> TOKEN.equals(js("return sessionStorage.getItem('beacon.runner.token');")));
+        browser.waitUntil("the token is kept for the session", () -> TOKEN.equals(browser.js("return sessionStorage.getItem('beacon.runner.token');")));
     }
 
     private String submit(String spec) throws IOException, InterruptedException {
@@ -388,7 +388,7 @@ class DashboardWithClosedReadsBrowserTest {
 
     /** How many requests this document made whose URL contains {@code part} (Resource Timing). */
     private int requestsTo(String part) {
-        Object n = js("return performance.getEntriesByType('resource').filter(e => e.name.includes(arguments[0])).length;", part);
+        Object n = browser.js("return performance.getEntriesByType('resource').filter(e => e.name.includes(arguments[0])).length;", part);
         return ((Number) n).intValue();
     }
 
@@ -398,24 +398,12 @@ class DashboardWithClosedReadsBrowserTest {
     }
 
     private int cellsIn(String state) {
-        Object n = js("return document.querySelectorAll(\"#matrix .cell[data-state='\" + arguments[0] + \"']\").length;", state);
+        Object n = browser.js("return document.querySelectorAll(\"#matrix .cell[data-state='\" + arguments[0] + \"']\").length;", state);
         return ((Number) n).intValue();
     }
 
     private String jobStatus() {
         List<WebElement> badge = browser.driver().findElements(By.cssSelector("#job-status [data-status]"));
         return badge.isEmpty() ? "" : badge.get(0).getDomAttribute("data-status");
-    }
-
-    private Object js(String script, Object... args) {
-        return browser.js(script, args);
-    }
-
-    private void waitUntil(String what, java.util.function.BooleanSupplier condition) {
-        browser.waitUntil(what, condition);
-    }
-
-    private void screenshot(String name) {
-        browser.screenshot(name);
     }
 }
