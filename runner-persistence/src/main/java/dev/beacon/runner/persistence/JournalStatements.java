@@ -10,6 +10,7 @@ import dev.beacon.runner.core.json.JobJson;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,7 +20,6 @@ import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.r2dbc.core.Parameter;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -64,8 +64,9 @@ final class JournalStatements {
 
     /**
      * Inserts execution rows, skipping cells that already have one; emits, per result, whether its
-     * row was inserted. PostgreSQL does it in one statement ({@code RETURNING} names the inserted
-     * cells); H2 has no {@code RETURNING}, so there it is one statement per row.
+     * row was inserted. The caller holds the locks of the rows' jobs. PostgreSQL does it in one
+     * statement ({@code RETURNING} names the inserted cells); H2, which has no {@code RETURNING}, in two:
+     * a read of the cells that have a row, then one insert of the others.
      */
     Mono<List<Boolean>> insertExecutions(List<ExecutionResult> results, List<JobId> jobIds) {
         if (results.isEmpty()) {
@@ -86,10 +87,36 @@ final class JournalStatements {
                         return inserted;
                     });
         }
-        return Flux.range(0, results.size())
-                .concatMap(i -> bindExecutions(List.of(results.get(i)), List.of(jobIds.get(i)), " ON CONFLICT DO NOTHING")
-                        .fetch().rowsUpdated().map(n -> n > 0))
-                .collectList();
+        // No RETURNING (H2): the caller holds the rows' jobs locked, as every writer of executions does
+        // first, so the cells that have a row can be read before the insert and none is added meanwhile.
+        // Two statements for any number of rows, where one per row was needed before.
+        return existingCells(results, jobIds).flatMap(existing -> {
+            List<Boolean> inserted = new ArrayList<>();
+            List<ExecutionResult> newRows = new ArrayList<>();
+            List<JobId> newJobs = new ArrayList<>();
+            for (int i = 0; i < results.size(); i++) {
+                // A cell twice in one batch is inserted once: its first occurrence.
+                boolean insert = existing.add(cellKey(jobIds.get(i), results.get(i).cell()));
+                inserted.add(insert);
+                if (insert) {
+                    newRows.add(results.get(i));
+                    newJobs.add(jobIds.get(i));
+                }
+            }
+            return newRows.isEmpty() ? Mono.just(inserted)
+                    : bindExecutions(newRows, newJobs, " ON CONFLICT DO NOTHING").fetch().rowsUpdated().thenReturn(inserted);
+        });
+    }
+
+    /** The cells of {@code results}' jobs and questions that have a row already, as {@link #cellKey}s. */
+    private Mono<Set<String>> existingCells(List<ExecutionResult> results, List<JobId> jobIds) {
+        return db.sql("SELECT job_id, question_id, model_id, region, sample FROM {executions} WHERE job_id IN (:jobs) AND question_id IN (:questions)")
+                .bind("jobs", jobIds.stream().map(JobId::value).distinct().toList())
+                .bind("questions", results.stream().map(r -> r.cell().questionId()).distinct().toList())
+                .map((row, meta) -> row.get("job_id", UUID.class) + "|" + row.get("question_id", String.class)
+                        + "|" + row.get("model_id", String.class) + "|" + row.get("region", String.class)
+                        + "|" + row.get("sample", Integer.class))
+                .all().collect(Collectors.toCollection(HashSet::new));
     }
 
     private static String cellKey(JobId jobId, Cell cell) {
