@@ -1,12 +1,14 @@
 package dev.beacon.runner.persistence;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -48,9 +50,14 @@ final class GroupCommit<T, R> {
 
     private final int maxBatch;
     private final int maxInFlight;
+    /** The item's key (a job): at most one batch per key is in flight; {@code null}: no such rule. */
+    private final @Nullable Function<T, Object> key;
     private final Function<List<T>, Mono<List<Outcome<R>>>> writer;
-    private final Queue<Pending<T, R>> queue = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger inFlight = new AtomicInteger();
+    /** Guards {@link #pending}, {@link #busy} and {@link #inFlight}; held only to pick a batch, never while writing. */
+    private final Object lock = new Object();
+    private final Deque<Pending<T, R>> pending = new ArrayDeque<>();
+    private final Set<Object> busy = new HashSet<>();
+    private int inFlight;
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong items = new AtomicLong();
 
@@ -59,6 +66,16 @@ final class GroupCommit<T, R> {
      *               after the commit; an error means nothing of the batch was committed (or it is unknown)
      */
     GroupCommit(int maxBatch, int maxInFlight, Function<List<T>, Mono<List<Outcome<R>>>> writer) {
+        this(maxBatch, maxInFlight, null, writer);
+    }
+
+    /**
+     * As {@link #GroupCommit(int, int, Function)}, with at most one batch in flight per {@code key}: an
+     * item whose key has a batch in flight waits for the next one. Items of one job then share a batch
+     * instead of each starting a one-row batch that queues on the job's row lock behind the others,
+     * while batches of other jobs still run side by side.
+     */
+    GroupCommit(int maxBatch, int maxInFlight, @Nullable Function<T, Object> key, Function<List<T>, Mono<List<Outcome<R>>>> writer) {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("maxBatch must be >= 1, but was " + maxBatch);
         }
@@ -67,6 +84,7 @@ final class GroupCommit<T, R> {
         }
         this.maxBatch = maxBatch;
         this.maxInFlight = maxInFlight;
+        this.key = key;
         this.writer = Objects.requireNonNull(writer, "writer");
     }
 
@@ -78,7 +96,9 @@ final class GroupCommit<T, R> {
         return Mono.create(sink -> {
             AtomicBoolean cancelled = new AtomicBoolean();
             sink.onCancel(() -> cancelled.set(true));
-            queue.add(new Pending<>(item, sink, cancelled));
+            synchronized (lock) {
+                pending.add(new Pending<>(item, sink, cancelled));
+            }
             drain();
         });
     }
@@ -92,30 +112,55 @@ final class GroupCommit<T, R> {
         return items.get();
     }
 
+    /**
+     * Starts as many batches as there are free slots and eligible items, in arrival order, skipping
+     * items whose key has a batch in flight (they stay queued, in order, for a later batch). Every
+     * batch's end frees its slot and keys and drains again, so no queued item is left behind: an item
+     * skipped for its key is picked up when that key's batch ends.
+     */
     private void drain() {
-        while (!queue.isEmpty()) {
-            int running = inFlight.get();
-            if (running >= maxInFlight) {
-                return; // a running batch drains again when it finishes
-            }
-            if (!inFlight.compareAndSet(running, running + 1)) {
-                continue;
-            }
-            List<Pending<T, R>> batch = new ArrayList<>();
-            Pending<T, R> next;
-            while (batch.size() < maxBatch && (next = queue.poll()) != null) {
-                if (!next.cancelled().get()) {
+        List<List<Pending<T, R>>> started = new ArrayList<>();
+        List<Set<Object>> startedKeys = new ArrayList<>();
+        synchronized (lock) {
+            while (inFlight < maxInFlight && !pending.isEmpty()) {
+                List<Pending<T, R>> batch = new ArrayList<>();
+                Set<Object> keys = new HashSet<>();
+                for (Iterator<Pending<T, R>> it = pending.iterator(); it.hasNext() && batch.size() < maxBatch; ) {
+                    Pending<T, R> next = it.next();
+                    if (next.cancelled().get()) {
+                        it.remove();
+                        continue;
+                    }
+                    Object k = key == null ? null : key.apply(next.item());
+                    if (k != null && busy.contains(k)) {
+                        continue;
+                    }
+                    it.remove();
                     batch.add(next);
+                    if (k != null) {
+                        keys.add(k);
+                    }
                 }
+                if (batch.isEmpty()) {
+                    break; // what is left waits for its keys' batches
+                }
+                busy.addAll(keys);
+                inFlight++;
+                started.add(batch);
+                startedKeys.add(keys);
             }
-            if (batch.isEmpty()) {
-                inFlight.decrementAndGet();
-                continue;
-            }
+        }
+        // Written outside the lock: a writer may complete at once and its callers submit again.
+        for (int i = 0; i < started.size(); i++) {
+            List<Pending<T, R>> batch = started.get(i);
+            Set<Object> keys = startedKeys.get(i);
             batches.incrementAndGet();
             items.addAndGet(batch.size());
             write(batch).doFinally(signal -> {
-                inFlight.decrementAndGet();
+                synchronized (lock) {
+                    inFlight--;
+                    busy.removeAll(keys);
+                }
                 drain();
             }).subscribe();
         }

@@ -43,7 +43,7 @@ final class JournalWriter {
         this.locking = locking;
         this.finishedStatement = dialect.supportsReturning() ? new FinishedCellsStatement(db::sql, json) : null;
         this.bookkeeping = dialect.supportsReturning() ? new BookkeepingStatement(db::sql, json) : null;
-        this.finished = new GroupCommit<>(maxBatch, maxBatchesInFlight, this::writeFinished);
+        this.finished = new GroupCommit<>(maxBatch, maxBatchesInFlight, item -> item.jobId(), this::writeFinished);
     }
 
     /**

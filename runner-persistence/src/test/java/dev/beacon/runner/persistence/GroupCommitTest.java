@@ -6,6 +6,7 @@ import dev.beacon.runner.persistence.GroupCommit.Outcome;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -30,6 +31,31 @@ class GroupCommitTest {
         assertThat(results.join()).containsExactlyInAnyOrderElementsOf(Flux.range(0, 25).map(i -> i * 10).collectList().block());
         assertThat(batches.get(0)).containsExactly(0); // a lone write starts at once
         assertThat(batches.subList(1, batches.size())).extracting(List::size).containsExactly(10, 10, 4);
+    }
+
+    @Test
+    void withKeysAKeyHasOneBatchInFlightWhileOtherKeysRunBesideIt() {
+        // Items are "key:n". Key a's first batch is held open; the rest of a waits for it and then
+        // goes in one batch, although slots are free; key b's items are written meanwhile.
+        List<List<String>> batches = new CopyOnWriteArrayList<>();
+        Sinks.One<Void> gate = Sinks.one();
+        var commit = new GroupCommit<String, String>(10, 4, item -> item.substring(0, 1), items -> {
+            batches.add(items);
+            Mono<Void> wait = items.contains("a:0") ? gate.asMono() : Mono.empty();
+            return wait.thenReturn(items.stream().map(Outcome::of).toList());
+        });
+
+        var first = commit.submit("a:0").toFuture();
+        var rest = Flux.just("a:1", "b:0", "a:2", "b:1", "a:3").flatMap(commit::submit, 5).collectList().toFuture();
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> batches.stream().mapToLong(List::size).sum() == 3);
+        assertThat(batches).containsExactly(List.of("a:0"), List.of("b:0"), List.of("b:1"));
+
+        gate.tryEmitEmpty();
+
+        assertThat(first.join()).isEqualTo("a:0");
+        assertThat(rest.join()).containsExactlyInAnyOrder("a:1", "b:0", "a:2", "b:1", "a:3");
+        assertThat(batches.get(3)).containsExactly("a:1", "a:2", "a:3");
+        assertThat(commit.items()).isEqualTo(6);
     }
 
     @Test
