@@ -20,6 +20,8 @@ import reactor.core.publisher.MonoSink;
  * transaction, one commit) of at most {@code maxBatch} items, with at most {@code maxInFlight} batches
  * running at once. A lone write starts at once: nothing waits for a timer, an item only waits for a
  * batch slot, so under light load each write is its own transaction and under heavy load batches grow.
+ * Given a key (the store's: the job), at most one batch per key is in flight: an item whose key has
+ * one waits for the next batch, in arrival order.
  *
  * <p>Each caller's {@code Mono} completes only after the batch holding its item committed. If a batch
  * of several items fails, each item is retried alone, so one bad item fails only its own caller.
