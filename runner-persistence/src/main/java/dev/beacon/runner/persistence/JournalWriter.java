@@ -118,12 +118,19 @@ final class JournalWriter {
 
     /** One batch of {@code execution.finished} appends, committed together; outcomes in item order. */
     private Mono<List<GroupCommit.Outcome<StoredEvent>>> writeFinished(List<FinishedCellsStatement.Item> items) {
-        Mono<List<GroupCommit.Outcome<StoredEvent>>> write = finishedStatement == null ? locking.writeFinished(items)
-                : Mono.defer(() -> {
+        if (finishedStatement == null) {
+            return db.run(locking.writeFinished(items)).retryWhen(db.retry()).doOnNext(this::publishAppended);
+        }
+        return db.run(Mono.defer(() -> {
                     Instant now = db.now();
                     return finishedStatement.write(items, now).map(rows -> FinishedCellsStatement.outcomes(items, rows, now));
-                });
-        return db.run(write).retryWhen(db.retry()).doOnNext(this::publishAppended);
+                }))
+                // A cell committed by another writer after the statement's snapshot (FinishedCellsStatement):
+                // nothing of the statement is kept; written again, it sees that row and skips the cell.
+                .retryWhen(Retry.max(FinishedCellsStatement.RACE_RETRIES).filter(DatabaseFaults::isDuplicateKey)
+                        .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
+                .retryWhen(db.retry())
+                .doOnNext(this::publishAppended);
     }
 
     /** One {@code EventsAppended} per job of the batch, with its last seq. */

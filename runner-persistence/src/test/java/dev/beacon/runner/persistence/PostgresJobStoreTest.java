@@ -2,7 +2,12 @@ package dev.beacon.runner.persistence;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.beacon.runner.core.domain.Cell;
 import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
+import dev.beacon.runner.core.spec.CellLayout;
+import dev.beacon.runner.core.store.JobRecord;
 import dev.beacon.runner.persistence.testing.Jobs;
 import dev.beacon.runner.persistence.testing.TestDatabases;
 import dev.beacon.runner.persistence.testing.TestDatabases.Database;
@@ -67,5 +72,55 @@ class PostgresJobStoreTest extends JobStoreContract {
         } finally {
             Mono.from(holder.close()).block(WAIT);
         }
+    }
+
+    /**
+     * The finished-cells statement reads which cells have a row from its snapshot, taken before it
+     * waits for the job's lock. Here another writer holds that lock, stores the cell's row and its
+     * event and commits while the statement waits: the statement does not see that row, its insert
+     * fails on the cell's unique key, and the batch is written again on a new snapshot, which skips
+     * the cell. One row, one event, no seq skipped, and the append completes empty as for any cell
+     * that already has its row.
+     */
+    @Test
+    void aCellCommittedByAnotherWriterWhileTheBatchWaitedForTheLockIsSkippedWithoutAGap() {
+        JobRecord job = submit(Jobs.spec("race", 1, 2));
+        List<Cell> cells = CellLayout.cells(job.spec());
+        Cell raced = cells.get(0);
+        String prefix = database.schema() == null ? "" : database.schema() + ".";
+        DatabaseClient db = DatabaseClient.create(database.connectionFactory());
+
+        Connection other = Mono.from(database.connectionFactory().create()).block(WAIT);
+        try {
+            Mono.from(other.beginTransaction()).block(WAIT);
+            run(other, "SELECT id FROM " + prefix + "jobs WHERE id = $1 FOR UPDATE", job.id().value());
+            run(other, "INSERT INTO " + prefix + "executions (job_id, question_id, model_id, region, sample, status, attempts, completed_at)"
+                    + " VALUES ($1, '" + raced.questionId() + "', '" + raced.endpoint().model() + "', '" + raced.endpoint().region()
+                    + "', 0, 'SUCCEEDED', 1, now())", job.id().value());
+            run(other, "INSERT INTO " + prefix + "job_events (job_id, seq, type, data, created_at)"
+                    + " VALUES ($1, 2, 'execution.finished', '{}', now())", job.id().value());
+            run(other, "UPDATE " + prefix + "jobs SET event_seq = 2 WHERE id = $1", job.id().value());
+
+            CompletableFuture<List<StoredEvent>> append = store.append(job.id(), new JobEvent.ExecutionFinished(
+                    Jobs.succeeded(raced, clock.instant()))).flux().collectList().toFuture();
+            Awaitility.await("the batch waits for the job's lock").atMost(WAIT).until(() -> db.sql(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH input AS%'")
+                    .map((row, meta) -> row.get(0, Long.class)).one().block(WAIT) > 0);
+            Mono.from(other.commitTransaction()).block(WAIT);
+
+            assertThat(append.join()).as("nothing stored for a cell that has its row").isEmpty();
+        } finally {
+            Mono.from(other.close()).block(WAIT);
+        }
+        assertThat(finish(job.id(), cells.get(1)).seq()).isEqualTo(3);
+        assertThat(db.sql("SELECT seq FROM " + prefix + "job_events WHERE job_id = :id ORDER BY seq").bind("id", job.id().value())
+                .map((row, meta) -> row.get(0, Long.class)).all().collectList().block(WAIT)).containsExactly(1L, 2L, 3L);
+        assertThat(db.sql("SELECT count(*) FROM " + prefix + "executions WHERE job_id = :id AND question_id = :q AND region = :r")
+                .bind("id", job.id().value()).bind("q", raced.questionId()).bind("r", raced.endpoint().region())
+                .map((row, meta) -> row.get(0, Long.class)).one().block(WAIT)).isEqualTo(1);
+    }
+
+    private static void run(Connection connection, String sql, Object first) {
+        Flux.from(connection.createStatement(sql).bind("$1", first).execute()).flatMap(r -> r.getRowsUpdated()).blockLast(WAIT);
     }
 }

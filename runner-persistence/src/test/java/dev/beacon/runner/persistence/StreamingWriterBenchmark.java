@@ -34,6 +34,8 @@ class StreamingWriterBenchmark {
     static final int JOBS = 50;
     static final int QUESTIONS = 25;
     static final int REGIONS = 8; // 200 cells per job, 10,000 per run
+    /** {@code -Dbench.writer=up to 512}: only the configurations whose label contains this text. */
+    static final String ONLY = System.getProperty("bench.writer", "");
 
     @Test
     void executionFinishedThroughput() {
@@ -68,6 +70,9 @@ class StreamingWriterBenchmark {
     }
 
     private String run(String label, R2dbcJobStore store, int concurrency) {
+        if (!label.contains(ONLY)) {
+            return label + ": skipped (-Dbench.writer=" + ONLY + ")";
+        }
         List<Map.Entry<JobId, ExecutionResult>> appends = plan(store);
         long[] before = store.batchStats();
         List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
@@ -90,6 +95,9 @@ class StreamingWriterBenchmark {
     }
 
     private String naive(Database db, String label) {
+        if (!label.contains(ONLY)) {
+            return label + ": skipped (-Dbench.writer=" + ONLY + ")";
+        }
         R2dbcJobStore store = R2dbcJobStore.builder(db.connectionFactory()).build();
         List<Map.Entry<JobId, ExecutionResult>> rows = plan(store);
         DatabaseClient client = DatabaseClient.create(db.connectionFactory());
