@@ -127,12 +127,12 @@ class StreamingWriterBenchmark {
         for (int i = 0; i < JOBS; i++) {
             jobs.add(store.submit(Jobs.newJob(Jobs.spec("bench-" + i, QUESTIONS, REGIONS), null, Instant.now())).block().job());
         }
+        List<List<Cell>> cellsOfJobs = jobs.stream().map(job -> CellLayout.cells(job.spec())).toList();
         List<Map.Entry<JobId, ExecutionResult>> appends = new ArrayList<>();
         int cells = QUESTIONS * REGIONS;
         for (int c = 0; c < cells; c++) {
-            for (JobRecord job : jobs) {
-                Cell cell = CellLayout.cells(job.spec()).get(c);
-                appends.add(Map.entry(job.id(), Jobs.succeeded(cell, Instant.now())));
+            for (int j = 0; j < jobs.size(); j++) {
+                appends.add(Map.entry(jobs.get(j).id(), Jobs.succeeded(cellsOfJobs.get(j).get(c), Instant.now())));
             }
         }
         return appends;
