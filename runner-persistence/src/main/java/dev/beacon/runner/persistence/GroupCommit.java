@@ -98,10 +98,16 @@ final class GroupCommit<T, R> {
         return Mono.create(sink -> {
             AtomicBoolean cancelled = new AtomicBoolean();
             sink.onCancel(() -> cancelled.set(true));
+            boolean mayStart;
             synchronized (lock) {
                 pending.add(new Pending<>(item, sink, cancelled));
+                // After every drain, a free slot means no queued item can start; a new item whose key
+                // has a batch in flight cannot either, so scanning the queue again would find nothing.
+                mayStart = inFlight < maxInFlight && (key == null || !busy.contains(key.apply(item)));
             }
-            drain();
+            if (mayStart) {
+                drain();
+            }
         });
     }
 
