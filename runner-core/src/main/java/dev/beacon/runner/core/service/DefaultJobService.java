@@ -143,6 +143,11 @@ public final class DefaultJobService implements JobService, AutoCloseable {
         return get(id).thenMany(feed.events(id, afterSeq));
     }
 
+    @Override
+    public Flux<List<StoredEvent>> eventBatches(JobId id, long afterSeq) {
+        return get(id).thenMany(feed.batches(id, afterSeq));
+    }
+
     /**
      * Reads the job's rows, then computes the comparison on the analysis scheduler of
      * {@link JobComparisons}, never on the caller's thread. On error (unknown job, store, model) emits it;

@@ -6,6 +6,7 @@ import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobStore;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,19 +22,26 @@ import reactor.core.scheduler.Scheduler;
  *
  * <p>Live events come from one shared feed per job, however many subscribers watch it: the feed
  * reads the store once per wake-up signal (plus a slow poll, in case a signal was lost) and
- * multicasts what it read. Each subscriber joins the feed before reading its replay, buffers what
- * the feed sends meanwhile, and drops what its replay already covered.
+ * multicasts what it read as one batch. Each subscriber joins the feed before reading its replay,
+ * buffers what the feed sends meanwhile, and drops what its replay already covered.
+ *
+ * <p>Batches are what make a thousand subscribers cheap: each read is one signal through each
+ * subscriber's operators, not one per event, and a batch past the seam reaches every subscriber as
+ * the same list (so a writer can encode it once for all of them).
  */
 final class JobEventFeed {
 
     /** Longest wait for one read of the log; the store's own timeout normally comes first. */
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
+    /** Most stored events per batch of a replay: bounds what one subscriber holds before it writes. */
+    static final int REPLAY_BATCH = 256;
+
     private final JobStore store;
     private final JobSignals signals;
     private final Duration pollInterval;
     private final Scheduler scheduler;
-    private final Map<JobId, Flux<StoredEvent>> feeds = new ConcurrentHashMap<>();
+    private final Map<JobId, Flux<List<StoredEvent>>> feeds = new ConcurrentHashMap<>();
     private final Sinks.Empty<Void> closed = Sinks.empty();
 
     JobEventFeed(JobStore store, JobSignals signals, Duration pollInterval, Scheduler scheduler) {
@@ -49,17 +57,52 @@ final class JobEventFeed {
      * stops when its last subscriber leaves.
      */
     Flux<StoredEvent> events(JobId jobId, long afterSeq) {
+        return batches(jobId, afterSeq).concatMapIterable(batch -> batch);
+    }
+
+    /**
+     * The events of {@link #events} in non-empty lists, in order: the replay in lists of up to
+     * {@value #REPLAY_BATCH}, then each read of the shared feed as one list, shared by every
+     * subscriber that has seen all before it (never modify one). Same error and cancel behaviour.
+     */
+    Flux<List<StoredEvent>> batches(JobId jobId, long afterSeq) {
         return Flux.defer(() -> {
             AtomicLong last = new AtomicLong(afterSeq);
-            Sinks.Many<StoredEvent> live = Sinks.many().unicast().onBackpressureBuffer();
+            Sinks.Many<List<StoredEvent>> live = Sinks.many().unicast().onBackpressureBuffer();
             // The shared feed emits serially, so tryEmit only fails once this subscriber is gone.
             Disposable joined = sharedFeed(jobId).subscribe(live::tryEmitNext, live::tryEmitError, live::tryEmitComplete);
-            return Flux.concat(store.events(jobId, afterSeq), live.asFlux())
-                    .filter(e -> e.seq() > last.get())
-                    .doOnNext(e -> last.set(e.seq()))
-                    .takeUntil(StoredEvent::isTerminal)
+            return Flux.concat(store.events(jobId, afterSeq).buffer(REPLAY_BATCH), live.asFlux())
+                    .<List<StoredEvent>>handle((batch, sink) -> {
+                        List<StoredEvent> unseen = unseen(batch, last.get());
+                        if (!unseen.isEmpty()) {
+                            last.set(lastOf(unseen).seq());
+                            sink.next(unseen);
+                        }
+                    })
+                    .takeUntil(batch -> lastOf(batch).isTerminal())
                     .doFinally(signal -> joined.dispose());
         });
+    }
+
+    /**
+     * The events of {@code batch} after {@code seq}, up to its terminal event: the batch itself when
+     * all of it is new (the common case past the seam), so the shared list reaches every subscriber.
+     */
+    static List<StoredEvent> unseen(List<StoredEvent> batch, long seq) {
+        int from = 0;
+        while (from < batch.size() && batch.get(from).seq() <= seq) {
+            from++;
+        }
+        int to = from;
+        while (to < batch.size() && !batch.get(to).isTerminal()) {
+            to++;
+        }
+        to = Math.min(to + 1, batch.size());
+        return from == 0 && to == batch.size() ? batch : List.copyOf(batch.subList(from, to));
+    }
+
+    private static StoredEvent lastOf(List<StoredEvent> batch) {
+        return batch.get(batch.size() - 1);
     }
 
     /** Ends every feed (its subscribers complete) and every later one at once: the service is shutting down. */
@@ -67,13 +110,13 @@ final class JobEventFeed {
         closed.tryEmitEmpty();
     }
 
-    private Flux<StoredEvent> sharedFeed(JobId jobId) {
+    private Flux<List<StoredEvent>> sharedFeed(JobId jobId) {
         return feeds.computeIfAbsent(jobId, this::newFeed);
     }
 
-    private Flux<StoredEvent> newFeed(JobId id) {
+    private Flux<List<StoredEvent>> newFeed(JobId id) {
         @SuppressWarnings("unchecked")
-        Flux<StoredEvent>[] self = new Flux[1];
+        Flux<List<StoredEvent>>[] self = new Flux[1];
         self[0] = Flux.defer(() -> {
                     AtomicLong feedLast = new AtomicLong();
                     Flux<Object> wakeups = Flux.merge(
@@ -81,10 +124,13 @@ final class JobEventFeed {
                             signals.signalsFor(id).filter(s -> s instanceof JobSignals.Signal.EventsAppended),
                             Flux.interval(pollInterval, pollInterval, scheduler));
                     // A failed or stalled read (the database away) is logged and retried at the next
-                    // wake-up: subscribers stay connected through a database outage.
+                    // wake-up: subscribers stay connected through a database outage. The cursor moves
+                    // only with a whole read, so a read that fails half-way is read again in full.
                     return PeriodicLoop.rounds("event feed of job " + id, wakeups, READ_TIMEOUT, scheduler,
-                                    () -> store.events(id, feedLast.get()).doOnNext(e -> feedLast.set(e.seq())))
-                            .takeUntil(StoredEvent::isTerminal)
+                                    () -> store.events(id, feedLast.get()).collectList()
+                                            .filter(read -> !read.isEmpty())
+                                            .doOnNext(read -> feedLast.set(lastOf(read).seq())))
+                            .takeUntil(read -> lastOf(read).isTerminal())
                             .takeUntilOther(closed.asMono());
                 })
                 // Forget the feed once it ends, but never a newer one that replaced it.

@@ -76,6 +76,15 @@ public interface JobService {
     Flux<StoredEvent> events(JobId id, long afterSeq);
 
     /**
+     * The events of {@link #events} in the non-empty lists they were read in, in order: for a
+     * server that writes each list as one message to many subscribers. Lists may be shared between
+     * subscribers; never modify one. Same errors and cancel behaviour; by default each event alone.
+     */
+    default Flux<List<StoredEvent>> eventBatches(JobId id, long afterSeq) {
+        return events(id, afterSeq).map(List::of);
+    }
+
+    /**
      * Side-by-side answers of each model across regions with the region-effect statistics (README,
      * "Comparison: the region-effect test and refusals"), computed from the rows stored so far, off the caller's thread. Errors with
      * {@link JobNotFoundException}, or with the analysis's error (e.g. an embedding model that cannot

@@ -51,6 +51,8 @@ final class JobHandlers {
 
     private static final Logger log = LoggerFactory.getLogger(JobHandlers.class);
     private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.UTF_8);
+    /** Marks the end of a response's events in its merge with the keep-alives; compared by identity, never written. */
+    private static final byte[] END = new byte[0];
 
     private final JobService service;
     /** {@code null} when the store keeps no evidence: then the evidence routes answer 404. */
@@ -256,17 +258,19 @@ final class JobHandlers {
             return service.get(id).flatMap(job -> {
                 // The service's stream also ends for a cursor at or past job.finished: the job's shared
                 // feed sees the terminal event and completes every subscriber.
-                // Frames are encoded once per event for every subscriber (EncodedEvents) and written as
-                // they are, one flush each.
-                Flux<byte[]> events = service.events(id, after)
-                        .map(event -> encoded.frame(event, this::frame))
+                // Each batch the service read is encoded once for every subscriber (EncodedEvents) and
+                // written as it is, one flush per batch.
+                Flux<byte[]> events = service.eventBatches(id, after)
+                        .map(batch -> encoded.frames(batch, this::frame))
                         .onErrorResume(e -> {
                             log.warn("event stream of job {} ended early: {}", id, e.toString());
                             return Flux.empty();
                         });
-                Flux<byte[]> stream = events.publish(shared -> Flux.merge(
-                        shared,
-                        Flux.interval(keepAlive).onBackpressureDrop().map(tick -> KEEP_ALIVE).takeUntilOther(shared.ignoreElements())))
+                // Keep-alives stop with the events: END marks their end and is never written. A merge,
+                // not a publish of the events, because this runs per subscriber and per batch.
+                Flux<byte[]> keepAlives = Flux.interval(keepAlive).onBackpressureDrop().map(tick -> KEEP_ALIVE);
+                Flux<byte[]> stream = Flux.merge(events.concatWith(Mono.just(END)), keepAlives)
+                        .takeWhile(frame -> frame != END)
                         .takeUntilOther(closing);
                 return ServerResponse.ok()
                         .contentType(MediaType.TEXT_EVENT_STREAM)

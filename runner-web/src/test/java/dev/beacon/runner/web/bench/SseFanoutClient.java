@@ -4,16 +4,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import reactor.core.publisher.Flux;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 
@@ -24,11 +23,22 @@ import reactor.netty.resources.ConnectionProvider;
  * the cell's {@code completedAt} (the runner got the answer) to its arrival here; prints
  * {@code connected} once all are, and the percentiles at the end.
  *
+ * <p>The clients share two cores with the server, so their own work is kept small: each chunk is
+ * scanned as bytes for {@code "completedAt":"} (only an execution's event has that field, and a
+ * quote inside an answer is escaped), no line is decoded, and a field cut by a chunk boundary is
+ * completed from the next chunk.
+ *
  * <p>Usage: {@code SseFanoutClient BASE_URL JOB_ID CLIENTS}.
  */
 public final class SseFanoutClient {
 
-    private static final Pattern COMPLETED = Pattern.compile("\"completedAt\":\"([^\"]+)\"");
+    private static final byte[] COMPLETED = "\"completedAt\":\"".getBytes(StandardCharsets.US_ASCII);
+
+    /** Longest timestamp kept: an ISO instant with nanoseconds is 30 characters. */
+    private static final int LONGEST_VALUE = 40;
+
+    /** Each event's completedAt is parsed once, not once per client. */
+    private static final ConcurrentHashMap<String, Long> EPOCH_MILLIS = new ConcurrentHashMap<>();
 
     private SseFanoutClient() {
     }
@@ -49,24 +59,11 @@ public final class SseFanoutClient {
                     .get().uri("/jobs/" + job + "/events")
                     .response((response, body) -> {
                         connected.countDown();
-                        return body.asString(StandardCharsets.UTF_8);
+                        return body.asByteArray();
                     })
-                    .flatMap(chunk -> Flux.fromArray(chunk.split("\n")))
-                    .doOnNext(line -> {
-                        if (line.startsWith("data:") && line.contains("\"type\":\"execution.finished\"")) {
-                            events.incrementAndGet();
-                            long now = System.currentTimeMillis();
-                            Matcher m = COMPLETED.matcher(line);
-                            if (m.find() && now > allConnectedAt[0]) {
-                                long completed = Instant.parse(m.group(1)).toEpochMilli();
-                                if (completed > allConnectedAt[0]) {
-                                    delaysMs.add(now - completed);
-                                }
-                            }
-                        }
-                    })
+                    .scan(new byte[0], (carry, chunk) -> scan(carry, chunk, allConnectedAt[0], events, delaysMs))
                     .doFinally(s -> finished.countDown())
-                    .subscribe(line -> { }, e -> { });
+                    .subscribe(carry -> { }, e -> { });
         }
         if (!connected.await(60, TimeUnit.SECONDS)) {
             System.out.println("only " + (clients - connected.getCount()) + " of " + clients + " connected");
@@ -84,5 +81,54 @@ public final class SseFanoutClient {
                 clients, sorted.size(), sorted.get(sorted.size() / 2), sorted.get((int) Math.min(sorted.size() - 1, Math.floor(sorted.size() * 0.99))),
                 sorted.get(sorted.size() - 1));
         System.exit(0);
+    }
+
+    /**
+     * Records a delay for each completedAt in {@code carry} + {@code chunk} that arrived after
+     * {@code since}; returns the bytes to carry into the next chunk (a field, or the start of its
+     * name, cut by this chunk's end).
+     */
+    private static byte[] scan(byte[] carry, byte[] chunk, long since, AtomicInteger events, ConcurrentLinkedQueue<Long> delaysMs) {
+        long now = System.currentTimeMillis();
+        byte[] bytes = carry.length == 0 ? chunk : concat(carry, chunk);
+        int consumed = 0;
+        for (int at = indexOf(bytes, COMPLETED, 0); at >= 0; at = indexOf(bytes, COMPLETED, consumed)) {
+            int from = at + COMPLETED.length;
+            int quote = from;
+            while (quote < bytes.length && bytes[quote] != '"') {
+                quote++;
+            }
+            if (quote == bytes.length) {
+                return Arrays.copyOfRange(bytes, at, bytes.length);
+            }
+            consumed = quote + 1;
+            events.incrementAndGet();
+            long completed = EPOCH_MILLIS.computeIfAbsent(new String(bytes, from, quote - from, StandardCharsets.US_ASCII),
+                    text -> Instant.parse(text).toEpochMilli());
+            if (now > since && completed > since) {
+                delaysMs.add(now - completed);
+            }
+        }
+        int keep = Math.min(bytes.length - consumed, COMPLETED.length + LONGEST_VALUE);
+        return Arrays.copyOfRange(bytes, bytes.length - keep, bytes.length);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] joined = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, joined, a.length, b.length);
+        return joined;
+    }
+
+    private static int indexOf(byte[] bytes, byte[] pattern, int from) {
+        outer:
+        for (int i = from; i <= bytes.length - pattern.length; i++) {
+            for (int j = 0; j < pattern.length; j++) {
+                if (bytes[i + j] != pattern[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 }
