@@ -77,7 +77,7 @@ public final class RunnerObservability {
     }
 
     /**
-     * Registers an {@link Slf4jThreadLocalAccessor} for {@link #MDC_KEYS} with the global
+     * Registers the MDC accessor for {@link #MDC_KEYS} (under {@link Slf4jThreadLocalAccessor#KEY}) with the global
      * {@link ContextRegistry}, unless this method already did; does not touch Reactor's hooks.
      *
      * @return whether this call registered it
@@ -90,8 +90,12 @@ public final class RunnerObservability {
         return true;
     }
 
-    /** A new accessor that moves {@link #MDC_KEYS} between the Reactor context and the MDC, for hosts that register accessors themselves. */
+    /**
+     * A new accessor that moves {@link #MDC_KEYS} between the Reactor context and the MDC, for hosts
+     * that register accessors themselves: an {@link Slf4jThreadLocalAccessor} for those keys that
+     * skips the MDC writes when a scope re-applies what the thread already holds.
+     */
     public static ThreadLocalAccessor<?> mdcAccessor() {
-        return new Slf4jThreadLocalAccessor(MDC_KEYS.toArray(String[]::new));
+        return new EngineMdcAccessor(MDC_KEYS);
     }
 }
