@@ -25,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
+import reactor.util.context.ContextView;
 import reactor.util.retry.Retry;
 
 /**
@@ -93,14 +94,14 @@ final class CellExecutor {
             Duration timeout = budget;
             List<ProviderLane> providers = lanes.lanesOf(cell.endpoint());
             InferenceRequestTemplate template = new InferenceRequestTemplate(cell, prompt, params);
-            return tryProvider(providers, 0, template, limits.maxAttempts(), executionDeadline, progress)
+            return tryProvider(ctx, providers, 0, template, limits.maxAttempts(), executionDeadline, progress)
                     .map(done -> succeeded(jobId, cell, done, progress))
                     .timeout(timeout, scheduler)
-                    .onErrorResume(e -> Mono.just(failed(jobId, cell, e, timeout, progress, template, providers)));
+                    .onErrorResume(e -> Mono.just(failed(ctx, jobId, cell, e, timeout, progress, template, providers)));
         });
     }
 
-    private Mono<Attempted> tryProvider(List<ProviderLane> providers, int index, InferenceRequestTemplate template,
+    private Mono<Attempted> tryProvider(ContextView context, List<ProviderLane> providers, int index, InferenceRequestTemplate template,
                                         int maxAttempts, Instant executionDeadline, CellProgress progress) {
         ProviderLane lane = providers.get(index);
         InferenceRequest request = template.forProvider(lane);
@@ -109,18 +110,19 @@ final class CellExecutor {
                     return lane.attempt(request);
                 })
                 .map(output -> new Attempted(lane.id(), request, output))
-                .retryWhen(retryTransient(lane, maxAttempts, executionDeadline));
+                .retryWhen(retryTransient(context, lane, maxAttempts, executionDeadline));
         if (index + 1 >= providers.size()) {
             return attempts;
         }
         // Fall back to the next provider of the same model in the same region only.
         return attempts.onErrorResume(InferenceFailure.class, failure -> {
-            log.debug("provider {} failed for {}: {}; trying the next provider", lane.id(), template.cell(), failure.code());
-            return tryProvider(providers, index + 1, template, maxAttempts, executionDeadline, progress);
+            LogContext.log(context, () -> log.debug("provider {} failed for {}: {}; trying the next provider",
+                    lane.id(), template.cell(), failure.code()));
+            return tryProvider(context, providers, index + 1, template, maxAttempts, executionDeadline, progress);
         });
     }
 
-    private Retry retryTransient(ProviderLane lane, int maxAttempts, Instant executionDeadline) {
+    private Retry retryTransient(ContextView context, ProviderLane lane, int maxAttempts, Instant executionDeadline) {
         return Retry.from(signals -> signals.concatMap(signal -> {
             Throwable failure = signal.failure();
             long retryNumber = signal.totalRetries() + 1;
@@ -135,7 +137,8 @@ final class CellExecutor {
                 // A retry that could only start after the deadline is pointless: report the failure now.
                 return Mono.error(failure);
             }
-            log.debug("retrying provider {} in {} after {}", lane.id(), delay, f.code());
+            Duration wait = delay;
+            LogContext.log(context, () -> log.debug("retrying provider {} in {} after {}", lane.id(), wait, f.code()));
             metrics.retried(lane);
             return Mono.delay(delay, scheduler);
         }));
@@ -155,7 +158,7 @@ final class CellExecutor {
      * The result of a cell whose every attempt failed, signed like an answer: the request hash is that
      * of the request its last provider was sent, the output hash that of no answer.
      */
-    private ExecutionResult failed(JobId jobId, Cell cell, Throwable e, Duration timeout, CellProgress progress,
+    private ExecutionResult failed(ContextView context, JobId jobId, Cell cell, Throwable e, Duration timeout, CellProgress progress,
                                    InferenceRequestTemplate template, List<ProviderLane> providers) {
         Instant completed = clock.instant();
         Instant started = progress.startedAt();
@@ -169,7 +172,7 @@ final class CellExecutor {
             status = ExecutionError.TIMEOUT.equals(f.code()) ? ExecutionStatus.TIMED_OUT : ExecutionStatus.FAILED;
             error = f.toError();
         } else {
-            log.warn("unexpected failure executing {}", cell, e);
+            LogContext.log(context, () -> log.warn("unexpected failure executing {}", cell, e));
             status = ExecutionStatus.FAILED;
             // The stack trace is in the log above; the stored message says no more than that it was ours.
             error = new ExecutionError(ExecutionError.INTERNAL, "unexpected internal error");

@@ -132,9 +132,10 @@ public final class JobRunner {
                             run.cancellation().map(x -> JobStatus.CANCELLED).defaultIfEmpty(JobStatus.CANCELLED)
                                     .onErrorResume(e -> Mono.never()),
                             Mono.delay(remaining.isNegative() ? Duration.ZERO : remaining, scheduler).thenReturn(JobStatus.TIMED_OUT))
-                    .doOnNext(reason -> {
-                        if (state.stop(reason)) {
-                            log.info("job {} stopping: {}", jobId, reason);
+                    .doOnEach(signal -> {
+                        JobStatus reason = signal.get();
+                        if (reason != null && state.stop(reason)) {
+                            LogContext.log(signal.getContextView(), () -> log.info("job {} stopping: {}", jobId, reason));
                         }
                     });
             // question.finished of the question that ran last, appended at the start of the next one
@@ -147,11 +148,13 @@ public final class JobRunner {
                     .takeUntilOther(stop);
             AtomicBoolean active = new AtomicBoolean();
             Flux<StoredEvent> job = journal.append(jobId, new JobEvent.JobStarted(runnerId))
-                    .doOnNext(e -> {
-                        active.set(true);
-                        metrics.jobStarted();
-                        log.info("job {} started on {}: {} questions x {} endpoints, {} cells already stored",
-                                jobId, runnerId, plan.questions().size(), plan.endpoints().size(), run.stored().size());
+                    .doOnEach(signal -> {
+                        if (signal.isOnNext()) {
+                            active.set(true);
+                            metrics.jobStarted();
+                            LogContext.log(signal.getContextView(), () -> log.info("job {} started on {}: {} questions x {} endpoints, {} cells already stored",
+                                    jobId, runnerId, plan.questions().size(), plan.endpoints().size(), run.stored().size()));
+                        }
                     })
                     // Empty: the job is already terminal (cancelled while queued), so nothing runs.
                     .flatMapMany(started -> Flux.just(started)
@@ -200,19 +203,20 @@ public final class JobRunner {
         int total = plan.questions().size();
         List<Cell> todo = question.cells().stream().filter(c -> !state.isDone(c)).toList();
         int concurrency = plan.spec().limits().concurrency();
-        Flux<StoredEvent> events = Flux.defer(() -> {
+        Flux<StoredEvent> events = Flux.deferContextual(context -> {
             Instant questionStart = clock.instant();
             Instant previousResult = state.lastResultAt();
             if (previousResult != null) {
                 metrics.questionGap(Duration.between(previousResult, questionStart));
             }
-            log.info("job {} question {}/{} '{}' started: {} cells", jobId, question.index() + 1, total, question.question().id(), todo.size());
-            Mono<StoredEvent> previousFinished = pendingFinished.getAndSet(Mono.defer(() -> {
+            LogContext.log(context, () -> log.info("job {} question {}/{} '{}' started: {} cells",
+                    jobId, question.index() + 1, total, question.question().id(), todo.size()));
+            Mono<StoredEvent> previousFinished = pendingFinished.getAndSet(Mono.deferContextual(finishContext -> {
                         ExecutionCounts counts = state.countsOf(question.cells());
                         Duration took = Duration.between(questionStart, clock.instant());
                         metrics.questionFinished(took);
-                        log.info("job {} question {}/{} '{}' finished in {} ms: {}", jobId, question.index() + 1, total,
-                                question.question().id(), took.toMillis(), counts);
+                        LogContext.log(finishContext, () -> log.info("job {} question {}/{} '{}' finished in {} ms: {}",
+                                jobId, question.index() + 1, total, question.question().id(), took.toMillis(), counts));
                         return journal.append(jobId, new JobEvent.QuestionFinished(question.question().id(), question.index(), counts));
                     })
                     .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, question.question().id())));
@@ -236,16 +240,17 @@ public final class JobRunner {
      * that did not succeed is logged at INFO with its error code, the cell's ids in the MDC.
      */
     private Mono<StoredEvent> record(JobId jobId, ExecutionResult result, RunState state) {
-        return journal.append(jobId, new JobEvent.ExecutionFinished(result))
-                .doOnNext(stored -> metrics.executionFinished(result))
-                .doOnSuccess(stored -> {
-                    // Empty means the cell already had a row (a resumed run raced an earlier owner): done either way.
-                    state.finished(result, clock.instant());
-                    if (result.status() != ExecutionStatus.SUCCEEDED) {
-                        ExecutionError error = Objects.requireNonNull(result.error(), "a result that did not succeed has an error");
-                        log.info("job {} cell {} {}: {} {}", jobId, result.cell(), result.status(), error.code(), error.message());
-                    }
-                })
+        Mono<StoredEvent> stored = journal.append(jobId, new JobEvent.ExecutionFinished(result))
+                .doOnNext(event -> metrics.executionFinished(result))
+                // Empty means the cell already had a row (a resumed run raced an earlier owner): done either way.
+                .doOnSuccess(event -> state.finished(result, clock.instant()));
+        if (result.status() == ExecutionStatus.SUCCEEDED) {
+            return stored;
+        }
+        // Only a failed cell writes a line; only its append pays for the cell's MDC values.
+        ExecutionError error = Objects.requireNonNull(result.error(), "a result that did not succeed has an error");
+        return Mono.deferContextual(context -> stored.doOnSuccess(event -> LogContext.log(context,
+                        () -> log.info("job {} cell {} {}: {} {}", jobId, result.cell(), result.status(), error.code(), error.message()))))
                 .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, result.cell().questionId(),
                         RunnerObservability.MODEL, result.cell().endpoint().model(), RunnerObservability.REGION, result.cell().endpoint().region(),
                         RunnerObservability.PROVIDER, result.providerId()));
@@ -272,11 +277,11 @@ public final class JobRunner {
     }
 
     private Mono<StoredEvent> finished(JobId jobId, JobStatus status, ExecutionCounts counts) {
-        return journal.append(jobId, new JobEvent.JobFinished(status, counts))
+        return Mono.deferContextual(context -> journal.append(jobId, new JobEvent.JobFinished(status, counts))
                 .doOnNext(e -> {
                     metrics.jobFinished(status);
-                    log.info("job {} finished {}: {}", jobId, status, ((JobEvent.JobFinished) e.event()).counts());
-                });
+                    LogContext.log(context, () -> log.info("job {} finished {}: {}", jobId, status, ((JobEvent.JobFinished) e.event()).counts()));
+                }));
     }
 
     private static ExecutionResult interrupted(Cell cell, ExecutionStatus status, ExecutionError error, @Nullable CellProgress progress,

@@ -86,31 +86,34 @@ final class ProviderLane {
      * cancel leaves the gate's queue or cancels the exchange, which closes its connection.
      */
     Mono<InferenceOutput> attempt(InferenceRequest request) {
-        return Mono.defer(() -> {
-                    long queuedAt = scheduler.now(TimeUnit.NANOSECONDS);
-                    Mono<InferenceOutput> call = Mono.defer(() -> {
-                                metrics.queueWaited(this, Duration.ofNanos(scheduler.now(TimeUnit.NANOSECONDS) - queuedAt));
-                                return client.infer(request);
-                            })
-                            .timeout(config.timeout(), scheduler)
-                            .onErrorMap(TimeoutException.class, e -> InferenceFailure.retryable(ExecutionError.TIMEOUT,
-                                    "provider " + config.id() + " did not answer within " + config.timeout()));
-                    return gate.run(call);
-                })
-                .transformDeferred(CircuitBreakerOperator.of(circuitBreaker))
-                .onErrorMap(CallNotPermittedException.class, e -> InferenceFailure.permanent(ExecutionError.CIRCUIT_OPEN,
-                        "circuit of provider " + config.id() + " is open after repeated failures"))
-                .onErrorMap(e -> !(e instanceof InferenceFailure), e -> {
-                    // A bug, not a provider outage: keep the stack trace for whoever has to fix it.
-                    log.warn("provider {} failed unexpectedly", config.id(), e);
-                    return InferenceFailure.permanent(ExecutionError.INTERNAL, "provider " + config.id() + " failed unexpectedly");
-                })
-                .doOnError(InferenceFailure.class, f -> {
-                    lastError = f.toError();
-                    // Failure messages name the provider and the problem, never a key or a response body.
-                    log.info("provider {} attempt failed: {} ({}) {}", config.id(), f.code(),
-                            f.retryable() ? "transient" : "permanent", f.getMessage());
-                })
+        return Mono.deferContextual(context -> call(request)
+                        .transformDeferred(CircuitBreakerOperator.of(circuitBreaker))
+                        .onErrorMap(CallNotPermittedException.class, e -> InferenceFailure.permanent(ExecutionError.CIRCUIT_OPEN,
+                                "circuit of provider " + config.id() + " is open after repeated failures"))
+                        .onErrorMap(e -> !(e instanceof InferenceFailure), e -> {
+                            // A bug, not a provider outage: keep the stack trace for whoever has to fix it.
+                            LogContext.log(context, () -> log.warn("provider {} failed unexpectedly", config.id(), e));
+                            return InferenceFailure.permanent(ExecutionError.INTERNAL, "provider " + config.id() + " failed unexpectedly");
+                        })
+                        .doOnError(InferenceFailure.class, f -> {
+                            lastError = f.toError();
+                            // Failure messages name the provider and the problem, never a key or a response body.
+                            LogContext.log(context, () -> log.info("provider {} attempt failed: {} ({}) {}", config.id(), f.code(),
+                                    f.retryable() ? "transient" : "permanent", f.getMessage()));
+                        }))
                 .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.PROVIDER, config.id()));
+    }
+
+    /** The call behind the gate's permit, with the attempt timeout; the queue wait is recorded once the permit is held. */
+    private Mono<InferenceOutput> call(InferenceRequest request) {
+        long queuedAt = scheduler.now(TimeUnit.NANOSECONDS);
+        Mono<InferenceOutput> call = Mono.defer(() -> {
+                    metrics.queueWaited(this, Duration.ofNanos(scheduler.now(TimeUnit.NANOSECONDS) - queuedAt));
+                    return client.infer(request);
+                })
+                .timeout(config.timeout(), scheduler)
+                .onErrorMap(TimeoutException.class, e -> InferenceFailure.retryable(ExecutionError.TIMEOUT,
+                        "provider " + config.id() + " did not answer within " + config.timeout()));
+        return gate.run(call);
     }
 }

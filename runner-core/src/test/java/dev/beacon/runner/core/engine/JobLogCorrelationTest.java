@@ -163,6 +163,38 @@ class JobLogCorrelationTest {
     }
 
     @Test
+    void withoutAutomaticPropagationTheEngineWritesItsOwnLinesWithTheirIds() {
+        // Spring Boot's default (spring.reactor.context-propagation=limited), and the standalone
+        // app's: only the engine's own lines carry the ids, written with them by LogContext.log.
+        Hooks.disableAutomaticContextPropagation();
+        try {
+            Fixture f = new Fixture();
+            String jobId = f.plan.jobId().toString();
+
+            f.runner.run(JobRun.fresh(f.plan)).blockLast(Duration.ofSeconds(30));
+            assertThat(MDC.get(RunnerObservability.JOB_ID)).as("nothing leaks into the caller's MDC").isNull();
+
+            List<ILoggingEvent> engine = appender.list.stream().filter(e -> e.getLoggerName().startsWith("dev.beacon.runner")).toList();
+            // job started and finished, two questions started and finished, mistral@eu's failed attempt.
+            assertThat(engine).filteredOn(e -> e.getLevel() == Level.INFO).hasSize(7)
+                    .allSatisfy(e -> assertThat(e.getMDCPropertyMap()).as(e.getFormattedMessage()).containsEntry("jobId", jobId));
+            assertThat(engine).filteredOn(e -> e.getMessage().contains("question {}/{}")).hasSize(4)
+                    .allSatisfy(e -> assertThat(e.getMDCPropertyMap()).containsEntry("questionId", String.valueOf(e.getArgumentArray()[3]))
+                            .doesNotContainKeys("model", "region", "provider"));
+            assertThat(engine).filteredOn(e -> e.getLoggerName().equals(ProviderLane.class.getName())).singleElement()
+                    .satisfies(e -> assertThat(e.getMDCPropertyMap()).containsEntry("jobId", jobId).containsEntry("questionId", "q1")
+                            .containsEntry("model", "mistral-7b").containsEntry("region", "eu").containsEntry("provider", "mistral-7b@eu"));
+            // Each line's values are the MDC only while it is written: the lines around it keep their own.
+            assertThat(engine).filteredOn(e -> e.getMessage().startsWith("job {} started") || e.getMessage().startsWith("job {} finished"))
+                    .hasSize(2).allSatisfy(e -> assertThat(e.getMDCPropertyMap()).doesNotContainKeys("questionId", "model", "region"));
+            assertThat(appender.list).filteredOn(e -> e.getLoggerName().equals("dev.beacon.test.provider")).hasSize(16)
+                    .allSatisfy(e -> assertThat(e.getMDCPropertyMap()).as("other code's lines, without the hook").doesNotContainKey("jobId"));
+        } finally {
+            RunnerObservability.enableContextPropagation();
+        }
+    }
+
+    @Test
     void theExecutionObservationIsCurrentWhileTheProviderCallIsSubscribed() {
         Fixture f = new Fixture();
 
