@@ -58,11 +58,14 @@ class RunnerSuiteBenchmark {
             {"mistral-7b", "eu"}, {"mistral-7b", "asia"}, {"qwen2.5-1.5b", "us"}, {"qwen2.5-1.5b", "eu"}, {"qwen2.5-1.5b", "asia"}};
     static final int REFERENCE_RUNS = Integer.getInteger("bench.runs", 5);
     /**
-     * Seconds of warm-up before the first scenario ({@code -Dbench.warmup=0} for none): the JIT takes
-     * about that long to compile the engine's and Reactor Netty's paths, and until it has, the
-     * compiler threads take a third of the two cores and every figure measures a cold JVM.
+     * Least seconds of warm-up before the first scenario ({@code -Dbench.warmup=0} for none): until the
+     * JIT has compiled the engine's and Reactor Netty's paths, the compiler threads take a third of the
+     * two cores and every figure measures a cold JVM. How long that takes depends on the machine (30 s
+     * on the one of 2026-12-03, about 150 s on the slower one of 2026-12-04), so the warm-up goes on
+     * past this until the runner stops getting faster, for at most {@link #WARMUP_MAX_SECONDS}.
      */
     static final int WARMUP_SECONDS = Integer.getInteger("bench.warmup", 30);
+    static final int WARMUP_MAX_SECONDS = Integer.getInteger("bench.warmup.max", 300);
     static final int MANY_JOBS = Integer.getInteger("bench.jobs", 500);
     static final int SUBSCRIBERS = Integer.getInteger("bench.subscribers", 1000);
     /** {@code -Dbench.db=h2}: the same suite on the embedded H2 default instead of PostgreSQL. */
@@ -148,17 +151,38 @@ class RunnerSuiteBenchmark {
         reactor.netty.http.client.HttpClient bare = reactor.netty.http.client.HttpClient.create(pool).runOn(loops)
                 .headers(h -> h.set("Content-Type", "application/json"));
         try {
-            long deadline = System.nanoTime() + Duration.ofSeconds(WARMUP_SECONDS).toNanos();
-            for (int round = 1; System.nanoTime() < deadline; round++) {
+            long start = System.nanoTime();
+            List<Double> rates = new ArrayList<>();
+            for (int round = 1; !warm(rates, (System.nanoTime() - start) / 1e9); round++) {
                 long t0 = System.nanoTime();
                 awaitFinished(submit(job));
                 double runner = 500 * 8 / ((System.nanoTime() - t0) / 1e9);
+                rates.add(runner);
                 System.out.printf(Locale.ROOT, "warm-up round %d: runner %.0f executions/s, bare loop %.0f%n", round, runner, bareLoop(bare, 500));
             }
+            System.out.printf(Locale.ROOT, "warm-up: %d rounds, %.0f s%n", rates.size(), (System.nanoTime() - start) / 1e9);
         } finally {
             pool.disposeLater().block(Duration.ofSeconds(5));
             loops.disposeLater().block(Duration.ofSeconds(5));
         }
+    }
+
+    /**
+     * Whether the warm-up may stop: after {@link #WARMUP_SECONDS}, once the best of the last three
+     * rounds is no more than 5 % faster than the best before them (the JIT has stopped paying off;
+     * single rounds vary by about a tenth when warm), or after {@link #WARMUP_MAX_SECONDS} regardless.
+     */
+    static boolean warm(List<Double> rates, double seconds) {
+        if (seconds >= WARMUP_MAX_SECONDS) {
+            return true;
+        }
+        if (seconds < WARMUP_SECONDS || rates.size() < 6) {
+            return false;
+        }
+        int split = rates.size() - 3;
+        double before = rates.subList(0, split).stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+        double last = rates.subList(split, rates.size()).stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+        return last <= before * 1.05;
     }
 
     /** 8 × 8 at 200 ms: wall (POST → job.finished on its event stream) ÷ 8 × 200 ms, and the server-side gaps. */
