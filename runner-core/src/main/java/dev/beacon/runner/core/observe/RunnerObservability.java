@@ -16,10 +16,11 @@ import reactor.core.publisher.Hooks;
  *
  * <p>The engine always puts these values in the Reactor {@code Context} of a job (under
  * {@link Slf4jThreadLocalAccessor#KEY}, as a {@code Map<String, String>}); nothing reaches the MDC
- * unless the accessor is registered and automatic propagation is on. Plain-Java users call
- * {@link #enableContextPropagation()} once at start-up. A host that enables the Reactor hook itself
- * (Spring Boot's {@code spring.reactor.context-propagation=auto}) calls only
- * {@link #registerMdcAccessor()}.
+ * unless the accessor is registered ({@link #registerMdcAccessor()}). With only the accessor, the
+ * engine's own lines carry the values: it writes each of them with its context's values in the MDC.
+ * Automatic propagation ({@link #enableContextPropagation()}, or Spring Boot's
+ * {@code spring.reactor.context-propagation=auto}) puts them on every other line written inside a job
+ * too, at a price: it restores every registered thread local at every operator, in the whole JVM.
  *
  * <p>Only one accessor per key can be registered: a host that registers its own
  * {@link Slf4jThreadLocalAccessor} replaces this one, and must then list {@link #MDC_KEYS} among

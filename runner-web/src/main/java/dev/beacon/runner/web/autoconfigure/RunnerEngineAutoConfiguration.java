@@ -119,8 +119,8 @@ public final class RunnerEngineAutoConfiguration {
         // Both reach beyond this context (one registry per JVM), so only when the host asks
         // (beacon.runner.observability.*; the standalone app does).
         if (properties.observability().mdc()) {
-            // Log lines of a job carry its ids once the host propagates the Reactor context to thread
-            // locals (spring.reactor.context-propagation=auto).
+            // The engine's log lines of a job carry its ids; with spring.reactor.context-propagation=auto
+            // every other line written inside the job does too.
             RunnerObservability.registerMdcAccessor();
         }
         JobRunner.Builder builder = JobRunner.builder()

@@ -326,7 +326,7 @@ public record BeaconRunnerProperties(
      * Process-wide settings the runner makes only when asked, since they reach beyond its own beans.
      *
      * @param mdc                      Register the runner's MDC accessor with Micrometer's global context registry, so that its
-     *                                 log lines carry {@code jobId}, {@code questionId}, … (with {@code spring.reactor.context-propagation=auto}).
+     *                                 log lines carry {@code jobId}, {@code questionId}, … (other libraries' lines in a job too with {@code spring.reactor.context-propagation=auto}).
      * @param reactorNettyObservations Hand the host's {@code ObservationRegistry} to Reactor Netty's process-wide
      *                                 {@code Metrics.observationRegistry}, so that provider exchanges nest under the runner's observations.
      */
