@@ -7,6 +7,8 @@ import dev.beacon.runner.core.json.JobJson;
 import dev.beacon.runner.core.store.JobSignals.Signal;
 import dev.beacon.runner.core.store.OwnershipLostException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +23,7 @@ import reactor.util.retry.Retry;
  * one statement each ({@link FinishedCellsStatement}, {@link BookkeepingStatement}); on H2, and for
  * {@code job.finished} everywhere, a transaction of several ({@link LockingAppends}). Every append runs
  * within the store's timeout, is retried on transient faults and, once committed, publishes
- * {@link Signal.EventsAppended} without waiting for it.
+ * {@link Signal.EventsAppended} with the stored events, without waiting for it.
  */
 final class JournalWriter {
 
@@ -72,11 +74,11 @@ final class JournalWriter {
                     // with its dedupe key (nothing of this statement is kept). Once more, it sees it.
                     .retryWhen(Retry.max(1).filter(e -> dedupeKey != null && DatabaseFaults.isDuplicateKey(e)))
                     .retryWhen(db.retry())
-                    .doOnNext(stored -> db.publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
+                    .doOnNext(this::publishAppended);
         }
         return db.run(locking.append(jobId, event, owner, token, dedupeKey))
                 .retryWhen(db.retry())
-                .doOnNext(stored -> db.publishInBackground(new Signal.EventsAppended(jobId, stored.seq())));
+                .doOnNext(this::publishAppended);
     }
 
     /** What a {@link BookkeepingStatement} did, as the append reports it; the same outcomes as {@link LockingAppends#append}. */
@@ -133,15 +135,27 @@ final class JournalWriter {
                 .doOnNext(this::publishAppended);
     }
 
-    /** One {@code EventsAppended} per job of the batch, with its last seq. */
+    /**
+     * The {@code EventsAppended} of one stored event, carrying it, so that this instance's event
+     * feeds pass it on without reading it back.
+     */
+    private void publishAppended(StoredEvent stored) {
+        db.publishInBackground(new Signal.EventsAppended(stored.jobId(), stored.seq(), List.of(stored)));
+    }
+
+    /** One {@code EventsAppended} per job of the batch, carrying the job's events of the batch in seq order. */
     private void publishAppended(List<GroupCommit.Outcome<StoredEvent>> outcomes) {
-        Map<JobId, Long> last = new LinkedHashMap<>();
+        Map<JobId, List<StoredEvent>> byJob = new LinkedHashMap<>();
         for (var o : outcomes) {
-            if (o.value() != null) {
-                last.merge(o.value().jobId(), o.value().seq(), Math::max);
+            StoredEvent stored = o.value();
+            if (stored != null) {
+                byJob.computeIfAbsent(stored.jobId(), id -> new ArrayList<>()).add(stored);
             }
         }
-        last.forEach((id, seq) -> db.publishInBackground(new Signal.EventsAppended(id, seq)));
+        byJob.forEach((id, events) -> {
+            events.sort(Comparator.comparingLong(StoredEvent::seq));
+            db.publishInBackground(new Signal.EventsAppended(id, events.get(events.size() - 1).seq(), events));
+        });
     }
 
     /** Batches and items written by the group commit so far (for measurements). */

@@ -265,13 +265,20 @@ abstract class JobStoreContract {
     }
 
     @Test
-    void appendsPublishEventsAppendedAfterCommit() {
-        JobRecord job = submit(Jobs.spec("signal", 1, 1));
+    void appendsPublishEventsAppendedAfterCommitCarryingTheStoredEvents() {
+        JobRecord job = submit(Jobs.spec("signal", 1, 2));
+        List<Cell> cells = CellLayout.cells(job.spec());
         List<Signal> seen = new CopyOnWriteArrayList<>();
         Disposable subscription = signals.signals().subscribe(seen::add);
         try {
-            store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
-            org.awaitility.Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(seen).contains(new Signal.EventsAppended(job.id(), 2)));
+            StoredEvent started = store.append(job.id(), new JobEvent.JobStarted("runner-a")).block(WAIT);
+            StoredEvent succeeded = finish(job.id(), cells.get(0));
+            StoredEvent failed = store.append(job.id(), new JobEvent.ExecutionFinished(Jobs.failed(cells.get(1), clock.instant()))).block(WAIT);
+            // What the signals carry is what a read of the log gives: the event feeds pass them on as read.
+            assertThat(events(job.id())).endsWith(started, succeeded, failed);
+            org.awaitility.Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(seen).contains(
+                    new Signal.EventsAppended(job.id(), 2, List.of(started)), new Signal.EventsAppended(job.id(), 3, List.of(succeeded)),
+                    new Signal.EventsAppended(job.id(), 4, List.of(failed))));
         } finally {
             subscription.dispose();
         }

@@ -93,8 +93,8 @@ class ManySubscribersTest {
         }
     }
 
-    /** One received event: its sequence number and type, when it arrived, and the completion time it reports (if any). */
-    record Arrival(long seq, String type, Instant at, Instant completedAt) {
+    /** One received event: its sequence number, type and data, when it arrived, and the completion time it reports (if any). */
+    record Arrival(long seq, String type, String data, Instant at, Instant completedAt) {
     }
 
     @Test
@@ -136,6 +136,7 @@ class ManySubscribersTest {
             // What a client that connects now replays from the log: the job's whole event log.
             List<ServerSentEvent<String>> log = client.eventsUntilEnd(id, null, null, TIMEOUT);
             List<Long> expected = log.stream().map(e -> Long.parseLong(e.id())).toList();
+            List<String> replayedData = log.stream().map(ServerSentEvent::data).toList();
             assertThat(expected).isEqualTo(JobLifecycleTest.range(1, expected.size()));
             assertThat(log.get(log.size() - 1).event()).isEqualTo("job.finished");
             assertThat(log).filteredOn(e -> "execution.finished".equals(e.event())).hasSize(64);
@@ -145,6 +146,9 @@ class ManySubscribersTest {
             for (int i = 0; i < SUBSCRIBERS; i++) {
                 List<Arrival> list = received.get(i);
                 assertThat(list).extracting(Arrival::seq).as("subscriber %d", i).isEqualTo(expected);
+                // Live events reach a subscriber as this instance handed them over at commit, not as read
+                // back from the log: they must be the same bytes as the replay's.
+                assertThat(list).extracting(Arrival::data).as("subscriber %d", i).isEqualTo(replayedData);
                 assertThat(list.get(list.size() - 1).type()).as("subscriber %d", i).isEqualTo("job.finished");
                 // Live: it had joined before any answer existed, so all 64 results reached it after that.
                 assertThat(list.subList(0, beforeGate[i])).as("subscriber %d before the gate", i).isNotEmpty()
@@ -161,7 +165,7 @@ class ManySubscribersTest {
     private static Arrival arrival(ServerSentEvent<String> e) {
         var data = RunnerClient.data(e);
         String completed = data.path("completedAt").asString(null);
-        return new Arrival(Long.parseLong(e.id()), e.event(), Instant.now(), completed == null ? null : Instant.parse(completed));
+        return new Arrival(Long.parseLong(e.id()), e.event(), e.data(), Instant.now(), completed == null ? null : Instant.parse(completed));
     }
 
     private static int connected(AtomicIntegerArray arrived) {

@@ -6,10 +6,13 @@ import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobStore;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -20,9 +23,11 @@ import reactor.core.scheduler.Scheduler;
  * Streams a job's events to any number of subscribers: each gets the stored events after its
  * cursor, then the live ones, with no gap and no repeat at the seam.
  *
- * <p>Live events come from one shared feed per job, however many subscribers watch it: the feed
- * reads the store once per wake-up signal (plus a slow poll, in case a signal was lost) and
- * multicasts what it read as one batch. Each subscriber joins the feed before reading its replay,
+ * <p>Live events come from one shared feed per job, however many subscribers watch it: per wake-up
+ * signal the feed takes the events the signal carries (those this instance just committed) when they
+ * follow on from what it has, and otherwise reads the store (plus a slow poll, in case a signal was
+ * lost); it multicasts each round as one batch. Taking them spares the database a read, and the
+ * store's event loop a decode, of every event the instance has just written. Each subscriber joins the feed before reading its replay,
  * buffers what the feed sends meanwhile, and drops what its replay already covered.
  *
  * <p>Batches are what make a thousand subscribers cheap: each read is one signal through each
@@ -119,17 +124,22 @@ final class JobEventFeed {
         Flux<List<StoredEvent>>[] self = new Flux[1];
         self[0] = Flux.defer(() -> {
                     AtomicLong feedLast = new AtomicLong();
+                    Handoff handoff = new Handoff();
                     Flux<Object> wakeups = Flux.merge(
-                            Mono.just(Boolean.TRUE),
-                            signals.signalsFor(id).filter(s -> s instanceof JobSignals.Signal.EventsAppended),
-                            Flux.interval(pollInterval, pollInterval, scheduler));
+                                    Mono.just(Boolean.TRUE),
+                                    signals.signalsFor(id).filter(s -> s instanceof JobSignals.Signal.EventsAppended),
+                                    Flux.interval(pollInterval, pollInterval, scheduler))
+                            // Every wake-up is recorded, also those that a round in progress collapses into one.
+                            .doOnNext(handoff::offer);
                     // A failed or stalled read (the database away) is logged and retried at the next
                     // wake-up: subscribers stay connected through a database outage. The cursor moves
-                    // only with a whole read, so a read that fails half-way is read again in full.
-                    return PeriodicLoop.rounds("event feed of job " + id, wakeups, READ_TIMEOUT, scheduler,
-                                    () -> store.events(id, feedLast.get()).collectList()
-                                            .filter(read -> !read.isEmpty())
-                                            .doOnNext(read -> feedLast.set(lastOf(read).seq())))
+                    // only with a whole read, so a read that fails half-way is read again in full; the
+                    // events handed over meanwhile are then behind a gap, which makes the next round read.
+                    return PeriodicLoop.rounds("event feed of job " + id, wakeups, READ_TIMEOUT, scheduler, () -> {
+                                List<StoredEvent> handed = handoff.take(feedLast.get());
+                                Mono<List<StoredEvent>> round = handed != null ? Mono.just(handed) : store.events(id, feedLast.get()).collectList();
+                                return round.filter(events -> !events.isEmpty()).doOnNext(events -> feedLast.set(lastOf(events).seq()));
+                            })
                             .takeUntil(read -> lastOf(read).isTerminal())
                             .takeUntilOther(closed.asMono());
                 })
@@ -138,5 +148,42 @@ final class JobEventFeed {
                 .publish()
                 .refCount(1);
         return self[0];
+    }
+
+    /**
+     * What the wake-ups of one feed brought since its last round: the events that signals carried,
+     * and whether anything asked for a read of the store (the first round, the poll, a signal with a
+     * seq alone, as from another instance).
+     */
+    static final class Handoff {
+        private final List<StoredEvent> handed = new ArrayList<>(); // guarded by this
+        private boolean readWanted = true; // guarded by this
+
+        synchronized void offer(Object wakeup) {
+            if (wakeup instanceof JobSignals.Signal.EventsAppended appended && !appended.events().isEmpty()) {
+                handed.addAll(appended.events());
+            } else {
+                readWanted = true;
+            }
+        }
+
+        /**
+         * The events handed over since the last call that come after {@code last}, in order, if they
+         * follow on from it without a gap (possibly none); {@code null} if this round must read the
+         * store instead: a read was asked for, or a signal was lost or overtaken by a later one.
+         */
+        synchronized @Nullable List<StoredEvent> take(long last) {
+            List<StoredEvent> fresh = handed.stream().filter(e -> e.seq() > last)
+                    .sorted(Comparator.comparingLong(StoredEvent::seq)).toList();
+            handed.clear();
+            boolean read = readWanted;
+            readWanted = false;
+            for (int i = 0; i < fresh.size(); i++) {
+                if (fresh.get(i).seq() != last + 1 + i) {
+                    return null;
+                }
+            }
+            return read ? null : fresh;
+        }
     }
 }

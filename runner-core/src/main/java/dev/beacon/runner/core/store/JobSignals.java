@@ -1,6 +1,8 @@
 package dev.beacon.runner.core.store;
 
 import dev.beacon.runner.core.domain.JobId;
+import dev.beacon.runner.core.event.StoredEvent;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -16,8 +18,22 @@ public interface JobSignals {
         record JobAvailable() implements Signal {
         }
 
-        /** Events up to {@code seq} are stored for the job. */
-        record EventsAppended(JobId jobId, long seq) implements Signal {
+        /**
+         * Events up to {@code seq} are stored for the job. {@code events} are those just committed, in
+         * seq order and ending at {@code seq}, when the publisher has them: the instance that wrote them,
+         * within its own JVM (other instances get the seq alone). A reader may use them instead of
+         * reading the log, but only where they follow on from what it has read; signals can be lost
+         * or come out of order.
+         */
+        record EventsAppended(JobId jobId, long seq, List<StoredEvent> events) implements Signal {
+            public EventsAppended {
+                events = List.copyOf(events);
+            }
+
+            /** The signal with the seq alone: "look again from where you are". */
+            public EventsAppended(JobId jobId, long seq) {
+                this(jobId, seq, List.of());
+            }
         }
 
         /** Someone asked to cancel the job. */
