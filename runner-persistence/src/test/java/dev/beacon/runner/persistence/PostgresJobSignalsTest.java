@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.event.JobEvent;
+import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.store.JobSignals;
 import dev.beacon.runner.core.store.JobSignals.Signal;
 import dev.beacon.runner.persistence.testing.Jobs;
@@ -11,6 +12,7 @@ import dev.beacon.runner.persistence.testing.TestDatabases;
 import dev.beacon.runner.persistence.testing.TestDatabases.Database;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -121,5 +123,15 @@ class PostgresJobSignalsTest {
         assertThat(R2dbcJobSignals.encode(new Signal.JobAvailable())).isEqualTo("q");
         assertThat(R2dbcJobSignals.decode("e:" + id + ":7")).isEqualTo(new Signal.EventsAppended(id, 7));
         assertThat(R2dbcJobSignals.decode("x:nonsense")).isNull();
+    }
+
+    @Test
+    void theEventsASignalCarriesStayInTheInstanceAndOutOfItsLogLines() {
+        JobId id = JobId.parse("0f5e0000-0000-0000-0000-000000000001");
+        StoredEvent stored = new StoredEvent(id, 7, Instant.EPOCH, new JobEvent.QuestionStarted("secret-question-id", 0, 1));
+        Signal carrying = new Signal.EventsAppended(id, 7, List.of(stored));
+
+        assertThat(R2dbcJobSignals.encode(carrying)).isEqualTo("e:" + id + ":7");
+        assertThat(carrying.toString()).contains(id.toString(), "seq=7", "events=1").doesNotContain("secret-question-id");
     }
 }

@@ -27,8 +27,9 @@ import reactor.core.scheduler.Scheduler;
  * signal the feed takes the events the signal carries (those this instance just committed) when they
  * follow on from what it has, and otherwise reads the store (plus a slow poll, in case a signal was
  * lost); it multicasts each round as one batch. Taking them spares the database a read, and the
- * store's event loop a decode, of every event the instance has just written. Each subscriber joins the feed before reading its replay,
- * buffers what the feed sends meanwhile, and drops what its replay already covered.
+ * store's event loop a decode, of every event the instance has just written. Each subscriber joins
+ * the feed before reading its replay, buffers what the feed sends meanwhile, and drops what its
+ * replay already covered.
  *
  * <p>Batches are what make a thousand subscribers cheap: each read is one signal through each
  * subscriber's operators, not one per event, and a batch past the seam reaches every subscriber as
@@ -137,7 +138,9 @@ final class JobEventFeed {
                     // events handed over meanwhile are then behind a gap, which makes the next round read.
                     return PeriodicLoop.rounds("event feed of job " + id, wakeups, READ_TIMEOUT, scheduler, () -> {
                                 List<StoredEvent> handed = handoff.take(feedLast.get());
-                                Mono<List<StoredEvent>> round = handed != null ? Mono.just(handed) : store.events(id, feedLast.get()).collectList();
+                                Mono<List<StoredEvent>> round = handed != null
+                                        ? Mono.just(handed)
+                                        : store.events(id, feedLast.get()).collectList();
                                 return round.filter(events -> !events.isEmpty()).doOnNext(events -> feedLast.set(lastOf(events).seq()));
                             })
                             .takeUntil(read -> lastOf(read).isTerminal())

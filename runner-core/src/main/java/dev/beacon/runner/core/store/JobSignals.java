@@ -34,6 +34,12 @@ public interface JobSignals {
             public EventsAppended(JobId jobId, long seq) {
                 this(jobId, seq, List.of());
             }
+
+            /** Without the events' data: signals are logged (a failed {@code NOTIFY}), answers must not be. */
+            @Override
+            public String toString() {
+                return "EventsAppended[jobId=" + jobId + ", seq=" + seq + ", events=" + events.size() + "]";
+            }
         }
 
         /** Someone asked to cancel the job. */
