@@ -179,14 +179,16 @@ final class JobEventFeed {
             List<StoredEvent> fresh = handed.stream().filter(e -> e.seq() > last)
                     .sorted(Comparator.comparingLong(StoredEvent::seq)).toList();
             handed.clear();
-            boolean read = readWanted;
-            readWanted = false;
+            if (readWanted) {
+                readWanted = false;
+                return null; // the read covers what was handed over
+            }
             for (int i = 0; i < fresh.size(); i++) {
                 if (fresh.get(i).seq() != last + 1 + i) {
                     return null;
                 }
             }
-            return read ? null : fresh;
+            return fresh;
         }
     }
 }
