@@ -1,6 +1,7 @@
 package dev.beacon.runner.persistence;
 
 import dev.beacon.runner.core.domain.ExecutionResult;
+import dev.beacon.runner.core.domain.InferenceOutput;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.event.JobEvent;
@@ -12,12 +13,15 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import reactor.core.publisher.Mono;
+import tools.jackson.core.io.JsonStringEncoder;
 
 /**
  * A batch of {@code execution.finished} appends on PostgreSQL as one statement, so one round trip and
@@ -34,8 +38,12 @@ import reactor.core.publisher.Mono;
  * the rows an {@code ON CONFLICT DO NOTHING} insert returned would avoid that retry but needs a join
  * of two CTEs the planner estimates at one row each: a nested loop that cost 72 of 102 ms for 512 rows.
  *
- * <p>The batch travels as one array per column ({@code unnest}), so the statement text is the same
- * for every batch size and PostgreSQL prepares it once.
+ * <p>The batch travels as one JSON array of the items' event data ({@code jsonb_array_elements}): the
+ * event data is the execution view, so each row's columns are read out of it and nothing is encoded
+ * twice, neither here nor by the server, which parses each value once. One parameter, so the statement
+ * text is the same for every batch size and PostgreSQL prepares it once. (One text array per column,
+ * as before, had the driver escape every value into an array literal and the server parse the output,
+ * receipt and provenance both in their columns and again in the event data.)
  */
 final class FinishedCellsStatement {
 
@@ -57,20 +65,48 @@ final class FinishedCellsStatement {
      */
     static final long RACE_RETRIES = 3;
 
-    private static final String ARRAYS;
+    /**
+     * Each column of the row, read out of the item's event data {@code d} (its execution view, see
+     * JsonForms): JSON {@code null} becomes SQL {@code NULL}, and provenance is stored only where the
+     * item says so (an empty one is no column, as {@link JobJson#writeProvenance} has it).
+     */
+    private static final Map<String, String> COLUMN_OF_DATA = Map.ofEntries(
+            Map.entry("job_id", "CAST(d->>'jobId' AS uuid)"),
+            Map.entry("question_id", "d->>'questionId'"),
+            Map.entry("model_id", "d->>'modelId'"),
+            Map.entry("region", "d->>'region'"),
+            Map.entry("sample", "CAST(d->>'sample' AS int)"),
+            Map.entry("provider_id", "d->>'providerId'"),
+            Map.entry("status", "d->>'status'"),
+            Map.entry("attempts", "CAST(d->>'attempts' AS int)"),
+            Map.entry("output_json", "NULLIF(d->'output', 'null')"),
+            Map.entry("receipt_json", "NULLIF(d->'receipt', 'null')"),
+            Map.entry("provenance_json", "CASE WHEN stores_provenance THEN d->'provenance' END"),
+            Map.entry("error_code", "d->'error'->>'code'"),
+            Map.entry("error_message", "d->'error'->>'message'"),
+            Map.entry("started_at", "CAST(d->>'startedAt' AS timestamptz)"),
+            Map.entry("completed_at", "CAST(d->>'completedAt' AS timestamptz)"),
+            Map.entry("latency_ms", "CAST(d->>'latencyMs' AS bigint)"),
+            Map.entry("carried_from", "CAST(d->>'carriedFrom' AS uuid)"));
+
+    private static final String COLUMNS_OF_DATA;
 
     static {
-        List<String> names = ExecutionColumns.NAMES;
-        StringBuilder unnest = new StringBuilder("CAST(:ord AS int[]), CAST(:owner AS text[]), CAST(:token AS bigint[]), CAST(:data AS jsonb[])");
-        for (int c = 0; c < names.size(); c++) {
-            unnest.append(", CAST(:c").append(c).append(" AS ").append(sqlType(names.get(c))).append("[])");
+        if (!COLUMN_OF_DATA.keySet().equals(Set.copyOf(ExecutionColumns.NAMES))) {
+            throw new IllegalStateException("every executions column must be read out of the event data, but "
+                    + ExecutionColumns.NAMES + " are not " + COLUMN_OF_DATA.keySet());
         }
-        ARRAYS = unnest.toString();
+        COLUMNS_OF_DATA = ExecutionColumns.NAMES.stream().map(c -> COLUMN_OF_DATA.get(c) + " AS " + c).collect(Collectors.joining(", "));
     }
 
     private static final String SQL = """
-            WITH input AS (
-                SELECT * FROM unnest(%1$s) AS t(ord, fence_owner, fence_token, data, %2$s)
+            WITH items AS (
+                SELECT CAST(e.ord - 1 AS int) AS ord, e.item->>'owner' AS fence_owner, CAST(e.item->>'token' AS bigint) AS fence_token,
+                       CAST(e.item->>'storesProvenance' AS boolean) AS stores_provenance, e.item->'data' AS d
+                FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(item, ord)
+            ),
+            input AS (
+                SELECT ord, fence_owner, fence_token, d AS data, %1$s FROM items
             ),
             locked AS (
                 SELECT id, status, event_seq, owner, lease_token FROM {jobs}
@@ -104,7 +140,7 @@ final class FinishedCellsStatement {
             )
             SELECT i.ord, l.id IS NOT NULL AS found, l.status, l.owner, l.lease_token, n.seq
             FROM input i LEFT JOIN locked l ON l.id = i.job_id LEFT JOIN numbered n ON n.ord = i.ord
-            ORDER BY i.ord""".formatted(ARRAYS, ExecutionColumns.CSV);
+            ORDER BY i.ord""".formatted(COLUMNS_OF_DATA, ExecutionColumns.CSV);
 
     private final Function<String, GenericExecuteSpec> sql;
     private final JobJson json;
@@ -123,32 +159,8 @@ final class FinishedCellsStatement {
      */
     Mono<List<Row>> write(List<Item> items, Instant now) {
         int n = items.size();
-        List<String> names = ExecutionColumns.NAMES;
-        Object[][] columns = new Object[names.size()][];
-        for (int c = 0; c < names.size(); c++) {
-            columns[c] = new String[n];
-        }
-        Integer[] ord = new Integer[n];
-        String[] owner = new String[n];
-        Long[] token = new Long[n];
-        String[] data = new String[n];
-        for (int i = 0; i < n; i++) {
-            Item item = items.get(i);
-            ord[i] = i;
-            owner[i] = item.owner();
-            token[i] = item.token();
-            // The seq is the statement's to number: a placeholder here, replaced by jsonb_set.
-            data[i] = json.writeEventData(new StoredEvent(item.jobId(), 1, now, new JobEvent.ExecutionFinished(item.result())));
-            Object[] row = ExecutionColumns.values(json, item.jobId(), item.result());
-            for (int c = 0; c < row.length; c++) {
-                columns[c][i] = text(row[c]);
-            }
-        }
-        GenericExecuteSpec spec = sql.apply(SQL).bind("ord", ord).bind("owner", owner).bind("token", token).bind("data", data)
+        GenericExecuteSpec spec = sql.apply(SQL).bind("items", itemsDocument(items, now))
                 .bind("now", OffsetDateTime.ofInstant(now, ZoneOffset.UTC).toString());
-        for (int c = 0; c < names.size(); c++) {
-            spec = spec.bind("c" + c, columns[c]);
-        }
         return spec.map((r, meta) -> new Row(Boolean.TRUE.equals(r.get("found", Boolean.class)),
                         r.get("status", String.class) == null ? null : JobStatus.valueOf(r.get("status", String.class)),
                         r.get("owner", String.class),
@@ -164,32 +176,30 @@ final class FinishedCellsStatement {
                 });
     }
 
-    /** Columns travel as text arrays and are cast in SQL: one array codec (text) for every column type. */
-    private static @Nullable String text(@Nullable Object value) {
-        if (value == null) {
-            return null;
+    /**
+     * The items as the statement reads them: {@code [{"owner", "token", "storesProvenance", "data"}, …]},
+     * where {@code data} is the event data as stored, its seq a placeholder the statement replaces.
+     */
+    private String itemsDocument(List<Item> items, Instant now) {
+        StringBuilder doc = new StringBuilder(items.size() * 1024).append('[');
+        for (int i = 0; i < items.size(); i++) {
+            Item item = items.get(i);
+            doc.append(i == 0 ? "{\"owner\":" : ",{\"owner\":");
+            if (item.owner() == null) {
+                doc.append("null");
+            } else {
+                doc.append('"');
+                JsonStringEncoder.getInstance().quoteAsString(item.owner(), doc);
+                doc.append('"');
+            }
+            InferenceOutput output = item.result().output();
+            doc.append(",\"token\":").append(item.token())
+                    .append(",\"storesProvenance\":").append(output != null && json.writesProvenance(output.provenance()))
+                    .append(",\"data\":")
+                    .append(json.writeEventData(new StoredEvent(item.jobId(), 1, now, new JobEvent.ExecutionFinished(item.result()))))
+                    .append('}');
         }
-        return value instanceof OffsetDateTime t ? t.toString() : value.toString();
-    }
-
-    private static String sqlType(String column) {
-        if (ExecutionColumns.JSON.contains(column)) {
-            return "jsonb";
-        }
-        Class<?> type = ExecutionColumns.type(ExecutionColumns.NAMES.indexOf(column));
-        if (type == UUID.class) {
-            return "uuid";
-        }
-        if (type == Integer.class) {
-            return "int";
-        }
-        if (type == Long.class) {
-            return "bigint";
-        }
-        if (type == OffsetDateTime.class) {
-            return "timestamptz";
-        }
-        return "text";
+        return doc.append(']').toString();
     }
 
     /** The outcome of each item as the group commit reports it, from the {@code rows} the statement answered. */

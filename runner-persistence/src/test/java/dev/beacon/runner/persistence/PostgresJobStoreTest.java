@@ -104,7 +104,7 @@ class PostgresJobStoreTest extends JobStoreContract {
             CompletableFuture<List<StoredEvent>> append = store.append(job.id(), new JobEvent.ExecutionFinished(
                     Jobs.succeeded(raced, clock.instant()))).flux().collectList().toFuture();
             Awaitility.await("the batch waits for the job's lock").atMost(WAIT).until(() -> db.sql(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH input AS%'")
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH items AS%'")
                     .map((row, meta) -> row.get(0, Long.class)).one().block(WAIT) > 0);
             Mono.from(other.commitTransaction()).block(WAIT);
 

@@ -171,7 +171,12 @@ public final class JobJson {
 
     /** Provenance as JSON text for a storage column; {@code null} when nothing was reported. */
     public @Nullable String writeProvenance(@Nullable Provenance provenance) {
-        return provenance == null || provenance.isEmpty() ? null : FORMS.text(provenance);
+        return provenance == null || !writesProvenance(provenance) ? null : FORMS.text(provenance);
+    }
+
+    /** Whether {@link #writeProvenance} writes {@code provenance} (it writes none for one that reports nothing). */
+    public boolean writesProvenance(@Nullable Provenance provenance) {
+        return provenance != null && !provenance.isEmpty();
     }
 
     /** Reads provenance stored by {@link #writeProvenance}; {@code null} gives {@link Provenance#NONE}. */
