@@ -9,6 +9,8 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
 import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -46,7 +48,16 @@ public final class R2dbcJobSignals implements JobSignals, AutoCloseable {
             "initialSize", "maxSize", "minIdle", "maxAcquireTime", "maxCreateConnectionTime", "maxIdleTime", "maxLifeTime",
             "maxValidationTime", "poolName", "registerJmx", "postAllocate", "preRelease", "validationQuery", "validationDepth");
 
+    /** Payloads in one {@code pg_notify} statement at most; more wait for the next. */
+    static final int NOTIFY_BATCH = 1024;
+
     private final DatabaseClient notifier;
+    /**
+     * One {@code pg_notify} statement in flight at a time: payloads published meanwhile are sent by the
+     * next, together, instead of one autocommit transaction each (a group commit publishes one signal
+     * per job of its batch).
+     */
+    private final GroupCommit<String, Void> notifications = new GroupCommit<>(NOTIFY_BATCH, 1, this::notifyAll);
     private final ConnectionFactory listenConnections;
     private final LocalJobSignals local = new LocalJobSignals();
     private final String origin = UUID.randomUUID().toString().substring(0, 8);
@@ -133,23 +144,35 @@ public final class R2dbcJobSignals implements JobSignals, AutoCloseable {
     }
 
     /**
-     * Delivers {@code signal} locally, then notifies the other instances. Errors are logged and
-     * dropped (a signal is a hint); on cancel the notification may or may not be sent.
+     * Delivers {@code signal} locally, then notifies the other instances; completes once the
+     * notification is committed, in the statement that sends what was published while the previous
+     * one was in flight. Errors are logged and dropped (a signal is a hint); on cancel the
+     * notification may or may not be sent.
      */
     @Override
     public Mono<Void> publish(Signal signal) {
         Objects.requireNonNull(signal, "signal");
         return Mono.defer(() -> {
             local.deliver(signal);
-            return notifier.sql("SELECT pg_notify(:channel, :payload)")
-                    .bind("channel", CHANNEL)
-                    .bind("payload", encode(signal) + "|" + origin)
-                    .fetch().rowsUpdated()
-                    .then();
+            return notifications.submit(encode(signal) + "|" + origin);
         }).onErrorResume(e -> {
             log.warn("Could not send signal {}: {}", signal, e.toString());
             return Mono.empty();
         });
+    }
+
+    /** Sends {@code payloads} in one statement, in order; an error means none or some were sent. */
+    private Mono<List<GroupCommit.Outcome<Void>>> notifyAll(List<String> payloads) {
+        return notifier.sql("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p")
+                .bind("channel", CHANNEL)
+                .bind("payloads", payloads.toArray(String[]::new))
+                .fetch().rowsUpdated()
+                .thenReturn(Collections.nCopies(payloads.size(), GroupCommit.Outcome.<Void>empty()));
+    }
+
+    /** {@code pg_notify} statements sent so far, and payloads in them (for tests and measurements). */
+    long[] notifyStats() {
+        return new long[] {notifications.batches(), notifications.items()};
     }
 
     @Override

@@ -71,6 +71,30 @@ class PostgresJobSignalsTest {
                 .verify(WAIT);
     }
 
+    /**
+     * Signals published while a notification is in flight are sent together by the next statement:
+     * every one arrives, in the order published, in fewer statements than signals.
+     */
+    @Test
+    void signalsPublishedTogetherAreSentTogetherAndArriveInOrder() {
+        JobId id = JobId.random();
+        List<Signal> published = new java.util.ArrayList<>();
+        for (int i = 1; i <= 200; i++) {
+            published.add(new Signal.EventsAppended(id, i));
+        }
+        long[] before = a.notifyStats();
+
+        StepVerifier.create(b.signals().filter(s -> s instanceof Signal.EventsAppended e && e.jobId().equals(id)).take(published.size()))
+                .then(() -> reactor.core.publisher.Flux.fromIterable(published).flatMap(a::publish, published.size()).subscribe())
+                .expectNextSequence(published)
+                .expectComplete()
+                .verify(WAIT);
+
+        long[] after = a.notifyStats();
+        assertThat(after[1] - before[1]).as("payloads sent").isEqualTo(published.size());
+        assertThat(after[0] - before[0]).as("statements that sent them").isLessThan(published.size());
+    }
+
     @Test
     void aStoreAppendOnOneInstanceWakesSubscribersOnAnother() {
         // (the submit's own seq-1 signal may still be on its way: wait for seq 2 specifically)
