@@ -44,9 +44,11 @@ class StreamingWriterBenchmark {
             R2dbcJobStore grouped = R2dbcJobStore.builder(db.connectionFactory()).batching(64, 2).build();
             R2dbcJobStore large = R2dbcJobStore.builder(db.connectionFactory()).batching(512, 2).build();
             R2dbcJobStore single = R2dbcJobStore.builder(db.connectionFactory()).batching(1, 16).build();
+            R2dbcJobStore defaults = R2dbcJobStore.builder(db.connectionFactory()).build(); // what the runner uses
 
             run("warm-up (group commit, c=32)", grouped, 32);
             run("warm-up (group commit up to 512, c=1024)", large, 1024);
+            run("warm-up (group commit, defaults, c=1024)", defaults, 1024);
             run("warm-up (one tx per append, c=16)", single, 16);
             naive(db, "warm-up (naive insert loop)");
 
@@ -59,6 +61,9 @@ class StreamingWriterBenchmark {
                 }
                 for (int concurrency : new int[] {256, 1024}) {
                     lines.add(run("group commit up to 512 rows, concurrency " + concurrency, large, concurrency));
+                }
+                for (int concurrency : new int[] {256, 1024}) {
+                    lines.add(run("group commit, defaults (256 rows, 4 in flight), concurrency " + concurrency, defaults, concurrency));
                 }
                 lines.add(run("one transaction per append, concurrency 16", single, 16));
                 lines.add(run("one transaction per append, concurrency 64", single, 64));
@@ -90,7 +95,7 @@ class StreamingWriterBenchmark {
         long batches = after[0] - before[0];
         List<Long> sorted = new ArrayList<>(latencies);
         Collections.sort(sorted);
-        return "%-55s %8.0f rows/s  (%d rows in %.2f s, %d transactions, avg batch %.1f, latency p50 %.1f ms p99 %.1f ms)"
+        return "%-70s %8.0f rows/s  (%d rows in %.2f s, %d transactions, avg batch %.1f, latency p50 %.1f ms p99 %.1f ms)"
                 .formatted(label, stored / seconds, stored, seconds, batches, (after[1] - before[1]) / (double) Math.max(1, batches),
                         sorted.get(sorted.size() / 2) / 1e6, sorted.get((int) (sorted.size() * 0.99)) / 1e6);
     }
@@ -119,7 +124,7 @@ class StreamingWriterBenchmark {
                 })
                 .count().block(Duration.ofMinutes(5));
         double seconds = (System.nanoTime() - start) / 1e9;
-        return "%-55s %8.0f rows/s  (%d rows in %.2f s, %d transactions)".formatted(label, n / seconds, n, seconds, n);
+        return "%-70s %8.0f rows/s  (%d rows in %.2f s, %d transactions)".formatted(label, n / seconds, n, seconds, n);
     }
 
     /** Fresh jobs, and one append per cell, interleaved across jobs as concurrent jobs would produce them. */
