@@ -9,7 +9,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The columns of an {@code executions} row and their values for one result, in one place for every
- * statement that inserts rows (multi-row {@code VALUES} and PostgreSQL's {@code unnest} arrays).
+ * statement that inserts rows: multi-row {@code VALUES} bind these values, and PostgreSQL's
+ * {@link FinishedCellsStatement} reads the same columns out of the event data (and checks, when loaded,
+ * that it names every one of them).
  */
 final class ExecutionColumns {
 
