@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
@@ -47,7 +50,8 @@ final class GroupCommit<T, R> {
         }
     }
 
-    private record Pending<T, R>(T item, MonoSink<R> sink, AtomicBoolean cancelled) {
+    /** One queued item, and where its outcome goes once its batch is written. */
+    private record Pending<T, R>(T item, Consumer<Outcome<R>> done, AtomicBoolean cancelled) {
     }
 
     private final int maxBatch;
@@ -98,17 +102,62 @@ final class GroupCommit<T, R> {
         return Mono.create(sink -> {
             AtomicBoolean cancelled = new AtomicBoolean();
             sink.onCancel(() -> cancelled.set(true));
-            boolean mayStart;
-            synchronized (lock) {
-                pending.add(new Pending<>(item, sink, cancelled));
+            enqueue(List.of(new Pending<T, R>(item, outcome -> complete(sink, outcome), cancelled)));
+        });
+    }
+
+    /**
+     * Queues {@code items} together, in order, so that they share a batch as far as {@code maxBatch}
+     * allows (one by one, the first would start a batch of its own while the others queue behind it),
+     * and emits their outcomes in item order once every one of them is written; errors with the first
+     * item's error after the others are done (any of them may have committed). On cancel before the
+     * items were taken into a batch, none is written; after that, they may or may not commit.
+     */
+    Mono<List<Outcome<R>>> submitAll(List<T> items) {
+        if (items.isEmpty()) {
+            return Mono.just(List.of());
+        }
+        return Mono.create(sink -> {
+            AtomicBoolean cancelled = new AtomicBoolean();
+            sink.onCancel(() -> cancelled.set(true));
+            AtomicReferenceArray<Outcome<R>> outcomes = new AtomicReferenceArray<>(items.size());
+            AtomicInteger remaining = new AtomicInteger(items.size());
+            List<Pending<T, R>> queued = new ArrayList<>(items.size());
+            for (int i = 0; i < items.size(); i++) {
+                int index = i;
+                queued.add(new Pending<>(items.get(i), outcome -> {
+                    outcomes.set(index, outcome);
+                    if (remaining.decrementAndGet() == 0) { // the last outcome: every set is visible here
+                        List<Outcome<R>> all = new ArrayList<>(items.size());
+                        for (int o = 0; o < items.size(); o++) {
+                            all.add(outcomes.get(o));
+                        }
+                        Throwable error = all.stream().map(Outcome::error).filter(Objects::nonNull).findFirst().orElse(null);
+                        if (error != null) {
+                            sink.error(error);
+                        } else {
+                            sink.success(all);
+                        }
+                    }
+                }, cancelled));
+            }
+            enqueue(queued);
+        });
+    }
+
+    private void enqueue(List<Pending<T, R>> items) {
+        boolean mayStart = false;
+        synchronized (lock) {
+            for (Pending<T, R> item : items) {
+                pending.add(item);
                 // After every drain, a free slot means no queued item can start; a new item whose key
                 // has a batch in flight cannot either, so scanning the queue again would find nothing.
-                mayStart = inFlight < maxInFlight && (key == null || !busy.contains(key.apply(item)));
+                mayStart |= inFlight < maxInFlight && (key == null || !busy.contains(key.apply(item.item())));
             }
-            if (mayStart) {
-                drain();
-            }
-        });
+        }
+        if (mayStart) {
+            drain();
+        }
     }
 
     /** Batches written so far, and items in them: their ratio is the average batch size. */
@@ -179,7 +228,7 @@ final class GroupCommit<T, R> {
                 .doOnNext(outcomes -> complete(batch, outcomes))
                 .onErrorResume(error -> {
                     if (batch.size() == 1) {
-                        batch.get(0).sink().error(error);
+                        batch.get(0).done().accept(Outcome.failed(error));
                         return Mono.empty();
                     }
                     // Isolate the bad item: retry each alone so the others still commit.
@@ -194,19 +243,21 @@ final class GroupCommit<T, R> {
         if (outcomes.size() != batch.size()) {
             IllegalStateException e = new IllegalStateException(
                     "outcomes must match the batch size " + batch.size() + ", but were " + outcomes.size());
-            batch.forEach(p -> p.sink().error(e));
+            batch.forEach(p -> p.done().accept(Outcome.failed(e)));
             return;
         }
         for (int i = 0; i < batch.size(); i++) {
-            Outcome<R> o = outcomes.get(i);
-            MonoSink<R> sink = batch.get(i).sink();
-            if (o.error() != null) {
-                sink.error(o.error());
-            } else if (o.value() != null) {
-                sink.success(o.value());
-            } else {
-                sink.success();
-            }
+            batch.get(i).done().accept(outcomes.get(i));
+        }
+    }
+
+    private static <R> void complete(MonoSink<R> sink, Outcome<R> o) {
+        if (o.error() != null) {
+            sink.error(o.error());
+        } else if (o.value() != null) {
+            sink.success(o.value());
+        } else {
+            sink.success();
         }
     }
 }

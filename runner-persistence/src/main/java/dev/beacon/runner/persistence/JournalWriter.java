@@ -13,7 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
@@ -79,6 +81,27 @@ final class JournalWriter {
         return db.run(locking.append(jobId, event, owner, token, dedupeKey))
                 .retryWhen(db.retry())
                 .doOnNext(this::publishAppended);
+    }
+
+    /**
+     * Appends {@code events} in order, as {@link #append} does each; {@code execution.finished} events
+     * alone are queued for the group commit together, so that they share a batch. Emits one
+     * {@code Optional} per event, in order (empty: nothing stored); errors with the first event's error
+     * once the others are done, any of which may have committed. Cancelling leaves it unknown which
+     * of them committed; a retry is safe.
+     */
+    Mono<List<Optional<StoredEvent>>> appendAll(JobId jobId, List<JobEvent> events, @Nullable String owner, @Nullable Long token) {
+        Objects.requireNonNull(jobId, "jobId");
+        if (!events.stream().allMatch(e -> e instanceof JobEvent.ExecutionFinished)) {
+            return Flux.fromIterable(events)
+                    .concatMap(e -> append(jobId, e, owner, token).map(Optional::of).defaultIfEmpty(Optional.empty()))
+                    .collectList();
+        }
+        return Mono.defer(() -> finished.submitAll(events.stream()
+                        .map(e -> new FinishedCellsStatement.Item(jobId, statements.signed(jobId, SqlValues.micros(((JobEvent.ExecutionFinished) e).result())),
+                                owner, token))
+                        .toList()))
+                .map(outcomes -> outcomes.stream().map(o -> Optional.ofNullable(o.value())).toList());
     }
 
     /** What a {@link BookkeepingStatement} did, as the append reports it; the same outcomes as {@link LockingAppends#append}. */

@@ -26,7 +26,9 @@ import io.r2dbc.spi.ConnectionFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.connection.R2dbcTransactionManager;
@@ -223,6 +225,12 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
         return writer.append(jobId, event, null, null);
     }
 
+    /** As {@link #append}, for each event in order; {@code execution.finished} events share group-commit batches. */
+    @Override
+    public Mono<List<Optional<StoredEvent>>> appendAll(JobId jobId, List<JobEvent> events) {
+        return writer.appendAll(jobId, events, null, null);
+    }
+
     /**
      * The journal of one runner instance: the same appends as {@link #append(JobId, JobEvent)}, but
      * fenced: while the job is not terminal, an append errors with {@link OwnershipLostException} (and
@@ -236,6 +244,12 @@ public final class R2dbcJobStore implements JobStore, EvidenceStore, AutoCloseab
             @Override
             public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
                 return Mono.deferContextual(ctx -> writer.append(jobId, event, owner,
+                        JobLease.of(ctx, jobId).map(JobLease::token).orElse(null)));
+            }
+
+            @Override
+            public Mono<List<Optional<StoredEvent>>> appendAll(JobId jobId, List<JobEvent> events) {
+                return Mono.deferContextual(ctx -> writer.appendAll(jobId, events, owner,
                         JobLease.of(ctx, jobId).map(JobLease::token).orElse(null)));
             }
 

@@ -89,4 +89,50 @@ class GroupCommitTest {
         StepVerifier.create(commit.submit(1)).expectErrorMessage("one").verify(Duration.ofSeconds(5));
         StepVerifier.create(commit.submit(2)).expectNext(2).expectComplete().verify(Duration.ofSeconds(5));
     }
+
+    @Test
+    void itemsSubmittedTogetherShareABatchWhereOneByOneTheFirstWouldGoAlone() {
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        var commit = new GroupCommit<Integer, Integer>(3, 2, items -> {
+            batches.add(items);
+            return Mono.just(items.stream().map(i -> i == 4 ? Outcome.<Integer>empty() : Outcome.of(i * 10)).toList());
+        });
+
+        StepVerifier.create(commit.submitAll(List.of(1, 2, 3, 4)))
+                .expectNext(List.of(Outcome.of(10), Outcome.of(20), Outcome.of(30), Outcome.<Integer>empty()))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(batches).as("in order, as large as maxBatch allows").containsExactly(List.of(1, 2, 3), List.of(4));
+        StepVerifier.create(commit.submitAll(List.of())).expectNext(List.of()).expectComplete().verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void itemsSubmittedTogetherErrWithTheFirstErrorOnceAllAreWritten() {
+        List<Integer> written = new CopyOnWriteArrayList<>();
+        var commit = new GroupCommit<Integer, Integer>(10, 1, items -> {
+            written.addAll(items);
+            return Mono.just(items.stream().map(i -> i == 2 ? Outcome.<Integer>failed(new IllegalArgumentException("two")) : Outcome.of(i)).toList());
+        });
+
+        StepVerifier.create(commit.submitAll(List.of(1, 2, 3))).expectErrorMessage("two").verify(Duration.ofSeconds(5));
+        assertThat(written).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void itemsSubmittedTogetherAndCancelledBeforeTheirBatchAreNeverWritten() {
+        Sinks.One<Void> gate = Sinks.one();
+        List<Integer> written = new CopyOnWriteArrayList<>();
+        var commit = new GroupCommit<Integer, Integer>(10, 1, items -> {
+            written.addAll(items);
+            return gate.asMono().thenReturn(items.stream().map(Outcome::of).toList());
+        });
+        var first = commit.submit(0).toFuture();
+
+        commit.submitAll(List.of(1, 2)).subscribe().dispose(); // queued behind the batch in flight, then cancelled
+        gate.tryEmitEmpty();
+
+        assertThat(first.join()).isZero();
+        StepVerifier.create(commit.submit(3)).expectNext(3).expectComplete().verify(Duration.ofSeconds(5));
+        assertThat(written).containsExactly(0, 3);
+    }
 }

@@ -567,6 +567,37 @@ abstract class JobStoreContract {
         assertThat(store.executions(job.id()).collectList().block(WAIT)).extracting(ExecutionResult::cell).containsExactly(cells.get(1));
     }
 
+    /**
+     * Results appended together go to the group commit together: one batch, seqs in their order, a
+     * cell that has its row already stores nothing, and the lease's fencing token still holds.
+     */
+    @Test
+    void resultsAppendedTogetherShareOneBatchInOrderUnderTheLease() {
+        JobRecord job = submit(Jobs.spec("together", 1, 4));
+        List<Cell> cells = CellLayout.cells(job.spec());
+        var journal = store.journalFor("runner-a");
+        JobLease lease = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT).lease();
+        journal.append(job.id(), new JobEvent.JobStarted("runner-a")).contextWrite(lease::writeTo).block(WAIT);
+        finish(job.id(), cells.get(2));
+        long[] before = store.batchStats();
+
+        List<JobEvent> results = cells.stream().<JobEvent>map(c -> new JobEvent.ExecutionFinished(Jobs.succeeded(c, clock.instant()))).toList();
+        var outcomes = journal.appendAll(job.id(), results).contextWrite(lease::writeTo).block(WAIT);
+
+        long[] after = store.batchStats();
+        assertThat(after[0] - before[0]).as("batches").isEqualTo(1);
+        assertThat(after[1] - before[1]).as("items").isEqualTo(4);
+        assertThat(outcomes).extracting(o -> o.map(StoredEvent::seq).orElse(null)).containsExactly(4L, 5L, null, 6L);
+        assertThat(events(job.id())).extracting(StoredEvent::seq).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+        assertThat(store.executions(job.id()).collectList().block(WAIT)).hasSize(4);
+
+        clock.advance(Duration.ofMinutes(2));
+        store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT); // a new lease: the first one's token is stale
+        StepVerifier.create(journal.appendAll(job.id(), List.of(new JobEvent.ExecutionFinished(Jobs.succeeded(cells.get(0), clock.instant()))))
+                        .contextWrite(lease::writeTo))
+                .expectError(OwnershipLostException.class).verify(WAIT);
+    }
+
     @Test
     void aClaimNeverTakesAJobTheClaimerStillRuns() {
         JobRecord job = submit(Jobs.spec("excluded", 1, 1));

@@ -4,6 +4,8 @@ import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
+import java.util.List;
+import java.util.Optional;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -32,6 +34,22 @@ public interface JobJournal {
      * idempotent per cell and per transition). On cancel the write may or may not commit.
      */
     Mono<StoredEvent> append(JobId jobId, JobEvent event);
+
+    /**
+     * Appends {@code events} in order, each as {@link #append} does, and emits what each stored: one
+     * {@code Optional} per event, in order, empty where {@code append} would complete empty. A store
+     * that groups commits writes them in as few groups as it can (the engine hands it the results that
+     * finished while their question's {@code question.started} was being stored); this default appends
+     * them one after the other.
+     *
+     * <p>On error some of the events may have been stored; a retry is safe, as for {@link #append}. On
+     * cancel the appends not yet made are not made, and those under way may or may not commit.
+     */
+    default Mono<List<Optional<StoredEvent>>> appendAll(JobId jobId, List<JobEvent> events) {
+        return Flux.fromIterable(events)
+                .concatMap(event -> append(jobId, event).map(Optional::of).defaultIfEmpty(Optional.empty()))
+                .collectList();
+    }
 
     /**
      * Emits every stored execution of the job, in no particular order. On error emits the storage

@@ -29,12 +29,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.DoubleSupplier;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
@@ -188,7 +188,8 @@ public final class JobRunner {
      * Runs one question. Its calls start as soon as the previous question's last row is stored; the
      * two bookkeeping appends between questions ({@code question.finished} of the previous question,
      * then {@code question.started} of this one) are written meanwhile, and every result of this
-     * question waits for them before it is stored. The event log keeps its order (… executions of
+     * question waits for them before it is stored — those that came meanwhile together, in one
+     * {@link JobJournal#appendAll} ({@link HeldResults}). The event log keeps its order (… executions of
      * k, question.finished k, question.started k+1, executions of k+1 …) and question k+1 still only
      * starts once every cell of question k is stored, but the server no longer waits for two more
      * transactions between the last answer of k and the first request of k+1 (the benchmark suite's
@@ -220,14 +221,16 @@ public final class JobRunner {
                         return journal.append(jobId, new JobEvent.QuestionFinished(question.question().id(), question.index(), counts));
                     })
                     .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, question.question().id())));
-            Sinks.Empty<Void> announced = Sinks.empty();
+            // Results that come before the boundary is stored wait for it, then are stored together.
+            HeldResults held = new HeldResults();
             Flux<StoredEvent> boundary = previousFinished
                     .concatWith(journal.append(jobId, new JobEvent.QuestionStarted(question.question().id(), question.index(), total)))
-                    .doOnComplete(announced::tryEmitEmpty);
+                    .concatWith(held.release(results -> journal.appendAll(jobId,
+                            results.stream().<JobEvent>map(JobEvent.ExecutionFinished::new).toList())).then(Mono.empty()));
             Flux<StoredEvent> executions = Flux.fromIterable(todo)
                     .flatMap(cell -> executor.execute(jobId, cell, question.question().text(), plan.spec().params(), plan.spec().limits(),
                                     state.progressOf(cell))
-                            .flatMap(result -> announced.asMono().then(record(jobId, result, state))), concurrency);
+                            .flatMap(result -> record(jobId, result, state, held)), concurrency);
             // Subscribes to both at once, emits the boundary's events first: results wait for it anyway.
             return Flux.mergeSequential(boundary, executions);
         });
@@ -240,7 +243,13 @@ public final class JobRunner {
      * that did not succeed is logged at INFO with its error code, the cell's ids in the MDC.
      */
     private Mono<StoredEvent> record(JobId jobId, ExecutionResult result, RunState state) {
-        Mono<StoredEvent> stored = journal.append(jobId, new JobEvent.ExecutionFinished(result))
+        return record(jobId, result, state, null);
+    }
+
+    /** As {@link #record(JobId, ExecutionResult, RunState)}, through {@code held} when not null (see {@link HeldResults}). */
+    private Mono<StoredEvent> record(JobId jobId, ExecutionResult result, RunState state, @Nullable HeldResults held) {
+        Function<ExecutionResult, Mono<StoredEvent>> append = r -> journal.append(jobId, new JobEvent.ExecutionFinished(r));
+        Mono<StoredEvent> stored = (held == null ? append.apply(result) : held.store(result, append))
                 .doOnNext(event -> metrics.executionFinished(result))
                 // Empty means the cell already had a row (a resumed run raced an earlier owner): done either way.
                 .doOnSuccess(event -> state.finished(result, clock.instant()));

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.beacon.runner.core.domain.ExecutionError;
 import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.ExecutionStatus;
+import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
@@ -17,9 +18,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
@@ -106,6 +109,57 @@ class JobRunnerTest {
         JobEvent.QuestionFinished q1 = (JobEvent.QuestionFinished) events.get(20).event();
         assertThat(q1.index()).isEqualTo(1);
         assertThat(q1.counts().succeeded()).isEqualTo(8);
+    }
+
+    /**
+     * Answers that come while their question's {@code question.started} is still being stored wait for
+     * it and are then stored together (one {@code appendAll}, one group for a store that groups), and
+     * the log keeps its order: question.started, its executions, question.finished.
+     */
+    @Test
+    void resultsThatCameWhileTheirQuestionWasBeingStartedAreStoredTogetherInOrder() {
+        List<List<JobEvent>> together = new CopyOnWriteArrayList<>();
+        InMemoryJobJournal memory = new InMemoryJobJournal(java.time.Clock.systemUTC());
+        AtomicReference<reactor.core.scheduler.Scheduler> time = new AtomicReference<>();
+        JobJournal slowToStart = new JobJournal() {
+            @Override
+            public Mono<StoredEvent> append(JobId jobId, JobEvent event) {
+                Mono<StoredEvent> stored = memory.append(jobId, event);
+                // question.started takes 50 ms to store; every answer comes after 10 ms
+                return event instanceof JobEvent.QuestionStarted ? Mono.delay(Duration.ofMillis(50), time.get()).then(stored) : stored;
+            }
+
+            @Override
+            public Mono<List<java.util.Optional<StoredEvent>>> appendAll(JobId jobId, List<JobEvent> events) {
+                together.add(events);
+                return JobJournal.super.appendAll(jobId, events);
+            }
+
+            @Override
+            public reactor.core.publisher.Flux<ExecutionResult> executions(JobId jobId) {
+                return memory.executions(jobId);
+            }
+        };
+        EngineFixture f = new EngineFixture(1, 10, (provider, req, attempt) -> ScriptedClient.Step.answer(10), RetryPolicy.DEFAULT,
+                builder -> builder.journal(slowToStart));
+        time.set(f.scheduler);
+        ExecutionPlan plan = f.plan(3, limits(10, TWO_MINUTES, HOUR, 3));
+
+        List<StoredEvent> events = f.runToEnd(plan, Duration.ofSeconds(5));
+
+        assertThat(together).as("one appendAll per question, with all its results").hasSize(3)
+                .allSatisfy(group -> assertThat(group).hasSize(8).allMatch(e -> e instanceof JobEvent.ExecutionFinished));
+        assertThat(events).extracting(StoredEvent::seq).containsExactlyElementsOf(
+                java.util.stream.LongStream.rangeClosed(1, events.size()).boxed().toList());
+        List<String> expected = new ArrayList<>(List.of("job.started"));
+        for (int q = 0; q < 3; q++) {
+            expected.add("question.started");
+            expected.addAll(java.util.Collections.nCopies(8, "execution.finished"));
+            expected.add("question.finished");
+        }
+        expected.add("job.finished");
+        assertThat(events.stream().map(StoredEvent::type).toList()).containsExactlyElementsOf(expected);
+        assertThat(memory.executions(plan.jobId()).collectList().block()).hasSize(24);
     }
 
     @Test
