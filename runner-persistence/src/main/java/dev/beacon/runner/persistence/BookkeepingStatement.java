@@ -8,6 +8,7 @@ import dev.beacon.runner.core.json.JobJson;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
@@ -67,6 +68,49 @@ final class BookkeepingStatement {
     private static final String QUESTION_STARTED = SQL.formatted("current_question = CAST(:index AS int)");
     private static final String QUESTION_FINISHED = SQL.formatted("current_question = j.current_question");
 
+    /**
+     * Several question boundary events ({@code question.finished}, {@code question.started}) at once, in
+     * order, as the single statement does one: the events travel as one JSON array
+     * {@code [{"type", "data", "key"}, …]}; they are all stored or none (none when any of them was
+     * stored earlier under its dedupe key: an earlier attempt of the same append committed them together).
+     * {@code current_question} becomes the index of the last {@code question.started}, if there is one.
+     */
+    private static final String QUESTION_BOUNDARY = """
+            WITH input AS (
+                SELECT CAST(e.ord AS int) AS ord, e.item->>'type' AS type, e.item->'data' AS data, e.item->>'key' AS dedupe_key
+                FROM jsonb_array_elements(CAST(:events AS jsonb)) WITH ORDINALITY AS e(item, ord)
+            ),
+            locked AS (
+                SELECT id, status, event_seq, owner, lease_token FROM {jobs} WHERE id = :id FOR UPDATE
+            ),
+            earlier AS (
+                SELECT seq, data, created_at, dedupe_key FROM {job_events}
+                WHERE job_id = :id AND dedupe_key IN (SELECT dedupe_key FROM input WHERE dedupe_key IS NOT NULL)
+            ),
+            allowed AS (
+                SELECT l.id, l.event_seq FROM locked l
+                WHERE l.status IN ('QUEUED', 'RUNNING')
+                  AND NOT EXISTS (SELECT 1 FROM earlier)
+                  AND (CAST(:owner AS text) IS NULL OR (l.owner = CAST(:owner AS text)
+                       AND (CAST(:token AS bigint) IS NULL OR l.lease_token = CAST(:token AS bigint))))
+            ),
+            changed AS (
+                UPDATE {jobs} j SET event_seq = a.event_seq + (SELECT count(*) FROM input),
+                       current_question = COALESCE(CAST(:index AS int), j.current_question)
+                FROM allowed a WHERE j.id = a.id
+                RETURNING a.event_seq AS base
+            ),
+            inserted AS (
+                INSERT INTO {job_events} (job_id, seq, type, data, created_at, dedupe_key)
+                SELECT :id, c.base + i.ord, i.type, jsonb_set(i.data, '{seq}', to_jsonb(c.base + i.ord)), CAST(:now AS timestamptz),
+                       i.dedupe_key
+                FROM changed c CROSS JOIN input i
+            )
+            SELECT i.ord, l.status, l.owner, l.lease_token, (SELECT base FROM changed) + i.ord AS seq,
+                   e.seq AS earlier_seq, CAST(e.data AS text) AS earlier_data, e.created_at AS earlier_at
+            FROM locked l CROSS JOIN input i LEFT JOIN earlier e ON e.dedupe_key = i.dedupe_key
+            ORDER BY i.ord""";
+
     private final Function<String, GenericExecuteSpec> sql;
     private final JobJson json;
 
@@ -74,6 +118,47 @@ final class BookkeepingStatement {
     BookkeepingStatement(Function<String, GenericExecuteSpec> sql, JobJson json) {
         this.sql = sql;
         this.json = json;
+    }
+
+    /** Whether {@link #writeAll} stores {@code events}: two or more question boundary events. */
+    static boolean handlesAll(List<JobEvent> events) {
+        return events.size() > 1
+                && events.stream().allMatch(e -> e instanceof JobEvent.QuestionStarted || e instanceof JobEvent.QuestionFinished);
+    }
+
+    /**
+     * Appends {@code events} (see {@link #handlesAll}) to {@code jobId} at {@code now}, in order, fenced as
+     * {@link #write} is, each idempotent under its key in {@code dedupeKeys} (same order; {@code null}: none).
+     * Emits one {@link Result} per event, in order, once the statement committed; an empty list when
+     * there is no such job. Errors and cancel as {@link #write}.
+     */
+    Mono<List<Result>> writeAll(JobId jobId, List<JobEvent> events, @Nullable String owner, @Nullable Long token,
+                                List<@Nullable String> dedupeKeys, Instant now) {
+        StringBuilder doc = new StringBuilder("[");
+        Integer lastStarted = null;
+        for (int i = 0; i < events.size(); i++) {
+            JobEvent event = events.get(i);
+            if (event instanceof JobEvent.QuestionStarted q) {
+                lastStarted = q.index();
+            }
+            String key = dedupeKeys.get(i); // made by JournalWriter of a type, digits and ":@": nothing to escape
+            // The seq is the statement's to number: a placeholder here, replaced by jsonb_set.
+            doc.append(i == 0 ? "{\"type\":\"" : ",{\"type\":\"").append(event.type())
+                    .append("\",\"key\":").append(key == null ? "null" : "\"" + key + "\"")
+                    .append(",\"data\":").append(json.writeEventData(new StoredEvent(jobId, 1, now, event))).append('}');
+        }
+        GenericExecuteSpec spec = sql.apply(QUESTION_BOUNDARY)
+                .bind("id", jobId.value())
+                .bind("events", doc.append(']').toString())
+                .bind("now", OffsetDateTime.ofInstant(now, ZoneOffset.UTC).toString());
+        spec = lastStarted == null ? spec.bindNull("index", Integer.class) : spec.bind("index", lastStarted);
+        spec = owner == null ? spec.bindNull("owner", String.class) : spec.bind("owner", owner);
+        spec = token == null ? spec.bindNull("token", Long.class) : spec.bind("token", token);
+        return spec.map((r, meta) -> new Result(true, JobStatus.valueOf(r.get("status", String.class)), r.get("owner", String.class),
+                        r.get("lease_token", Long.class) == null ? 0 : r.get("lease_token", Long.class), r.get("seq", Long.class),
+                        r.get("earlier_seq", Long.class), r.get("earlier_data", String.class), r.get("earlier_at", OffsetDateTime.class)))
+                .all()
+                .collectList();
     }
 
     /** Whether this statement stores {@code event}. */

@@ -92,6 +92,23 @@ final class JournalWriter {
      */
     Mono<List<Optional<StoredEvent>>> appendAll(JobId jobId, List<JobEvent> events, @Nullable String owner, @Nullable Long token) {
         Objects.requireNonNull(jobId, "jobId");
+        if (bookkeeping != null && BookkeepingStatement.handlesAll(events)) {
+            List<@Nullable String> keys = events.stream().map(e -> token == null ? null : dedupeKey(e, token)).toList();
+            return db.run(Mono.defer(() -> {
+                        Instant now = db.now();
+                        return bookkeeping.writeAll(jobId, events, owner, token, keys, now)
+                                .flatMap(results -> bookkeptAll(jobId, events, owner, token, now, results));
+                    }))
+                    // As for one bookkeeping append: a retry whose first attempt committed meanwhile collides once.
+                    .retryWhen(Retry.max(1).filter(e -> token != null && DatabaseFaults.isDuplicateKey(e)))
+                    .retryWhen(db.retry())
+                    .doOnNext(stored -> {
+                        List<StoredEvent> fresh = stored.stream().flatMap(Optional::stream).toList();
+                        if (!fresh.isEmpty()) {
+                            db.publishInBackground(new Signal.EventsAppended(jobId, fresh.get(fresh.size() - 1).seq(), fresh));
+                        }
+                    });
+        }
         if (!events.stream().allMatch(e -> e instanceof JobEvent.ExecutionFinished)) {
             return Flux.fromIterable(events)
                     .concatMap(e -> append(jobId, e, owner, token).map(Optional::of).defaultIfEmpty(Optional.empty()))
@@ -121,6 +138,21 @@ final class JournalWriter {
                     Objects.requireNonNull(r.earlierData(), "earlier_data")));
         }
         return r.seq() == null ? Mono.empty() : Mono.just(new StoredEvent(jobId, r.seq(), now, event));
+    }
+
+    /** What a {@link BookkeepingStatement#writeAll} did, per event in order, as {@link #bookkept} reports one. */
+    private Mono<List<Optional<StoredEvent>>> bookkeptAll(JobId jobId, List<JobEvent> events, @Nullable String owner, @Nullable Long token,
+                                                          Instant now, List<BookkeepingStatement.Result> results) {
+        if (results.isEmpty()) {
+            return Mono.error(new IllegalArgumentException("job must exist, but " + jobId + " does not"));
+        }
+        if (results.size() != events.size()) {
+            return Mono.error(new IllegalStateException("the statement must answer each of its " + events.size() + " events, but answered "
+                    + results.size()));
+        }
+        return Flux.range(0, events.size())
+                .concatMap(i -> bookkept(jobId, events.get(i), owner, token, now, results.get(i)).map(Optional::of).defaultIfEmpty(Optional.empty()))
+                .collectList();
     }
 
     /**

@@ -598,6 +598,41 @@ abstract class JobStoreContract {
                 .expectError(OwnershipLostException.class).verify(WAIT);
     }
 
+    /**
+     * A question boundary (question.finished of one question, question.started of the next) appended
+     * together: consecutive seqs in order, idempotent under the lease when retried, refused under a
+     * stale lease, and an error for a job that does not exist.
+     */
+    @Test
+    void aQuestionBoundaryAppendedTogetherIsStoredInOrderOnceAndFenced() {
+        JobRecord job = submit(Jobs.spec("boundary", 2, 1));
+        var journal = store.journalFor("runner-a");
+        JobLease lease = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT).lease();
+        journal.appendAll(job.id(), List.of(new JobEvent.JobStarted("runner-a"), new JobEvent.QuestionStarted("q0", 0, 2)))
+                .contextWrite(lease::writeTo).block(WAIT);
+        List<JobEvent> boundary = List.of(new JobEvent.QuestionFinished("q0", 0, ExecutionCounts.allPending(1)),
+                new JobEvent.QuestionStarted("q1", 1, 2));
+
+        var once = journal.appendAll(job.id(), boundary).contextWrite(lease::writeTo).block(WAIT);
+        var again = journal.appendAll(job.id(), boundary).contextWrite(lease::writeTo).block(WAIT);
+
+        assertThat(once).extracting(o -> o.orElseThrow().seq()).containsExactly(4L, 5L);
+        assertThat(once).extracting(o -> o.orElseThrow().event()).containsExactlyElementsOf(boundary);
+        assertThat(again).as("a retry finds what the first attempt stored").isEqualTo(once);
+        assertThat(events(job.id())).extracting(StoredEvent::type)
+                .containsExactly("job.queued", "job.started", "question.started", "question.finished", "question.started");
+        assertThat(events(job.id()).get(4)).isEqualTo(once.get(1).orElseThrow());
+        assertThat(store.find(job.id()).block(WAIT).currentQuestion()).isEqualTo(1);
+
+        clock.advance(Duration.ofMinutes(2));
+        store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT); // a new lease: the first one's token is stale
+        StepVerifier.create(journal.appendAll(job.id(), List.of(new JobEvent.QuestionFinished("q1", 1, ExecutionCounts.allPending(1)),
+                        new JobEvent.QuestionStarted("q0", 0, 2))).contextWrite(lease::writeTo))
+                .expectError(OwnershipLostException.class).verify(WAIT);
+        StepVerifier.create(store.appendAll(JobId.random(), boundary)).expectError(IllegalArgumentException.class).verify(WAIT);
+        assertThat(events(job.id())).hasSize(5);
+    }
+
     @Test
     void aClaimNeverTakesAJobTheClaimerStillRuns() {
         JobRecord job = submit(Jobs.spec("excluded", 1, 1));

@@ -23,8 +23,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -37,6 +39,8 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
+import reactor.util.context.Context;
+import reactor.util.context.ContextView;
 
 /**
  * Runs jobs: questions strictly one after another, the cells of one question in parallel (at most
@@ -140,11 +144,14 @@ public final class JobRunner {
                     });
             // question.finished of the question that ran last, appended at the start of the next one
             // (or after the last one): see runQuestion.
-            AtomicReference<Mono<StoredEvent>> pendingFinished = new AtomicReference<>(Mono.empty());
+            AtomicReference<@Nullable PendingFinished> pendingFinished = new AtomicReference<>();
             Flux<StoredEvent> questions = Flux.fromIterable(plan.questions())
                     .filter(q -> !state.isQuestionDone(q))
                     .concatMap(q -> runQuestion(plan, q, state, pendingFinished))
-                    .concatWith(Flux.defer(() -> pendingFinished.getAndSet(Mono.empty())))
+                    .concatWith(Mono.deferContextual(context -> {
+                        PendingFinished last = pendingFinished.getAndSet(null);
+                        return last == null ? Mono.empty() : journal.append(jobId, last.event(context));
+                    }))
                     .takeUntilOther(stop);
             AtomicBoolean active = new AtomicBoolean();
             Flux<StoredEvent> job = journal.append(jobId, new JobEvent.JobStarted(runnerId))
@@ -172,6 +179,14 @@ public final class JobRunner {
     }
 
     /**
+     * The {@code question.finished} of the question that ran last, not yet appended: made when it is
+     * appended, since its counts and duration are those of that moment (which it records and logs).
+     */
+    private interface PendingFinished {
+        JobEvent.QuestionFinished event(ContextView context);
+    }
+
+    /**
      * On resume, {@code question.finished} for each question whose cells were all stored but whose
      * {@code question.finished} was not: an owner appends it only once the next question's calls are
      * under way (see {@link #runQuestion}), so an owner that stopped in between left it out, and the
@@ -186,20 +201,21 @@ public final class JobRunner {
 
     /**
      * Runs one question. Its calls start as soon as the previous question's last row is stored; the
-     * two bookkeeping appends between questions ({@code question.finished} of the previous question,
-     * then {@code question.started} of this one) are written meanwhile, and every result of this
-     * question waits for them before it is stored — those that came meanwhile together, in one
-     * {@link JobJournal#appendAll} ({@link HeldResults}). The event log keeps its order (… executions of
-     * k, question.finished k, question.started k+1, executions of k+1 …) and question k+1 still only
-     * starts once every cell of question k is stored, but the server no longer waits for two more
-     * transactions between the last answer of k and the first request of k+1 (the benchmark suite's
+     * two bookkeeping events between questions ({@code question.finished} of the previous question,
+     * then {@code question.started} of this one) are appended meanwhile, together
+     * ({@link JobJournal#appendAll}: one statement on PostgreSQL), and every result of this question
+     * waits for them before it is stored — those that came meanwhile together, in one more
+     * {@code appendAll} ({@link HeldResults}). The event log keeps its order (… executions of k,
+     * question.finished k, question.started k+1, executions of k+1 …) and question k+1 still only
+     * starts once every cell of question k is stored, but the server no longer waits for the
+     * bookkeeping between the last answer of k and the first request of k+1 (the benchmark suite's
      * "gap between questions").
      *
-     * <p>{@code pendingFinished} holds the previous question's {@code question.finished} append (not
-     * yet subscribed); this method takes it and leaves its own for the next question or the end.
+     * <p>{@code pendingFinished} holds the previous question's {@code question.finished} (not yet
+     * made); this method takes it and leaves its own for the next question or the end.
      */
     private Flux<StoredEvent> runQuestion(ExecutionPlan plan, PlannedQuestion question, RunState state,
-                                          AtomicReference<Mono<StoredEvent>> pendingFinished) {
+                                          AtomicReference<@Nullable PendingFinished> pendingFinished) {
         JobId jobId = plan.jobId();
         int total = plan.questions().size();
         List<Cell> todo = question.cells().stream().filter(c -> !state.isDone(c)).toList();
@@ -212,19 +228,27 @@ public final class JobRunner {
             }
             LogContext.log(context, () -> log.info("job {} question {}/{} '{}' started: {} cells",
                     jobId, question.index() + 1, total, question.question().id(), todo.size()));
-            Mono<StoredEvent> previousFinished = pendingFinished.getAndSet(Mono.deferContextual(finishContext -> {
-                        ExecutionCounts counts = state.countsOf(question.cells());
-                        Duration took = Duration.between(questionStart, clock.instant());
-                        metrics.questionFinished(took);
-                        LogContext.log(finishContext, () -> log.info("job {} question {}/{} '{}' finished in {} ms: {}",
+            PendingFinished previous = pendingFinished.getAndSet(finishContext -> {
+                ExecutionCounts counts = state.countsOf(question.cells());
+                Duration took = Duration.between(questionStart, clock.instant());
+                metrics.questionFinished(took);
+                LogContext.log(LogContext.with(Context.of(finishContext), RunnerObservability.QUESTION_ID, question.question().id()),
+                        () -> log.info("job {} question {}/{} '{}' finished in {} ms: {}",
                                 jobId, question.index() + 1, total, question.question().id(), took.toMillis(), counts));
-                        return journal.append(jobId, new JobEvent.QuestionFinished(question.question().id(), question.index(), counts));
-                    })
-                    .contextWrite(ctx -> LogContext.with(ctx, RunnerObservability.QUESTION_ID, question.question().id())));
+                return new JobEvent.QuestionFinished(question.question().id(), question.index(), counts);
+            });
+            // The previous question's question.finished and this one's question.started, appended together.
+            Flux<StoredEvent> announce = Flux.deferContextual(boundaryContext -> {
+                List<JobEvent> boundaryEvents = new ArrayList<>(2);
+                if (previous != null) {
+                    boundaryEvents.add(previous.event(boundaryContext));
+                }
+                boundaryEvents.add(new JobEvent.QuestionStarted(question.question().id(), question.index(), total));
+                return journal.appendAll(jobId, boundaryEvents).flatMapIterable(stored -> stored.stream().flatMap(Optional::stream).toList());
+            });
             // Results that come before the boundary is stored wait for it, then are stored together.
             HeldResults held = new HeldResults();
-            Flux<StoredEvent> boundary = previousFinished
-                    .concatWith(journal.append(jobId, new JobEvent.QuestionStarted(question.question().id(), question.index(), total)))
+            Flux<StoredEvent> boundary = announce
                     .concatWith(held.release(results -> journal.appendAll(jobId,
                             results.stream().<JobEvent>map(JobEvent.ExecutionFinished::new).toList())).then(Mono.empty()));
             Flux<StoredEvent> executions = Flux.fromIterable(todo)
