@@ -5,6 +5,7 @@ import dev.beacon.runner.core.domain.JobStatus;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.json.JobJson;
+import io.r2dbc.spi.Row;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -34,22 +35,30 @@ final class BookkeepingStatement {
                   @Nullable Long earlierSeq, @Nullable String earlierData, @Nullable OffsetDateTime earlierAt) {
     }
 
-    private static final String SQL = """
-            WITH locked AS (
+    /** The job's row, locked. */
+    private static final String LOCKED = """
+            locked AS (
                 SELECT id, status, event_seq, owner, lease_token FROM {jobs} WHERE id = :id FOR UPDATE
-            ),
-            earlier AS (
-                SELECT seq, data, created_at FROM {job_events} WHERE job_id = :id AND dedupe_key = CAST(:key AS text)
-            ),
+            )""";
+
+    /** The locked row if the append may store: the job is live, nothing was stored earlier, the fence holds. */
+    private static final String ALLOWED = """
             allowed AS (
                 SELECT l.id, l.event_seq FROM locked l
                 WHERE l.status IN ('QUEUED', 'RUNNING')
                   AND NOT EXISTS (SELECT 1 FROM earlier)
                   AND (CAST(:owner AS text) IS NULL OR (l.owner = CAST(:owner AS text)
                        AND (CAST(:token AS bigint) IS NULL OR l.lease_token = CAST(:token AS bigint))))
+            )""";
+
+    private static final String SQL = """
+            WITH %1$s,
+            earlier AS (
+                SELECT seq, data, created_at FROM {job_events} WHERE job_id = :id AND dedupe_key = CAST(:key AS text)
             ),
+            %2$s,
             changed AS (
-                UPDATE {jobs} j SET event_seq = a.event_seq + 1, %s
+                UPDATE {jobs} j SET event_seq = a.event_seq + 1, %3$s
                 FROM allowed a WHERE j.id = a.id
                 RETURNING j.event_seq AS seq
             ),
@@ -63,10 +72,10 @@ final class BookkeepingStatement {
                    e.seq AS earlier_seq, CAST(e.data AS text) AS earlier_data, e.created_at AS earlier_at
             FROM locked l LEFT JOIN earlier e ON TRUE""";
 
-    private static final String JOB_STARTED = SQL.formatted(
+    private static final String JOB_STARTED = SQL.formatted(LOCKED, ALLOWED,
             "status = 'RUNNING', started_at = COALESCE(j.started_at, CAST(:now AS timestamptz)), current_question = NULL");
-    private static final String QUESTION_STARTED = SQL.formatted("current_question = CAST(:index AS int)");
-    private static final String QUESTION_FINISHED = SQL.formatted("current_question = j.current_question");
+    private static final String QUESTION_STARTED = SQL.formatted(LOCKED, ALLOWED, "current_question = CAST(:index AS int)");
+    private static final String QUESTION_FINISHED = SQL.formatted(LOCKED, ALLOWED, "current_question = j.current_question");
 
     /**
      * Several question boundary events ({@code question.finished}, {@code question.started}) at once, in
@@ -80,20 +89,12 @@ final class BookkeepingStatement {
                 SELECT CAST(e.ord AS int) AS ord, e.item->>'type' AS type, e.item->'data' AS data, e.item->>'key' AS dedupe_key
                 FROM jsonb_array_elements(CAST(:events AS jsonb)) WITH ORDINALITY AS e(item, ord)
             ),
-            locked AS (
-                SELECT id, status, event_seq, owner, lease_token FROM {jobs} WHERE id = :id FOR UPDATE
-            ),
+            %1$s,
             earlier AS (
                 SELECT seq, data, created_at, dedupe_key FROM {job_events}
                 WHERE job_id = :id AND dedupe_key IN (SELECT dedupe_key FROM input WHERE dedupe_key IS NOT NULL)
             ),
-            allowed AS (
-                SELECT l.id, l.event_seq FROM locked l
-                WHERE l.status IN ('QUEUED', 'RUNNING')
-                  AND NOT EXISTS (SELECT 1 FROM earlier)
-                  AND (CAST(:owner AS text) IS NULL OR (l.owner = CAST(:owner AS text)
-                       AND (CAST(:token AS bigint) IS NULL OR l.lease_token = CAST(:token AS bigint))))
-            ),
+            %2$s,
             changed AS (
                 UPDATE {jobs} j SET event_seq = a.event_seq + (SELECT count(*) FROM input),
                        current_question = COALESCE(CAST(:index AS int), j.current_question)
@@ -109,7 +110,7 @@ final class BookkeepingStatement {
             SELECT i.ord, l.status, l.owner, l.lease_token, (SELECT base FROM changed) + i.ord AS seq,
                    e.seq AS earlier_seq, CAST(e.data AS text) AS earlier_data, e.created_at AS earlier_at
             FROM locked l CROSS JOIN input i LEFT JOIN earlier e ON e.dedupe_key = i.dedupe_key
-            ORDER BY i.ord""";
+            ORDER BY i.ord""".formatted(LOCKED, ALLOWED);
 
     private final Function<String, GenericExecuteSpec> sql;
     private final JobJson json;
@@ -154,11 +155,17 @@ final class BookkeepingStatement {
         spec = lastStarted == null ? spec.bindNull("index", Integer.class) : spec.bind("index", lastStarted);
         spec = owner == null ? spec.bindNull("owner", String.class) : spec.bind("owner", owner);
         spec = token == null ? spec.bindNull("token", Long.class) : spec.bind("token", token);
-        return spec.map((r, meta) -> new Result(true, JobStatus.valueOf(r.get("status", String.class)), r.get("owner", String.class),
-                        r.get("lease_token", Long.class) == null ? 0 : r.get("lease_token", Long.class), r.get("seq", Long.class),
-                        r.get("earlier_seq", Long.class), r.get("earlier_data", String.class), r.get("earlier_at", OffsetDateTime.class)))
+        return spec.map((r, meta) -> result(r))
                 .all()
                 .collectList();
+    }
+
+    /** A found job's row as the statements answer it. */
+    private static Result result(Row r) {
+        Long leaseToken = r.get("lease_token", Long.class);
+        return new Result(true, JobStatus.valueOf(r.get("status", String.class)), r.get("owner", String.class),
+                leaseToken == null ? 0 : leaseToken, r.get("seq", Long.class),
+                r.get("earlier_seq", Long.class), r.get("earlier_data", String.class), r.get("earlier_at", OffsetDateTime.class));
     }
 
     /** Whether this statement stores {@code event}. */
@@ -189,9 +196,7 @@ final class BookkeepingStatement {
         if (event instanceof JobEvent.QuestionStarted q) {
             spec = spec.bind("index", q.index());
         }
-        return spec.map((r, meta) -> new Result(true, JobStatus.valueOf(r.get("status", String.class)), r.get("owner", String.class),
-                        r.get("lease_token", Long.class) == null ? 0 : r.get("lease_token", Long.class), r.get("seq", Long.class),
-                        r.get("earlier_seq", Long.class), r.get("earlier_data", String.class), r.get("earlier_at", OffsetDateTime.class)))
+        return spec.map((r, meta) -> result(r))
                 .one()
                 .defaultIfEmpty(new Result(false, null, null, 0, null, null, null, null));
     }
