@@ -55,23 +55,24 @@ final class Cancellation {
                 .flatMap(found -> {
                     LockedJob job = found.getKey();
                     if (job.status().isTerminal()) {
-                        return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0));
+                        return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0, List.of()));
                     }
                     // A queued job that an instance has claimed (owner set, not started yet) is that
                     // instance's to cancel: cancelling it here would race its start.
                     if (job.status() == JobStatus.RUNNING || job.owner() != null) {
                         return db.sql("UPDATE {jobs} SET cancel_requested = TRUE WHERE id = :id AND status = :status")
                                 .bind("id", id.value()).bind("status", job.status().name()).fetch().rowsUpdated()
-                                .thenReturn(new Cancel(CancelOutcome.REQUESTED, 0));
+                                .thenReturn(new Cancel(CancelOutcome.REQUESTED, 0, List.of()));
                     }
                     return cancelQueued(job, json.readSpec(found.getValue()));
                 })
-                .defaultIfEmpty(new Cancel(CancelOutcome.NOT_FOUND, 0));
+                .defaultIfEmpty(new Cancel(CancelOutcome.NOT_FOUND, 0, List.of()));
         return db.run(db.transactional(work), db.timeout().multipliedBy(TIMEOUT_PERIODS))
                 .retryWhen(db.retry())
                 .flatMap(result -> switch (result.outcome()) {
                     case REQUESTED -> db.publish(new Signal.CancelRequested(id)).thenReturn(result.outcome());
-                    case CANCELLED -> db.publish(new Signal.EventsAppended(id, result.seq())).thenReturn(result.outcome());
+                    // The events it stored travel with the signal: this instance's feeds pass them on without a read.
+                    case CANCELLED -> db.publish(new Signal.EventsAppended(id, result.seq(), result.events())).thenReturn(result.outcome());
                     default -> Mono.just(result.outcome());
                 });
     }
@@ -82,7 +83,7 @@ final class Cancellation {
      */
     private Mono<Cancel> cancelQueued(LockedJob job, JobSpec spec) {
         if (!job.status().canTransitionTo(JobStatus.CANCELLED)) {
-            return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0));
+            return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0, List.of()));
         }
         Instant now = db.now();
         var error = new ExecutionError(ExecutionError.CANCELLED, "job cancelled before it started");
@@ -92,6 +93,7 @@ final class Cancellation {
         // Every cell that becomes terminal has its execution.finished, as in a run; a retry's carried
         // cells have their rows (and events) already, so only the rows inserted here get one.
         long[] seq = {job.eventSeq()};
+        List<StoredEvent> stored = new ArrayList<>();
         return Flux.fromIterable(SqlValues.chunks(rows, CHUNK))
                 .concatMap(chunk -> statements.insertExecutions(chunk, chunk.stream().map(r -> job.id()).toList())
                         .flatMap(inserted -> {
@@ -101,20 +103,22 @@ final class Cancellation {
                                     events.add(new StoredEvent(job.id(), ++seq[0], now, new JobEvent.ExecutionFinished(chunk.get(i))));
                                 }
                             }
+                            stored.addAll(events);
                             return statements.insertEvents(events);
                         }))
                 .then(Mono.zip(reads.selectCounts(job.id(), job.cells()), statements.sealOf(job, JobStatus.CANCELLED, now)))
                 .flatMap(countsAndSeal -> {
                     Seal seal = countsAndSeal.getT2().orElse(null);
                     long last = ++seq[0];
-                    var stored = new StoredEvent(job.id(), last, now, new JobEvent.JobFinished(JobStatus.CANCELLED, countsAndSeal.getT1(), seal));
+                    var finished = new StoredEvent(job.id(), last, now, new JobEvent.JobFinished(JobStatus.CANCELLED, countsAndSeal.getT1(), seal));
+                    stored.add(finished);
                     return statements.finish(job, JobStatus.CANCELLED, last, now, seal).flatMap(n -> n == 0
-                            ? Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0))
-                            : statements.insertEvents(List.of(stored)).thenReturn(new Cancel(CancelOutcome.CANCELLED, last)));
+                            ? Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0, List.of()))
+                            : statements.insertEvents(List.of(finished)).thenReturn(new Cancel(CancelOutcome.CANCELLED, last, List.copyOf(stored))));
                 });
     }
 
-    /** What a cancel did, and the seq of the {@code job.finished} it stored (if it did). */
-    private record Cancel(CancelOutcome outcome, long seq) {
+    /** What a cancel did, the seq of the {@code job.finished} it stored (if it did), and every event it stored, in seq order. */
+    private record Cancel(CancelOutcome outcome, long seq, List<StoredEvent> events) {
     }
 }

@@ -353,8 +353,11 @@ abstract class JobStoreContract {
     @Test
     void cancellingAQueuedJobStoresEveryCellCancelledAndFinishesIt() {
         JobRecord job = submit(Jobs.spec("cancel", 4, 3));
+        List<Signal> seen = new CopyOnWriteArrayList<>();
+        Disposable subscription = signals.signals().subscribe(seen::add);
 
         StepVerifier.create(store.requestCancel(job.id())).expectNext(CancelOutcome.CANCELLED).expectComplete().verify(WAIT);
+        subscription.dispose();
 
         JobRecord cancelled = store.find(job.id()).block(WAIT);
         assertThat(cancelled.status()).isEqualTo(JobStatus.CANCELLED);
@@ -373,6 +376,8 @@ abstract class JobStoreContract {
         assertThat(log.subList(1, 13)).extracting(e -> ((JobEvent.ExecutionFinished) e.event()).result().cell())
                 .containsExactlyElementsOf(CellLayout.cells(job.spec()));
         assertThat(log.get(13).event()).isEqualTo(new JobEvent.JobFinished(JobStatus.CANCELLED, new ExecutionCounts(0, 0, 0, 12, 0)));
+        // The signal carries what it stored, as a read of the log gives it: feeds pass it on without a read.
+        assertThat(seen).contains(new Signal.EventsAppended(job.id(), 14, log.subList(1, 14)));
         StepVerifier.create(store.requestCancel(job.id())).expectNext(CancelOutcome.ALREADY_TERMINAL).expectComplete().verify(WAIT);
         assertThat(events(job.id())).hasSize(14);
     }
