@@ -24,7 +24,8 @@ import reactor.core.publisher.MonoSink;
  * running at once. A lone write starts at once: nothing waits for a timer, an item only waits for a
  * batch slot, so under light load each write is its own transaction and under heavy load batches grow.
  * Given a key (the store's: the job), at most one batch per key is in flight: an item whose key has
- * one waits for the next batch, in arrival order.
+ * one waits for the next batch, in arrival order; and batches started together share the keys out
+ * between them, so that one batch does not take every job and leave the other slots idle.
  *
  * <p>Each caller's {@code Mono} completes only after the batch holding its item committed. If a batch
  * of several items fails, each item is retried alone, so one bad item fails only its own caller.
@@ -53,6 +54,13 @@ final class GroupCommit<T, R> {
     /** One queued item, and where its outcome goes once its batch is written. */
     private record Pending<T, R>(T item, Consumer<Outcome<R>> done, AtomicBoolean cancelled) {
     }
+
+    /**
+     * The fewest items a batch is given when eligible items are shared out over free slots: below
+     * that, a statement's fixed cost (about 0.5 ms on PostgreSQL, against about 50 µs per row) outweighs
+     * running side by side, and the items go in one batch.
+     */
+    static final int MIN_SHARED_BATCH = 16;
 
     private final int maxBatch;
     private final int maxInFlight;
@@ -182,6 +190,7 @@ final class GroupCommit<T, R> {
             while (inFlight < maxInFlight && !pending.isEmpty()) {
                 List<Pending<T, R>> batch = new ArrayList<>();
                 Set<Object> keys = new HashSet<>();
+                int keyLimit = keysPerBatch(maxInFlight - inFlight);
                 for (Iterator<Pending<T, R>> it = pending.iterator(); it.hasNext() && batch.size() < maxBatch; ) {
                     Pending<T, R> next = it.next();
                     if (next.cancelled().get()) {
@@ -189,7 +198,7 @@ final class GroupCommit<T, R> {
                         continue;
                     }
                     Object k = key == null ? null : key.apply(next.item());
-                    if (k != null && busy.contains(k)) {
+                    if (k != null && (busy.contains(k) || (!keys.contains(k) && keys.size() >= keyLimit))) {
                         continue;
                     }
                     it.remove();
@@ -221,6 +230,29 @@ final class GroupCommit<T, R> {
                 drain();
             }).subscribe();
         }
+    }
+
+    /**
+     * With keys and several free slots, the keys one batch may take: the eligible keys shared out over
+     * as many free slots as would each get {@link #MIN_SHARED_BATCH} items, so that batches started
+     * together run side by side. Without the limit the first batch takes every key (a key's items may
+     * only be in one batch in flight) and leaves the other slots nothing. Called holding the lock.
+     */
+    private int keysPerBatch(int freeSlots) {
+        if (key == null || freeSlots <= 1) {
+            return Integer.MAX_VALUE;
+        }
+        Set<Object> eligibleKeys = new HashSet<>();
+        int eligibleItems = 0;
+        for (Pending<T, R> p : pending) {
+            Object k = key.apply(p.item());
+            if (!p.cancelled().get() && !busy.contains(k)) {
+                eligibleKeys.add(k);
+                eligibleItems++;
+            }
+        }
+        int slots = Math.min(freeSlots, eligibleItems / MIN_SHARED_BATCH);
+        return slots <= 1 ? Integer.MAX_VALUE : (eligibleKeys.size() + slots - 1) / slots;
     }
 
     private Mono<Void> write(List<Pending<T, R>> batch) {

@@ -135,4 +135,45 @@ class GroupCommitTest {
         StepVerifier.create(commit.submit(3)).expectNext(3).expectComplete().verify(Duration.ofSeconds(5));
         assertThat(written).containsExactly(0, 3);
     }
+
+    @Test
+    void withKeysAndFreeSlotsTheKeysAreSharedOutSoBatchesRunSideBySide() {
+        // Keys a-d, 8 items each, queued at once with 2 free slots: without sharing, the first batch
+        // would take every key and leave the second slot nothing.
+        List<List<String>> batches = new CopyOnWriteArrayList<>();
+        Sinks.One<Void> gate = Sinks.one();
+        var commit = new GroupCommit<String, String>(100, 2, item -> item.substring(0, 1), items -> {
+            batches.add(items);
+            return gate.asMono().thenReturn(items.stream().map(Outcome::of).toList());
+        });
+        List<String> items = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            for (String k : List.of("a", "b", "c", "d")) {
+                items.add(k + ":" + i);
+            }
+        }
+
+        var all = commit.submitAll(items).toFuture();
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> batches.size() == 2);
+        gate.tryEmitEmpty();
+
+        assertThat(all.join()).hasSize(32);
+        assertThat(batches).extracting(b -> b.stream().map(i -> i.substring(0, 1)).distinct().sorted().toList())
+                .containsExactly(List.of("a", "b"), List.of("c", "d"));
+        assertThat(batches).extracting(List::size).containsExactly(16, 16);
+    }
+
+    @Test
+    void fewItemsAreNotSharedOutButGoInOneBatch() {
+        List<List<String>> batches = new CopyOnWriteArrayList<>();
+        var commit = new GroupCommit<String, String>(100, 2, item -> item.substring(0, 1),
+                items -> {
+                    batches.add(items);
+                    return Mono.just(items.stream().map(Outcome::of).toList());
+                });
+        List<String> items = List.of("a:0", "b:0", "c:0", "d:0", "a:1", "b:1"); // fewer than 2 x MIN_SHARED_BATCH
+
+        StepVerifier.create(commit.submitAll(items)).expectNextCount(1).expectComplete().verify(Duration.ofSeconds(5));
+        assertThat(batches).containsExactly(items);
+    }
 }
