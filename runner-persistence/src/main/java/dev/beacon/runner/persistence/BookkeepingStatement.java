@@ -22,6 +22,9 @@ import reactor.core.publisher.Mono;
  * live, the writer still holds it and no such event exists — advances {@code event_seq}, applies the
  * event to the row and inserts it. Being a single statement it is a transaction by itself.
  *
+ * <p>The boundary between two questions ({@code question.finished}, then {@code question.started}) is
+ * one statement for both ({@link #writeAll}).
+ *
  * <p>{@code job.finished} is not done here: it counts the rows and signs the seal over them in Java,
  * under the row lock, so it stays a transaction of its own.
  */

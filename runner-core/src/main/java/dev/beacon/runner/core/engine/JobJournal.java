@@ -38,9 +38,9 @@ public interface JobJournal {
     /**
      * Appends {@code events} in order, each as {@link #append} does, and emits what each stored: one
      * {@code Optional} per event, in order, empty where {@code append} would complete empty. A store
-     * that groups commits writes them in as few groups as it can (the engine hands it the results that
-     * finished while their question's {@code question.started} was being stored); this default appends
-     * them one after the other.
+     * that groups commits writes them in as few groups as it can (the engine hands it each question's
+     * boundary, {@code question.finished} of the one before and {@code question.started}, and the
+     * results that came while that was being stored); this default appends them one after the other.
      *
      * <p>On error some of the events may have been stored; a retry is safe, as for {@link #append}. On
      * cancel the appends not yet made are not made, and those under way may or may not commit.
