@@ -55,24 +55,25 @@ final class Cancellation {
                 .flatMap(found -> {
                     LockedJob job = found.getKey();
                     if (job.status().isTerminal()) {
-                        return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0, List.of()));
+                        return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, List.of()));
                     }
                     // A queued job that an instance has claimed (owner set, not started yet) is that
                     // instance's to cancel: cancelling it here would race its start.
                     if (job.status() == JobStatus.RUNNING || job.owner() != null) {
                         return db.sql("UPDATE {jobs} SET cancel_requested = TRUE WHERE id = :id AND status = :status")
                                 .bind("id", id.value()).bind("status", job.status().name()).fetch().rowsUpdated()
-                                .thenReturn(new Cancel(CancelOutcome.REQUESTED, 0, List.of()));
+                                .thenReturn(new Cancel(CancelOutcome.REQUESTED, List.of()));
                     }
                     return cancelQueued(job, json.readSpec(found.getValue()));
                 })
-                .defaultIfEmpty(new Cancel(CancelOutcome.NOT_FOUND, 0, List.of()));
+                .defaultIfEmpty(new Cancel(CancelOutcome.NOT_FOUND, List.of()));
         return db.run(db.transactional(work), db.timeout().multipliedBy(TIMEOUT_PERIODS))
                 .retryWhen(db.retry())
                 .flatMap(result -> switch (result.outcome()) {
                     case REQUESTED -> db.publish(new Signal.CancelRequested(id)).thenReturn(result.outcome());
                     // The events it stored travel with the signal: this instance's feeds pass them on without a read.
-                    case CANCELLED -> db.publish(new Signal.EventsAppended(id, result.seq(), result.events())).thenReturn(result.outcome());
+                    case CANCELLED -> db.publish(new Signal.EventsAppended(id, result.events().get(result.events().size() - 1).seq(), result.events()))
+                            .thenReturn(result.outcome());
                     default -> Mono.just(result.outcome());
                 });
     }
@@ -83,7 +84,7 @@ final class Cancellation {
      */
     private Mono<Cancel> cancelQueued(LockedJob job, JobSpec spec) {
         if (!job.status().canTransitionTo(JobStatus.CANCELLED)) {
-            return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0, List.of()));
+            return Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, List.of()));
         }
         Instant now = db.now();
         var error = new ExecutionError(ExecutionError.CANCELLED, "job cancelled before it started");
@@ -113,12 +114,12 @@ final class Cancellation {
                     var finished = new StoredEvent(job.id(), last, now, new JobEvent.JobFinished(JobStatus.CANCELLED, countsAndSeal.getT1(), seal));
                     stored.add(finished);
                     return statements.finish(job, JobStatus.CANCELLED, last, now, seal).flatMap(n -> n == 0
-                            ? Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, 0, List.of()))
-                            : statements.insertEvents(List.of(finished)).thenReturn(new Cancel(CancelOutcome.CANCELLED, last, List.copyOf(stored))));
+                            ? Mono.just(new Cancel(CancelOutcome.ALREADY_TERMINAL, List.of()))
+                            : statements.insertEvents(List.of(finished)).thenReturn(new Cancel(CancelOutcome.CANCELLED, List.copyOf(stored))));
                 });
     }
 
-    /** What a cancel did, the seq of the {@code job.finished} it stored (if it did), and every event it stored, in seq order. */
-    private record Cancel(CancelOutcome outcome, long seq, List<StoredEvent> events) {
+    /** What a cancel did, and every event it stored, in seq order (its {@code job.finished} last). */
+    private record Cancel(CancelOutcome outcome, List<StoredEvent> events) {
     }
 }
