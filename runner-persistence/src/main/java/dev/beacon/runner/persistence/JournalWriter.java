@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -66,16 +67,9 @@ final class JournalWriter {
         }
         String dedupeKey = token == null ? null : dedupeKey(event, token);
         if (bookkeeping != null && BookkeepingStatement.handles(event)) {
-            return db.run(Mono.defer(() -> {
-                        Instant now = db.now();
-                        return bookkeeping.write(jobId, event, owner, token, dedupeKey, now)
-                                .flatMap(result -> bookkept(jobId, event, owner, token, now, result));
-                    }))
-                    // The statement's snapshot predates its lock: a retried append whose first attempt
-                    // committed while this one waited for the row does not see that event and collides
-                    // with its dedupe key (nothing of this statement is kept). Once more, it sees it.
-                    .retryWhen(Retry.max(1).filter(e -> dedupeKey != null && DatabaseFaults.isDuplicateKey(e)))
-                    .retryWhen(db.retry())
+            BookkeepingStatement statement = bookkeeping;
+            return bookkeepingWrite(dedupeKey != null, now -> statement.write(jobId, event, owner, token, dedupeKey, now)
+                            .flatMap(result -> bookkept(jobId, event, owner, token, now, result)))
                     .doOnNext(this::publishAppended);
         }
         return db.run(locking.append(jobId, event, owner, token, dedupeKey))
@@ -94,20 +88,10 @@ final class JournalWriter {
         Objects.requireNonNull(jobId, "jobId");
         if (bookkeeping != null && BookkeepingStatement.handlesAll(events)) {
             List<@Nullable String> keys = events.stream().map(e -> token == null ? null : dedupeKey(e, token)).toList();
-            return db.run(Mono.defer(() -> {
-                        Instant now = db.now();
-                        return bookkeeping.writeAll(jobId, events, owner, token, keys, now)
-                                .flatMap(results -> bookkeptAll(jobId, events, owner, token, now, results));
-                    }))
-                    // As for one bookkeeping append: a retry whose first attempt committed meanwhile collides once.
-                    .retryWhen(Retry.max(1).filter(e -> token != null && DatabaseFaults.isDuplicateKey(e)))
-                    .retryWhen(db.retry())
-                    .doOnNext(stored -> {
-                        List<StoredEvent> fresh = stored.stream().flatMap(Optional::stream).toList();
-                        if (!fresh.isEmpty()) {
-                            db.publishInBackground(new Signal.EventsAppended(jobId, fresh.get(fresh.size() - 1).seq(), fresh));
-                        }
-                    });
+            BookkeepingStatement statement = bookkeeping;
+            return bookkeepingWrite(token != null, now -> statement.writeAll(jobId, events, owner, token, keys, now)
+                            .flatMap(results -> bookkeptAll(jobId, events, owner, token, now, results)))
+                    .doOnNext(stored -> publishAppended(jobId, stored.stream().flatMap(Optional::stream).toList()));
         }
         if (!events.stream().allMatch(e -> e instanceof JobEvent.ExecutionFinished)) {
             return Flux.fromIterable(events)
@@ -119,6 +103,18 @@ final class JournalWriter {
                                 owner, token))
                         .toList()))
                 .map(outcomes -> outcomes.stream().map(o -> Optional.ofNullable(o.value())).toList());
+    }
+
+    /**
+     * A bookkeeping statement's {@code write} at the store's time, within its timeout and retried on
+     * transient faults. The statement's snapshot predates its lock: a retried append whose first attempt
+     * committed while this one waited for the row does not see those events and collides with their
+     * dedupe keys ({@code keyed}; nothing of the statement is kept). Once more, it sees them.
+     */
+    private <T> Mono<T> bookkeepingWrite(boolean keyed, Function<Instant, Mono<T>> write) {
+        return db.run(Mono.defer(() -> write.apply(db.now())))
+                .retryWhen(Retry.max(1).filter(e -> keyed && DatabaseFaults.isDuplicateKey(e)))
+                .retryWhen(db.retry());
     }
 
     /** What a {@link BookkeepingStatement} did, as the append reports it; the same outcomes as {@link LockingAppends#append}. */
@@ -209,8 +205,15 @@ final class JournalWriter {
         }
         byJob.forEach((id, events) -> {
             events.sort(Comparator.comparingLong(StoredEvent::seq));
-            db.publishInBackground(new Signal.EventsAppended(id, events.get(events.size() - 1).seq(), events));
+            publishAppended(id, events);
         });
+    }
+
+    /** One {@code EventsAppended} carrying {@code events} of {@code jobId} (in seq order); nothing for none. */
+    private void publishAppended(JobId jobId, List<StoredEvent> events) {
+        if (!events.isEmpty()) {
+            db.publishInBackground(new Signal.EventsAppended(jobId, events.get(events.size() - 1).seq(), events));
+        }
     }
 
     /** Batches and items written by the group commit so far (for measurements). */

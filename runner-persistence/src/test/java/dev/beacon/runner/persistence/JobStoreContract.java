@@ -9,6 +9,7 @@ import dev.beacon.runner.core.domain.ExecutionResult;
 import dev.beacon.runner.core.domain.ExecutionStatus;
 import dev.beacon.runner.core.domain.JobId;
 import dev.beacon.runner.core.domain.JobStatus;
+import dev.beacon.runner.core.engine.JobJournal;
 import dev.beacon.runner.core.event.JobEvent;
 import dev.beacon.runner.core.event.StoredEvent;
 import dev.beacon.runner.core.spec.CellLayout;
@@ -568,8 +569,7 @@ abstract class JobStoreContract {
         JobRecord job = submit(Jobs.spec("refence", 1, 2));
         List<Cell> cells = CellLayout.cells(job.spec());
         var journal = store.journalFor("runner-a");
-        JobLease first = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT).lease();
-        journal.append(job.id(), new JobEvent.JobStarted("runner-a")).contextWrite(first::writeTo).block(WAIT);
+        JobLease first = claimAndStart(journal);
 
         clock.advance(Duration.ofMinutes(2));
         JobLease second = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT).lease();
@@ -585,6 +585,13 @@ abstract class JobStoreContract {
         assertThat(store.executions(job.id()).collectList().block(WAIT)).extracting(ExecutionResult::cell).containsExactly(cells.get(1));
     }
 
+    /** Claims the next job as runner-a and appends its job.started under the lease, as an owner does first. */
+    private JobLease claimAndStart(JobJournal journal) {
+        var claimed = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT);
+        journal.append(claimed.job().id(), new JobEvent.JobStarted("runner-a")).contextWrite(claimed.lease()::writeTo).block(WAIT);
+        return claimed.lease();
+    }
+
     /**
      * Results appended together go to the group commit together: one batch, seqs in their order, a
      * cell that has its row already stores nothing, and the lease's fencing token still holds.
@@ -594,8 +601,7 @@ abstract class JobStoreContract {
         JobRecord job = submit(Jobs.spec("together", 1, 4));
         List<Cell> cells = CellLayout.cells(job.spec());
         var journal = store.journalFor("runner-a");
-        JobLease lease = store.claimNext("runner-a", Duration.ofMinutes(1)).block(WAIT).lease();
-        journal.append(job.id(), new JobEvent.JobStarted("runner-a")).contextWrite(lease::writeTo).block(WAIT);
+        JobLease lease = claimAndStart(journal);
         finish(job.id(), cells.get(2));
         long[] before = store.batchStats();
 
